@@ -1,0 +1,111 @@
+"""Speed and memory of the pipeline against json.load, on a generated 20,000-entity export.
+
+Run: ``.venv/bin/python bench/bench.py`` (add ``--keep FILE`` to keep the export).
+Targets (issue 2), compared as ratios in one run because the machine is shared:
+
+* load + resolve + DOT for one vhost <= 3x ``json.load`` of the same file (in process);
+* the CLI ``dot`` command as a whole process <= 1.5x a process that only json.loads;
+* peak memory (max RSS of the process) <= 3x that of the json.load process.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bench.generate import generate  # noqa: E402
+from sphinxext_rabbit.graph import to_dot  # noqa: E402
+from sphinxext_rabbit.load import load  # noqa: E402
+from sphinxext_rabbit.select import Selection, views  # noqa: E402
+
+VHOST = "vhost-1"
+JSON_ONLY = "import json,sys; json.load(open(sys.argv[1]))"
+
+
+def best_of(runs: int, action) -> float:
+    times = []
+    for _ in range(runs):
+        started = time.perf_counter()
+        action()
+        times.append(time.perf_counter() - started)
+    return min(times)
+
+
+def pipeline(path: str) -> str:
+    topology = load(path, vhost=VHOST)
+    built, _problems = views(topology, Selection(vhosts=[VHOST]))
+    return to_dot(built)
+
+
+def best_process(runs: int, command: list[str]) -> float:
+    """Best wall time of a whole child process."""
+    times = []
+    for _ in range(runs):
+        started = time.perf_counter()
+        subprocess.run(command, check=True, stdout=subprocess.DEVNULL)
+        times.append(time.perf_counter() - started)
+    return min(times)
+
+
+def peak_rss(command: list[str]) -> int:
+    """Peak RSS (KiB) of one fresh child process."""
+    child = subprocess.Popen(command, stdout=subprocess.DEVNULL)
+    _pid, _status, usage = os.wait4(child.pid, 0)
+    return usage.ru_maxrss
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--runs", type=int, default=7)
+    parser.add_argument("--keep", help="write the generated export here and keep it")
+    args = parser.parse_args()
+
+    document = generate()
+    path = args.keep or os.path.join(tempfile.mkdtemp(), "definitions.json")
+    with open(path, "w", encoding="utf-8") as stream:
+        json.dump(document, stream, indent=2)
+    counts = {key: len(document[key]) for key in ("queues", "bindings", "exchanges",
+                                                  "policies", "vhosts")}
+    print(f"export: {os.path.getsize(path) / 1e6:.1f} MB, {counts}")
+
+    def json_load() -> None:
+        with open(path, encoding="utf-8") as stream:
+            json.load(stream)
+
+    pipeline(path)  # warm the regex cache and imports, as json_load's are warm
+    json_seconds = best_of(args.runs, json_load)
+    pipeline_seconds = best_of(args.runs, lambda: pipeline(path))
+    in_process = pipeline_seconds / json_seconds
+    print(f"in process, best of {args.runs}: json.load {json_seconds * 1e3:.1f} ms, "
+          f"load+resolve+DOT of {VHOST!r} {pipeline_seconds * 1e3:.1f} ms "
+          f"-> {in_process:.2f}x (target <= 3x)")
+
+    json_command = [sys.executable, "-c", JSON_ONLY, path]
+    cli_command = [sys.executable, "-m", "sphinxext_rabbit", "dot", path, "--vhost", VHOST]
+    json_process = best_process(args.runs, json_command)
+    cli_process = best_process(args.runs, cli_command)
+    whole = cli_process / json_process
+    print(f"whole process, best of {args.runs}: json.load {json_process * 1e3:.1f} ms, "
+          f"sphinxext-rabbit dot {cli_process * 1e3:.1f} ms -> {whole:.2f}x (target <= 1.5x)")
+
+    json_rss = peak_rss(json_command)
+    cli_rss = peak_rss(cli_command)
+    memory = cli_rss / json_rss
+    print(f"peak RSS: json.load {json_rss / 1024:.1f} MiB, sphinxext-rabbit dot "
+          f"{cli_rss / 1024:.1f} MiB -> {memory:.2f}x (target <= 3x)")
+    met = in_process <= 3 and whole <= 1.5 and memory <= 3
+    print("all targets met" if met else "TARGET MISSED")
+    return 0 if met else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

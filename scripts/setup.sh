@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# Set up sphinxext-rabbit on a fresh Debian machine and build sample_docs with -W.
+#
+#   bash scripts/setup.sh
+#
+# Installs Graphviz and Python's venv/pip from Debian (as root, or through sudo),
+# creates .venv in the repository if it is missing, installs the package in editable
+# mode with its test and dot extras, and builds sample_docs/ as HTML. Safe to run again.
+# PYTHON=python3.12 picks the interpreter the venv is created with.
+set -euo pipefail
+
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$root"
+
+python="${PYTHON:-python3}"
+
+if [ "$(id -u)" -eq 0 ]; then
+    sudo=()
+elif command -v sudo >/dev/null 2>&1; then
+    sudo=(sudo)
+else
+    echo "setup: not root and no sudo: cannot install the Debian packages" >&2
+    exit 1
+fi
+
+echo "setup: installing Debian packages: graphviz python3-venv python3-pip"
+"${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -qq
+"${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+    graphviz python3-venv python3-pip >/dev/null
+
+if [ ! -x .venv/bin/python ]; then
+    echo "setup: creating .venv with $python"
+    "$python" -m venv .venv
+fi
+
+echo "setup: installing sphinxext-rabbit (editable) with its test and dot extras"
+.venv/bin/python -m pip install --quiet --disable-pip-version-check --upgrade pip
+.venv/bin/python -m pip install --quiet --disable-pip-version-check -e '.[test,dot]'
+
+echo "setup: building sample_docs"
+.venv/bin/sphinx-build -W --keep-going -q -b html sample_docs sample_docs/_build/html
+
+echo
+echo "setup: done. The sample documentation is at"
+echo "    $root/sample_docs/_build/html/index.html"

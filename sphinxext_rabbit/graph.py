@@ -1,0 +1,570 @@
+"""Render vhost topologies as Graphviz DOT and as plain text.
+
+Visual language (``legend=True`` repeats it in the picture):
+
+* exchanges are round or many-sided and amber: direct ``ellipse``, fanout ``hexagon``,
+  topic ``octagon``, headers ``egg``, any other type a double ellipse;
+* queues are box-like and blue: classic ``box``, quorum double box, stream ``cylinder``;
+* external endpoints (other brokers) are grey ``box3d``;
+* built-in exchanges are grey, missing entities (referenced, never declared) red and
+  dashed, entities outside the selection small, dotted and marked ``↗``;
+* edges: bindings black with the routing key (headers bindings: their arguments,
+  consistent-hash: the weight, fanout-like types: nothing), dead-letter red dashed,
+  alternate orange dotted, shovel blue bold, federation purple bold dashed, the default
+  exchange's implicit routes thin grey.
+
+Labels hold the name and a second line with the type and flags; every node and edge
+has a tooltip with its full details.  Node IDs are synthetic (``v0_x3``), so data only
+ever appears inside strings quoted by `dot_string`, after `visible` has made control
+characters readable.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+from .model import BUILTIN_EXCHANGES, DEFAULT_EXCHANGE, Edge, Exchange, Queue, VhostTopology
+
+LAYOUTS = ("LR", "TB")
+EDGE_KINDS = ("binding", "dead-letter", "alternate", "shovel", "federation")
+#: exchange types that ignore a binding's routing key
+KEY_IGNORED_TYPES = frozenset({"fanout", "x-random", "x-local-random", "x-modulus-hash"})
+DEFAULT_EXCHANGE_LABEL = "(default exchange)"
+STUB_MARK = "↗"
+
+_INVISIBLE = re.compile(r"[\x00-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]")
+
+_EXCHANGE_FILL = "#fdf0d5"
+_QUEUE_FILL = "#dcebfa"
+#: look -> (legend text, node attributes), in legend order; the last three are statuses
+#: whose colours go over the entity's shape (their own shape is for the legend only)
+_NODE_LOOKS: dict[str, tuple[str, dict[str, str]]] = {
+    "exchange:direct": ("direct exchange", {"shape": "ellipse", "fillcolor": _EXCHANGE_FILL}),
+    "exchange:fanout": ("fanout exchange", {"shape": "hexagon", "fillcolor": _EXCHANGE_FILL}),
+    "exchange:topic": ("topic exchange", {"shape": "octagon", "fillcolor": _EXCHANGE_FILL}),
+    "exchange:headers": ("headers exchange", {"shape": "egg", "fillcolor": _EXCHANGE_FILL}),
+    "exchange:other": (
+        "other exchange type",
+        {"shape": "ellipse", "peripheries": "2", "fillcolor": _EXCHANGE_FILL},
+    ),
+    "queue:classic": ("classic queue", {"shape": "box", "fillcolor": _QUEUE_FILL}),
+    "queue:quorum": (
+        "quorum queue",
+        {"shape": "box", "peripheries": "2", "fillcolor": _QUEUE_FILL},
+    ),
+    "queue:stream": ("stream", {"shape": "cylinder", "fillcolor": _QUEUE_FILL}),
+    "queue:other": (
+        "other queue type",
+        {"shape": "box", "style": "filled,rounded", "fillcolor": _QUEUE_FILL},
+    ),
+    "external": ("external endpoint", {"shape": "box3d", "fillcolor": "#eeeeee"}),
+    "builtin": (
+        "built-in exchange",
+        {"shape": "ellipse", "color": "gray55", "fontcolor": "gray40", "fillcolor": "#f2f2f2"},
+    ),
+    "missing": (
+        "missing: referenced, not declared",
+        {
+            "shape": "box",
+            "color": "red",
+            "fontcolor": "red",
+            "style": "dashed,filled",
+            "fillcolor": "white",
+        },
+    ),
+    "stub": (
+        f"{STUB_MARK} outside this selection",
+        {
+            "shape": "box",
+            "color": "gray50",
+            "fontcolor": "gray40",
+            "style": "dotted,filled",
+            "fillcolor": "white",
+            "fontsize": "8",
+        },
+    ),
+}
+#: shapes of entities drawn without their type: missing ones and stubs
+_PLAIN_SHAPES = {"exchange": "ellipse", "queue": "box", "external": "box3d"}
+#: edge look -> (legend text, edge attributes), in legend order
+_EDGE_LOOKS: dict[str, tuple[str, dict[str, str]]] = {
+    "binding": ("binding (routing key)", {}),
+    "default-route": (
+        "default exchange route (queue name)",
+        {"color": "gray60", "fontcolor": "gray45", "penwidth": "0.6", "arrowsize": "0.5"},
+    ),
+    "dead-letter": ("dead-letter", {"color": "red", "fontcolor": "red", "style": "dashed"}),
+    "alternate": (
+        "alternate exchange",
+        {"color": "darkorange", "fontcolor": "darkorange3", "style": "dotted"},
+    ),
+    "shovel": ("shovel", {"color": "blue", "fontcolor": "blue", "style": "bold"}),
+    "federation": (
+        "federation",
+        {"color": "purple", "fontcolor": "purple", "style": "bold,dashed"},
+    ),
+}
+_GRAPH_ATTRS = {
+    "fontname": "Helvetica",
+    "fontsize": "10",
+    "bgcolor": "transparent",
+    "nodesep": "0.3",
+    "ranksep": "0.6",
+    "concentrate": "false",
+}
+_NODE_ATTRS = {
+    "fontname": "Helvetica",
+    "fontsize": "10",
+    "style": "filled",
+    "fillcolor": "white",
+    "height": "0.3",
+}
+_EDGE_ATTRS = {"fontname": "Helvetica", "fontsize": "9", "arrowsize": "0.7"}
+_VHOST_LABEL = {"labelloc": "t", "labeljust": "l", "fontcolor": "gray30"}
+_NOTHING = {"label": "nothing selected", "shape": "note"}
+
+NodeKey = tuple[str, str]  # (node type, name), node type "exchange" | "queue" | "external"
+
+
+# -- wording shared with tables.py ------------------------------------------------------
+
+
+def visible(text: str) -> str:
+    """*text* with control characters, lone surrogates and non-characters as escapes."""
+    return _INVISIBLE.sub(_escape_char, text)
+
+
+def _escape_char(match: re.Match[str]) -> str:
+    code = ord(match.group())
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+
+
+def compact_json(value: Any) -> str:
+    return visible(json.dumps(value, sort_keys=True, ensure_ascii=False, separators=(",", ":")))
+
+
+def value_text(value: Any) -> str:
+    """An argument value as a reader wants it: strings bare (empty as ``""``), the rest JSON."""
+    if isinstance(value, str):
+        return visible(value) or '""'
+    return compact_json(value)
+
+
+def key_text(routing_key: str) -> str:
+    return visible(routing_key) or '""'
+
+
+def display_name(node_type: str, name: str) -> str:
+    if node_type == "exchange" and name == DEFAULT_EXCHANGE:
+        return DEFAULT_EXCHANGE_LABEL
+    return visible(name)
+
+
+def routing_type(exchange: Exchange) -> str:
+    """The type that routes: a delayed-message exchange routes as its ``x-delayed-type``."""
+    delayed = exchange.arguments.get("x-delayed-type")
+    if exchange.type == "x-delayed-message" and isinstance(delayed, str):
+        return delayed
+    return exchange.type
+
+
+def exchange_type_text(exchange: Exchange) -> str:
+    real = routing_type(exchange)
+    kind = visible(exchange.type)
+    return kind if real == exchange.type else f"{kind} ({visible(real)})"
+
+
+def queue_type_text(queue: Queue) -> str:
+    return "stream" if queue.type == "stream" else f"{visible(queue.type)} queue"
+
+
+def entity_flags(entity: Exchange | Queue) -> list[str]:
+    """The flags a reader must notice, durability aside."""
+    flags = [word for word in ("internal", "exclusive") if getattr(entity, word, False)]
+    if entity.auto_delete:
+        flags.append("auto-delete")
+    return flags
+
+
+def source_exchange_type(view: VhostTopology, name: str) -> str | None:
+    """The routing type of exchange *name*, also for built-in ones outside the view."""
+    exchange = view.exchanges.get(name)
+    if exchange is not None and exchange.origin != "missing":
+        return routing_type(exchange)
+    return BUILTIN_EXCHANGES.get(name)
+
+
+def is_headers_binding(edge: Edge, exchange_type: str | None) -> bool:
+    return exchange_type == "headers" or "x-match" in edge.arguments
+
+
+def argument_terms(arguments: dict[str, Any], *, headers: bool = False) -> list[str]:
+    """``key=value`` per argument, sorted; for a headers binding ``x-match`` (default all) first."""
+    items = sorted(arguments.items())
+    if headers:
+        match = arguments.get("x-match", "all")
+        items = [("x-match", match), *((key, value) for key, value in items if key != "x-match")]
+    return [f"{visible(key)}={value_text(value)}" for key, value in items]
+
+
+def binding_terms(edge: Edge, exchange_type: str | None, *, key_prefix: str = "") -> list[str]:
+    """What a binding matches on, a term a line: routing key, weight or header arguments."""
+    if is_headers_binding(edge, exchange_type):
+        return argument_terms(edge.arguments, headers=True)
+    others = argument_terms(edge.arguments)
+    if exchange_type == "x-consistent-hash":
+        return [f"weight {key_text(edge.routing_key or '')}", *others]
+    if exchange_type in KEY_IGNORED_TYPES:
+        return others
+    return [key_prefix + key_text(edge.routing_key or ""), *others]
+
+
+def origin_text(origin: str) -> str:
+    """Where an edge comes from, in words: ``queue argument``, ``policy P``, ..."""
+    kind, _, name = origin.partition(":")
+    words = kind.replace("-", " ")
+    return f"{words} {visible(name)}" if name else words
+
+
+def edge_sort_key(edge: Edge) -> tuple:
+    kind = EDGE_KINDS.index(edge.kind) if edge.kind in EDGE_KINDS else len(EDGE_KINDS)
+    return (
+        kind,
+        edge.kind,
+        edge.source_type,
+        edge.source,
+        edge.destination_type,
+        edge.destination,
+        edge.routing_key is not None,
+        edge.routing_key or "",
+        compact_json(edge.arguments),
+        edge.origin,
+    )
+
+
+# -- DOT --------------------------------------------------------------------------------
+
+
+def dot_string(text: str, *, tooltip: bool = False) -> str:
+    """*text* as a double-quoted DOT string that displays exactly it, newlines as line breaks.
+
+    Graphviz expands ``\\N``-style escapes and ``&entities;`` in labels, and unescapes a
+    tooltip once more than a label (2.42 to 16.1 alike), so there backslashes are doubled
+    twice.
+    """
+    backslash = "\\" * (4 if tooltip else 2)
+    lines = (
+        visible(line).replace("\\", backslash).replace('"', '\\"').replace("&", "&#38;")
+        for line in text.split("\n")
+    )
+    return '"' + "\\n".join(lines) + '"'
+
+
+def _attr_list(attrs: dict[str, str], tooltip: list[str] | None = None) -> str:
+    items = [f"{name}={dot_string(value)}" for name, value in attrs.items()]
+    if tooltip is not None:
+        items.append("tooltip=" + dot_string("\n".join(tooltip), tooltip=True))
+    return "[" + ", ".join(items) + "]"
+
+
+def _node_attrs(node_type: str, look: str | None, status: str | None) -> dict[str, str]:
+    """A type look, with a status's colours over it (or over a plain shape when untyped)."""
+    attrs = dict(_NODE_LOOKS[look][1]) if look else {"shape": _PLAIN_SHAPES.get(node_type, "box")}
+    if status:
+        attrs.update(
+            (name, value) for name, value in _NODE_LOOKS[status][1].items() if name != "shape"
+        )
+    return attrs
+
+
+def _entity_node(
+    view: VhostTopology, node_type: str, entity: Exchange | Queue
+) -> tuple[list[str], str | None, str | None, list[str]]:
+    """(label lines, type look, status, tooltip lines) of an exchange or queue."""
+    name = display_name(node_type, entity.name)
+    tooltip = [f"{node_type} {name}", f"vhost {visible(view.vhost)}"]
+    if entity.origin == "missing":
+        tooltip.append("missing: referenced but not declared")
+        return [name, f"missing {node_type}"], None, "missing", tooltip
+    if isinstance(entity, Exchange):
+        type_text = exchange_type_text(entity)
+    else:
+        type_text = queue_type_text(entity)
+    look = f"{node_type}:{entity.type}"
+    if look not in _NODE_LOOKS:
+        look = f"{node_type}:other"
+    details = [type_text, *entity_flags(entity)]
+    if not entity.durable:
+        details.append("durable=false")
+    status = "builtin" if entity.origin == "builtin" else None
+    if status:
+        details.append("built-in")
+    tooltip.append(", ".join(details))
+    if entity.arguments:
+        tooltip.append(f"arguments {compact_json(entity.arguments)}")
+    key = (node_type, entity.name)
+    if (policy := view.effective_policies.get(key)) is not None:
+        tooltip.append(f"policy {visible(policy.name)}")
+    if (policy := view.effective_operator_policies.get(key)) is not None:
+        tooltip.append(f"operator policy {visible(policy.name)}")
+    return [name, ", ".join(details)], look, status, tooltip
+
+
+def _edge_label(view: VhostTopology, edge: Edge) -> list[str]:
+    if edge.kind == "binding":
+        return binding_terms(edge, source_exchange_type(view, edge.source))
+    kind, _, name = edge.origin.partition(":")
+    head = (
+        f"shovel {visible(name)}"
+        if edge.kind == "shovel" and kind == "parameter"
+        else visible(edge.kind)
+    )
+    return [head] + ([key_text(edge.routing_key)] if edge.routing_key is not None else [])
+
+
+def _edge_tooltip(view: VhostTopology, edge: Edge) -> list[str]:
+    lines = [
+        f"{visible(edge.kind)}: {edge.source_type} {display_name(edge.source_type, edge.source)}"
+        f" -> {edge.destination_type} {display_name(edge.destination_type, edge.destination)}",
+        f"vhost {visible(view.vhost)}",
+    ]
+    if edge.routing_key is not None:
+        lines.append(f"routing key {key_text(edge.routing_key)}")
+    if edge.arguments:
+        lines.append(f"arguments {compact_json(edge.arguments)}")
+    lines.append(f"from {origin_text(edge.origin)}")
+    return lines
+
+
+class _VhostDrawing:
+    """The DOT node and edge statements of one vhost, and the looks they use."""
+
+    def __init__(self, index: int, view: VhostTopology, show_default_exchange: bool) -> None:
+        self.prefix = f"v{index}_"
+        self.view = view
+        self.ids: dict[NodeKey, str] = {}
+        self.node_lines: list[str] = []
+        self.edge_lines: list[str] = []
+        self.looks: set[str] = set()
+        self.edge_looks: set[str] = set()
+        self._draw(show_default_exchange)
+
+    def _draw(self, show_default_exchange: bool) -> None:
+        view = self.view
+        default_key = ("exchange", DEFAULT_EXCHANGE)
+        queue_names = set(view.queues) | {
+            name for node_type, name in view.stubs if node_type == "queue"
+        }
+        # (edge, node it is drawn to, whether that skips the default exchange)
+        routes: list[tuple[Edge, NodeKey, bool]] = []
+        for edge in sorted(view.edges, key=edge_sort_key):
+            target = (edge.destination_type, edge.destination)
+            # Unless the default exchange is drawn, a route through it goes straight to
+            # the queue its routing key names.
+            shortcut = (
+                not show_default_exchange
+                and target == default_key
+                and edge.routing_key is not None
+                and edge.routing_key in queue_names
+            )
+            routes.append((edge, ("queue", edge.routing_key) if shortcut else target, shortcut))
+
+        endpoints = {
+            key for edge, target, _ in routes for key in ((edge.source_type, edge.source), target)
+        }
+        exchanges = dict(view.exchanges)
+        draw_default = default_key in endpoints or (show_default_exchange and bool(view.queues))
+        if draw_default and DEFAULT_EXCHANGE not in exchanges:
+            exchanges[DEFAULT_EXCHANGE] = Exchange(
+                view.vhost, DEFAULT_EXCHANGE, "direct", origin="builtin"
+            )
+        elif not draw_default and not show_default_exchange:
+            exchanges.pop(DEFAULT_EXCHANGE, None)
+
+        for name, exchange in sorted(exchanges.items()):
+            self._node(("exchange", name), "x", *_entity_node(view, "exchange", exchange))
+        for name, queue in sorted(view.queues.items()):
+            self._node(("queue", name), "q", *_entity_node(view, "queue", queue))
+        for name in sorted(view.externals):
+            tooltip = [
+                f"external endpoint {visible(name)}",
+                f"seen from vhost {visible(view.vhost)}",
+            ]
+            self._node(
+                ("external", name), "ext", [visible(name), "external"], "external", None, tooltip
+            )
+        # Endpoints the view does not hold are outside the selection, like its stubs.
+        for node_type, name in sorted(view.stubs | endpoints):
+            if (node_type, name) not in self.ids:
+                label = [f"{STUB_MARK} {display_name(node_type, name)}"]
+                tooltip = [
+                    f"{node_type} {display_name(node_type, name)}",
+                    f"vhost {visible(view.vhost)}",
+                    "outside this selection",
+                ]
+                self._node((node_type, name), "s", label, None, "stub", tooltip)
+
+        for edge, target, shortcut in routes:
+            label = _edge_label(view, edge)
+            if shortcut:
+                label[0] += " via default exchange"
+            look = edge.kind if edge.kind in _EDGE_LOOKS else "binding"
+            self._edge(
+                (edge.source_type, edge.source), target, label, look, _edge_tooltip(view, edge)
+            )
+        if draw_default and show_default_exchange:
+            # every queue, and the queues outside the selection that routes here name
+            named = {
+                edge.routing_key
+                for edge, target, _ in routes
+                if target == default_key and ("queue", edge.routing_key) in self.ids
+            }
+            for name in sorted(set(view.queues) | named):
+                tooltip = [
+                    f"the default exchange routes key {visible(name)} to queue {visible(name)}",
+                    f"vhost {visible(view.vhost)}",
+                ]
+                self._edge(default_key, ("queue", name), [visible(name)], "default-route", tooltip)
+        if not self.node_lines:
+            self.node_lines.append(f"{self.prefix}empty {_attr_list(_NOTHING)};")
+
+    def _node(
+        self,
+        key: NodeKey,
+        id_letter: str,
+        label: list[str],
+        look: str | None,
+        status: str | None,
+        tooltip: list[str],
+    ) -> None:
+        node_id = f"{self.prefix}{id_letter}{len(self.ids)}"
+        self.ids[key] = node_id
+        self.looks.update(item for item in (look, status) if item)
+        attrs = {"label": "\n".join(label), **_node_attrs(key[0], look, status)}
+        self.node_lines.append(f"{node_id} {_attr_list(attrs, tooltip)};")
+
+    def _edge(
+        self, source: NodeKey, target: NodeKey, label: list[str], look: str, tooltip: list[str]
+    ) -> None:
+        self.edge_looks.add(look)
+        attrs = {"label": "\n".join(label)} if label else {}
+        attrs.update(_EDGE_LOOKS[look][1])
+        self.edge_lines.append(
+            f"{self.ids[source]} -> {self.ids[target]} {_attr_list(attrs, tooltip)};"
+        )
+
+
+def _legend(looks: set[str], edge_looks: set[str]) -> list[str]:
+    """A legend cluster showing only the looks the picture uses."""
+    lines = [
+        "subgraph cluster_legend {",
+        f"graph {_attr_list({'label': 'Legend', 'style': 'rounded', 'color': 'gray70'})};",
+    ]
+    for index, (look, (text, attrs)) in enumerate(_NODE_LOOKS.items()):
+        if look in looks:
+            lines.append(f"legend_n{index} {_attr_list({'label': text, **attrs})};")
+    point = _attr_list({"shape": "point", "width": "0.05"})
+    for index, (look, (text, attrs)) in enumerate(_EDGE_LOOKS.items()):
+        if look in edge_looks:
+            lines.append(f"legend_a{index} {point};")
+            lines.append(f"legend_b{index} {point};")
+            lines.append(
+                f"legend_a{index} -> legend_b{index} {_attr_list({'label': text, **attrs})};"
+            )
+    lines.append("}")
+    return lines
+
+
+def to_dot(
+    views: list[VhostTopology],
+    *,
+    layout: str = "LR",
+    legend: bool = False,
+    show_default_exchange: bool = False,
+    graph_name: str = "rabbitmq",
+) -> str:
+    """One ``digraph`` of *views*, labelled with its vhost, or a box per vhost when several.
+
+    The same input always gives the same text, byte for byte.
+    """
+    if layout not in LAYOUTS:
+        raise ValueError(f"layout must be one of {', '.join(LAYOUTS)}, not {layout!r}")
+    lines = [
+        f"digraph {dot_string(graph_name)} {{",
+        f"graph {_attr_list({'rankdir': layout, **_GRAPH_ATTRS})};",
+        f"node {_attr_list(_NODE_ATTRS)};",
+        f"edge {_attr_list(_EDGE_ATTRS)};",
+    ]
+    drawings = [
+        _VhostDrawing(index, view, show_default_exchange) for index, view in enumerate(views)
+    ]
+    for index, drawing in enumerate(drawings):
+        body = drawing.node_lines + drawing.edge_lines
+        if len(drawings) > 1:
+            box = {"label": f"vhost {visible(drawing.view.vhost)}", **_VHOST_LABEL}
+            box.update(style="rounded", color="gray70")
+            body = [f"subgraph cluster_{index} {{", f"graph {_attr_list(box)};", *body, "}"]
+        lines += body
+    if not drawings:
+        lines.append(f"empty {_attr_list(_NOTHING)};")
+    if legend and drawings:
+        looks = set().union(*(drawing.looks for drawing in drawings))
+        lines += _legend(looks, set().union(*(drawing.edge_looks for drawing in drawings)))
+    if len(drawings) == 1:
+        # last, so that no cluster inherits the label
+        title = {"label": f"vhost {visible(drawings[0].view.vhost)}", **_VHOST_LABEL}
+        lines.append(f"graph {_attr_list(title)};")
+    lines.append("}")
+    return "\n".join(lines) + "\n"
+
+
+# -- plain text -------------------------------------------------------------------------
+
+
+def _text_endpoint(view: VhostTopology, node_type: str, name: str) -> str:
+    text = f"{node_type} {display_name(node_type, name)}"
+    entity = {"exchange": view.exchanges, "queue": view.queues}.get(node_type, {}).get(name)
+    if entity is not None and entity.origin == "missing":
+        return f"{text} (missing)"
+    if entity is None and (node_type, name) in view.stubs:
+        return f"{text} (not selected)"
+    return text
+
+
+def _text_terms(view: VhostTopology, edge: Edge) -> list[str]:
+    if edge.kind == "binding":
+        return binding_terms(edge, source_exchange_type(view, edge.source), key_prefix="key: ")
+    terms = [visible(edge.kind)]
+    if edge.routing_key is not None:
+        terms.append(f"key: {key_text(edge.routing_key)}")
+    return [*terms, origin_text(edge.origin)]
+
+
+def to_text(views: list[VhostTopology]) -> str:
+    """A readable fallback for text builders: every edge, then the unconnected entities."""
+    blocks = []
+    for view in views:
+        lines = [f"vhost {visible(view.vhost)}"]
+        connected: set[NodeKey] = set()
+        for edge in sorted(view.edges, key=edge_sort_key):
+            connected |= {
+                (edge.source_type, edge.source),
+                (edge.destination_type, edge.destination),
+            }
+            terms = _text_terms(view, edge)
+            lines.append(
+                f"  {_text_endpoint(view, edge.source_type, edge.source)}"
+                f" -> {_text_endpoint(view, edge.destination_type, edge.destination)}"
+                + (f" [{'; '.join(terms)}]" if terms else "")
+            )
+        entities = [("exchange", name) for name in sorted(view.exchanges)]
+        entities += [("queue", name) for name in sorted(view.queues)]
+        for node_type, name in entities:
+            if (node_type, name) not in connected:
+                lines.append(f"  {_text_endpoint(view, node_type, name)} (not connected)")
+        if len(lines) == 1:
+            lines.append("  (nothing selected)")
+        blocks.append("\n".join(lines))
+    return "\n\n".join(blocks) + "\n" if blocks else "(nothing selected)\n"

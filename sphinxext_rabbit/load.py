@@ -1,0 +1,528 @@
+"""Read a definitions export (JSON or YAML, full cluster or one vhost) into a Topology."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from typing import Any
+
+from .model import (
+    ERROR,
+    WARNING,
+    Binding,
+    Exchange,
+    Parameter,
+    Policy,
+    Problem,
+    Queue,
+    Topology,
+)
+from .uris import redact_value
+
+#: Shown instead of a vhost name that neither the file nor the user gave.
+UNKNOWN_VHOST = "(unknown vhost)"
+
+_TOP_LEVEL_KEYS = frozenset({
+    "rabbit_version", "rabbitmq_version", "product_name", "product_version",
+    "rabbitmq_definition_format", "original_cluster_name", "original_vhost_name",
+    "explanation", "users", "vhosts", "permissions", "topic_permissions", "parameters",
+    "global_parameters", "policies", "queues", "exchanges", "bindings",
+    # per-vhost exports (4.x) describe their vhost at the top level
+    "metadata", "description", "default_queue_type", "limits", "tags",
+})
+_ENTITY_KEYS = {
+    "queues": frozenset({"name", "vhost", "durable", "auto_delete", "arguments", "type",
+                         "exclusive"}),
+    "exchanges": frozenset({"name", "vhost", "type", "durable", "auto_delete", "internal",
+                            "arguments"}),
+    "bindings": frozenset({"source", "vhost", "destination", "destination_type",
+                           "routing_key", "arguments"}),
+    "policies": frozenset({"vhost", "name", "pattern", "apply-to", "definition", "priority"}),
+    "parameters": frozenset({"vhost", "component", "name", "value"}),
+}
+_APPLY_TO = frozenset({"all", "queues", "exchanges", "classic_queues", "quorum_queues",
+                       "streams"})
+
+
+class _Reader:
+    """Validates one parsed document; every complaint becomes a located Problem."""
+
+    def __init__(self, document: dict[str, Any], locate: _Locator, vhost: str | None) -> None:
+        self.document = document
+        self.locate = locate
+        self.topology = Topology()
+        self.problems = self.topology.problems
+        self.single_vhost = self._single_vhost_name(vhost)
+        # asked for one vhost: the others are not read (a big export stays fast)
+        self.wanted_vhosts = None if vhost is None or self.single_vhost else {vhost}
+        self.skipped_vhosts: set[str] = set()
+
+    def problem(self, severity: str, code: str, message: str, path: tuple = ()) -> None:
+        where = "".join(f"[{p}]" if isinstance(p, int) else (f".{p}" if i else p)
+                        for i, p in enumerate(path)) or None
+        self.problems.append(Problem(severity, code, message, self.locate(path), where))
+
+    # -- document shape ----------------------------------------------------------
+
+    def _single_vhost_name(self, requested: str | None) -> str | None:
+        """The vhost of a per-vhost export, or None for a full-cluster export."""
+        doc = self.document
+        marked = doc.get("rabbitmq_definition_format") == "single_virtual_host"
+        if not marked and not self._entities_lack_vhost():
+            return None
+        named = doc.get("original_vhost_name")
+        if isinstance(named, str):
+            if requested is not None and requested != named:
+                self.problem(WARNING, "vhost",
+                             f"this is an export of vhost {named!r}, not of {requested!r}")
+            return named
+        if requested is not None:
+            return requested
+        self.problem(WARNING, "vhost",
+                     "this is a per-vhost export that does not name its vhost; "
+                     "give it with the :vhost: option (or --vhost)")
+        return UNKNOWN_VHOST
+
+    def _entities_lack_vhost(self) -> bool:
+        seen_any = False
+        for key in ("queues", "exchanges", "bindings", "policies"):
+            items = self.document.get(key)
+            if isinstance(items, list):
+                for item in items:
+                    if isinstance(item, dict):
+                        if "vhost" in item:
+                            return False
+                        seen_any = True
+        return seen_any
+
+    def items(self, key: str, *, in_vhost: bool = True) -> list[tuple[int, dict[str, Any], str]]:
+        """(index, object, vhost) of each object in a list, when in a wanted vhost."""
+        value = self.document.get(key, [])
+        if value is None:
+            return []
+        if not isinstance(value, list):
+            self.problem(ERROR, "schema", f"{key!r} should be a list, not {_kind(value)}", (key,))
+            return []
+        known = _ENTITY_KEYS.get(key)
+        wanted = self.wanted_vhosts
+        result = []
+        for index, item in enumerate(value):
+            if type(item) is not dict:
+                self.problem(ERROR, "schema",
+                             f"{key}[{index}] should be an object, not {_kind(item)}",
+                             (key, index))
+                continue
+            vhost = (self.single_vhost or item.get("vhost")) if in_vhost else ""
+            if wanted is not None and vhost not in wanted and vhost.__class__ is str:
+                self.skipped_vhosts.add(vhost)
+                continue  # another vhost's entity: neither read nor checked
+            if known is not None and not item.keys() <= known:
+                for field in sorted(item.keys() - known):
+                    self.problem(WARNING, "unknown-field",
+                                 f"{key}[{index}] has an unknown field {field!r}", (key, index))
+            if vhost.__class__ is not str:
+                vhost = self.bad_vhost(key, index, vhost)
+                if vhost is None:
+                    continue
+            result.append((index, item, vhost))
+        return result
+
+    # -- field access --------------------------------------------------------------
+
+    def bad_vhost(self, key: str, index: int, vhost: Any) -> str | None:
+        if vhost is None:
+            self.problem(WARNING, "vhost", f"{key}[{index}] has no vhost; assumed '/'",
+                         (key, index))
+            return "/"
+        self.problem(ERROR, "schema", f"{key}[{index}].vhost should be a string, "
+                     f"not {_kind(vhost)}; skipped", (key, index, "vhost"))
+        return None
+
+    def text(self, key: str, index: int, item: dict[str, Any], field: str,
+             default: str | None = None) -> str | None:
+        value = item.get(field, default)
+        if isinstance(value, str):
+            return value
+        if value is None:
+            self.problem(ERROR, "schema", f"{key}[{index}] has no {field!r}; skipped",
+                         (key, index))
+        else:
+            self.problem(ERROR, "schema", f"{key}[{index}].{field} should be a string, "
+                         f"not {_kind(value)}; skipped", (key, index, field))
+        return None
+
+    def flag(self, key: str, index: int, item: dict[str, Any], field: str,
+             default: bool) -> bool:
+        value = item.get(field, default)
+        if isinstance(value, bool):
+            return value
+        if value in ("true", "false"):
+            return value == "true"
+        self.problem(WARNING, "schema", f"{key}[{index}].{field} should be true or false, "
+                     f"not {_kind(value)}; {str(default).lower()} assumed", (key, index, field))
+        return default
+
+    def mapping(self, key: str, index: int, item: dict[str, Any],
+                field: str) -> dict[str, Any]:
+        value = item.get(field)
+        if isinstance(value, dict):
+            return value
+        if value is None or value == []:  # real exports write [] for "no arguments"
+            return {}
+        self.problem(WARNING, "schema", f"{key}[{index}].{field} should be an object, "
+                     f"not {_kind(value)}; ignored", (key, index, field))
+        return {}
+
+    # -- entities --------------------------------------------------------------------
+
+    def read(self) -> Topology:
+        for field in sorted(self.document.keys() - _TOP_LEVEL_KEYS):
+            self.problem(WARNING, "unknown-field", f"unknown top-level field {field!r}",
+                         (field,))
+        self.read_vhosts()
+        self.read_exchanges()
+        self.read_queues()
+        self.read_bindings()
+        self.read_policies()
+        self.read_parameters()
+        for vhost in self.skipped_vhosts:
+            self.topology.vhosts.setdefault(vhost, None)
+        return self.topology
+
+    def read_vhosts(self) -> None:
+        vhosts = self.topology.vhosts
+        if self.single_vhost is not None:
+            vhosts[self.single_vhost] = _default_queue_type(self.document)
+            return
+        for index, item, _ in self.items("vhosts", in_vhost=False):
+            name = self.text("vhosts", index, item, "name")
+            if name is not None:
+                vhosts[name] = _default_queue_type(item)
+
+    def read_exchanges(self) -> None:
+        declared: dict[tuple[str, str], Exchange] = {}
+        for index, item, vhost in self.items("exchanges"):
+            name = self.text("exchanges", index, item, "name")
+            type_ = self.text("exchanges", index, item, "type")
+            if name is None or type_ is None:
+                continue
+            key = (vhost, name)
+            if key in declared:
+                self.duplicate("exchanges", index, "exchange", name, vhost)
+            declared[key] = Exchange(
+                vhost, name, type_,
+                durable=self.flag("exchanges", index, item, "durable", True),
+                auto_delete=self.flag("exchanges", index, item, "auto_delete", False),
+                internal=self.flag("exchanges", index, item, "internal", False),
+                arguments=self.mapping("exchanges", index, item, "arguments"),
+            )
+        self.topology.exchanges = list(declared.values())
+
+    def duplicate(self, key: str, index: int, what: str, name: str, vhost: str) -> None:
+        self.problem(WARNING, "duplicate", f"{key}[{index}]: {what} {name!r} in vhost "
+                     f"{vhost!r} is declared again; the later one is used", (key, index))
+
+    def read_queues(self) -> None:
+        declared: dict[tuple[str, str], Queue] = {}
+        default_types = self.topology.vhosts
+        for index, item, vhost in self.items("queues"):
+            name = self.text("queues", index, item, "name")
+            if name is None:
+                continue
+            arguments = self.mapping("queues", index, item, "arguments")
+            queue_type = arguments.get("x-queue-type")
+            if queue_type.__class__ is not str:
+                # CLI and 4.3+ exports also write the type beside the arguments
+                queue_type = item.get("type")
+            if queue_type.__class__ is not str:
+                queue_type = default_types.get(vhost) or "classic"
+            key = (vhost, name)
+            if key in declared:
+                self.duplicate("queues", index, "queue", name, vhost)
+            declared[key] = Queue(
+                vhost, name, queue_type,
+                durable=self.flag("queues", index, item, "durable", True),
+                auto_delete=self.flag("queues", index, item, "auto_delete", False),
+                exclusive=self.flag("queues", index, item, "exclusive", False),
+                arguments=arguments,
+            )
+        self.topology.queues = list(declared.values())
+
+    def read_bindings(self) -> None:
+        bindings = self.topology.bindings
+        for index, item, vhost in self.items("bindings"):
+            source = item.get("source")
+            destination = item.get("destination")
+            destination_type = item.get("destination_type")
+            routing_key = item.get("routing_key", "")
+            arguments = item.get("arguments")
+            if (source.__class__ is str and destination.__class__ is str
+                    and routing_key.__class__ is str and arguments.__class__ is dict
+                    and destination_type in ("queue", "exchange")):
+                # the common, well-formed case, checked without a call per field
+                bindings.append(Binding(vhost, source, destination, destination_type,
+                                        routing_key, arguments))
+                continue
+            source = self.text("bindings", index, item, "source")
+            destination = self.text("bindings", index, item, "destination")
+            destination_type = self.text("bindings", index, item, "destination_type")
+            routing_key = self.text("bindings", index, item, "routing_key", "")
+            if None in (source, destination, destination_type, routing_key):
+                continue
+            if destination_type not in ("queue", "exchange"):
+                self.problem(ERROR, "destination-type",
+                             f"bindings[{index}]: binding from {source!r} to {destination!r} "
+                             f"has destination_type {destination_type!r}; it must be "
+                             "'queue' or 'exchange'; skipped", ("bindings", index))
+                continue
+            bindings.append(Binding(vhost, source, destination, destination_type, routing_key,
+                                    self.mapping("bindings", index, item, "arguments")))
+
+    def read_policies(self) -> None:
+        for index, item, vhost in self.items("policies"):
+            self.add_policy("policies", index, item, vhost, item.get("name"), operator=False)
+
+    def add_policy(self, key: str, index: int, item: dict[str, Any], vhost: str,
+                   name: Any, *, operator: bool) -> None:
+        """Policies and operator policies share their shape."""
+        pattern = self.text(key, index, item, "pattern")
+        if not isinstance(name, str) or pattern is None:
+            if not isinstance(name, str):
+                self.problem(ERROR, "schema", f"{key}[{index}] has no name; skipped",
+                             (key, index))
+            return
+        try:
+            re.compile(pattern)
+        except re.error as exc:
+            self.problem(ERROR, "policy-pattern", f"{key}[{index}]: policy {name!r} has "
+                         f"pattern {pattern!r} that is not a valid regular expression "
+                         f"({exc}); skipped", (key, index))
+            return
+        apply_to = item.get("apply-to", "all")
+        if apply_to not in _APPLY_TO:
+            self.problem(WARNING, "schema", f"{key}[{index}]: policy {name!r} has apply-to "
+                         f"{apply_to!r}; expected one of {', '.join(sorted(_APPLY_TO))}; "
+                         "'all' assumed", (key, index))
+            apply_to = "all"
+        priority = item.get("priority", 0)
+        if isinstance(priority, str) and re.fullmatch(r"-?\d+", priority):
+            priority = int(priority)
+        if not isinstance(priority, int) or isinstance(priority, bool):
+            self.problem(WARNING, "schema", f"{key}[{index}]: policy {name!r} has priority "
+                         f"of type {_kind(priority)}; 0 assumed", (key, index))
+            priority = 0
+        definition = self.mapping(key, index, item, "definition")
+        self.topology.policies.append(Policy(vhost, name, pattern, apply_to,
+                                             redact_value(definition), priority, operator))
+
+    def read_parameters(self) -> None:
+        for index, item, vhost in self.items("parameters"):
+            component = self.text("parameters", index, item, "component")
+            name = self.text("parameters", index, item, "name")
+            if component is None or name is None:
+                continue
+            value = item.get("value")
+            if component == "operator_policy":
+                if isinstance(value, dict):
+                    self.add_policy("parameters", index, value, vhost, name, operator=True)
+                else:
+                    self.problem(ERROR, "schema", f"parameters[{index}]: operator policy "
+                                 f"{name!r} should have an object value; skipped",
+                                 ("parameters", index))
+                continue
+            self.topology.parameters.append(
+                Parameter(vhost, component, name, redact_value(value)))
+
+
+def _default_queue_type(vhost: dict[str, Any]) -> str | None:
+    metadata = vhost.get("metadata")
+    found = metadata.get("default_queue_type") if isinstance(metadata, dict) else None
+    found = found or vhost.get("default_queue_type")
+    return found if isinstance(found, str) and found != "undefined" else None
+
+
+def _kind(value: Any) -> str:
+    """A value's JSON type, named without echoing the value (it may be a secret)."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, (int, float)):
+        return "a number"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, list):
+        return "a list"
+    return "an object"
+
+
+# -- locating problems in the source text ------------------------------------------------
+
+class _Locator:
+    """Turns a path such as ("queues", 3, "name") into a line, parsing again only on demand."""
+
+    def __init__(self, text: str, is_yaml: bool) -> None:
+        self.text = text
+        self.is_yaml = is_yaml
+        # top-level key -> [(start, end) of its value, then of each list element]
+        self._spans: dict[str, list[tuple[int, int]]] | None = None
+
+    def __call__(self, path: tuple) -> int | None:
+        if not path:
+            return None
+        if self._spans is None:
+            try:
+                self._spans = self._yaml_spans() if self.is_yaml else self._json_spans()
+            except Exception:  # a locator must never turn a warning into a crash
+                self._spans = {}
+        spans = self._spans.get(path[0])
+        if spans is None:
+            return None
+        start, end = spans[0]
+        if len(path) > 1 and isinstance(path[1], int) and path[1] < len(spans) - 1:
+            start, end = spans[path[1] + 1]
+            if len(path) > 2 and not self.is_yaml:
+                field = re.compile(re.escape(json.dumps(path[2])) + r"\s*:")
+                found = field.search(self.text, start, end)
+                start = found.start() if found else start
+        return _line_at(self.text, start)
+
+    def _json_spans(self) -> dict[str, list[tuple[int, int]]]:
+        text = self.text
+        decoder = json.JSONDecoder()
+        whitespace = re.compile(r"[ \t\n\r]*")
+        scanstring = json.decoder.scanstring  # type: ignore[attr-defined]
+
+        def skip(pos: int) -> int:
+            return whitespace.match(text, pos).end()
+
+        found: dict[str, list[tuple[int, int]]] = {}
+        pos = skip(0)
+        if text[pos:pos + 1] != "{":
+            return found
+        pos += 1
+        while True:
+            pos = skip(pos)
+            if text[pos:pos + 1] != '"':
+                return found
+            key, pos = scanstring(text, pos + 1)
+            pos = skip(skip(pos) + 1)  # past the colon
+            start = pos
+            spans = []
+            if text[pos:pos + 1] == "[":
+                pos = skip(pos + 1)
+                while text[pos:pos + 1] != "]":
+                    _value, end = decoder.raw_decode(text, pos)
+                    spans.append((pos, end))
+                    pos = skip(end)
+                    if text[pos:pos + 1] == ",":
+                        pos = skip(pos + 1)
+                pos += 1
+            else:
+                _value, pos = decoder.raw_decode(text, pos)
+            found[key] = [(start, pos), *spans]
+            pos = skip(pos)
+            if text[pos:pos + 1] != ",":
+                return found
+            pos += 1
+
+    def _yaml_spans(self) -> dict[str, list[tuple[int, int]]]:
+        import yaml
+
+        root = yaml.compose(self.text, Loader=_yaml_loader())
+        found: dict[str, list[tuple[int, int]]] = {}
+        if isinstance(root, yaml.MappingNode):
+            for key_node, value_node in root.value:
+                spans = [(value_node.start_mark.index, value_node.end_mark.index)]
+                if isinstance(value_node, yaml.SequenceNode):
+                    spans.extend((item.start_mark.index, item.end_mark.index)
+                                 for item in value_node.value)
+                found[str(key_node.value)] = spans
+        return found
+
+
+def _line_at(text: str, offset: int) -> int:
+    return text.count("\n", 0, offset) + 1
+
+
+def _yaml_loader() -> type:
+    import yaml
+
+    return getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+# -- entry points ------------------------------------------------------------------------
+
+def is_yaml_path(path: str) -> bool:
+    return path.lower().endswith((".yaml", ".yml"))
+
+
+def parse(text: str, *, is_yaml: bool = False, vhost: str | None = None,
+          source: str = "") -> Topology:
+    """Parse definitions text; never raises on bad input, reports Problems instead.
+
+    ``vhost`` names the vhost of a per-vhost export that does not name it; in a
+    full-cluster export it is the only vhost read.
+    """
+    try:
+        if is_yaml:
+            document = _parse_yaml(text)
+        else:
+            document = json.loads(text)
+    except _ParseError as exc:
+        return Topology(source=source, problems=[Problem(ERROR, "parse", exc.message,
+                                                         exc.line)])
+    except ValueError as exc:  # json.JSONDecodeError
+        line = getattr(exc, "lineno", None)
+        message = getattr(exc, "msg", "not valid JSON")
+        return Topology(source=source, problems=[Problem(ERROR, "parse",
+                                                         f"not valid JSON: {message}", line)])
+    except RecursionError:
+        return Topology(source=source, problems=[Problem(ERROR, "parse",
+                                                         "nested too deeply to read")])
+    if not isinstance(document, dict):
+        return Topology(source=source, problems=[Problem(
+            ERROR, "schema",
+            f"a definitions file holds an object at the top, not {_kind(document)}", 1)])
+    topology = _Reader(document, _Locator(text, is_yaml), vhost).read()
+    topology.source = source
+    return topology
+
+
+class _ParseError(Exception):
+    def __init__(self, message: str, line: int | None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.line = line
+
+
+def _parse_yaml(text: str) -> Any:
+    import yaml
+
+    try:
+        return yaml.load(text, Loader=_yaml_loader())  # noqa: S506 - a safe loader
+    except yaml.MarkedYAMLError as exc:
+        # The problem text only: the context snippet could quote a secret.
+        mark = exc.problem_mark or exc.context_mark
+        line = mark.line + 1 if mark is not None else None
+        raise _ParseError(f"not valid YAML: {exc.problem or exc.context}", line) from None
+    except yaml.YAMLError:
+        raise _ParseError("not valid YAML", None) from None
+
+
+def load(path: str | os.PathLike[str], *, vhost: str | None = None,
+         source: str | None = None) -> Topology:
+    """Read a definitions file; ``source`` is how problems name it (default: the path)."""
+    path = os.fspath(path)
+    source = path if source is None else source
+    try:
+        with open(path, encoding="utf-8-sig") as stream:
+            text = stream.read()
+    except UnicodeDecodeError:
+        return Topology(source=source, problems=[Problem(ERROR, "parse",
+                                                         "the file is not UTF-8 text")])
+    except OSError as exc:
+        return Topology(source=source, problems=[Problem(
+            ERROR, "io", f"cannot read the file: {exc.strerror or exc}")])
+    return parse(text, is_yaml=is_yaml_path(path), vhost=vhost, source=source)

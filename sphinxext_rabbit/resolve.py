@@ -1,0 +1,326 @@
+"""What the broker would act on in one vhost: effective policies and every routing edge."""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+from urllib.parse import unquote
+
+from .model import (
+    BUILTIN_EXCHANGES,
+    ERROR,
+    KNOWN_EXCHANGE_TYPES,
+    WARNING,
+    Edge,
+    Exchange,
+    Policy,
+    Problem,
+    Queue,
+    Topology,
+    VhostTopology,
+)
+from .uris import Endpoint, first_uri
+
+_QUEUE_APPLY_TO = {"classic": "classic_queues", "quorum": "quorum_queues", "stream": "streams"}
+# AMQP 1.0 shovel addresses: /queues/NAME, /exchanges/NAME[/KEY] (names percent-encoded)
+_AMQP10_ADDRESS = re.compile(r"/(?P<kind>queues|exchanges)/(?P<name>[^/]*)(?:/(?P<key>.*))?")
+
+
+def is_builtin_exchange(name: str) -> bool:
+    return name in BUILTIN_EXCHANGES or name.startswith("amq.")
+
+
+def edge_sort_key(edge: Edge) -> tuple:
+    return (edge.vhost, edge.kind, edge.source_type, edge.source, edge.destination_type,
+            edge.destination, edge.routing_key or "", edge.origin,
+            json.dumps(edge.arguments, sort_keys=True, default=str) if edge.arguments else "")
+
+
+class _Resolver:
+    def __init__(self, topology: Topology, vhost: str) -> None:
+        self.vhost = vhost
+        self.view = VhostTopology(vhost)
+        self.problems: list[Problem] = []
+        for exchange in topology.exchanges:
+            if exchange.vhost == vhost:
+                self.view.exchanges[exchange.name] = exchange
+        for queue in topology.queues:
+            if queue.vhost == vhost:
+                self.view.queues[queue.name] = queue
+        self.view.policies = [p for p in topology.policies if p.vhost == vhost]
+        self.bindings = [b for b in topology.bindings if b.vhost == vhost]
+        self.parameters = [p for p in topology.parameters if p.vhost == vhost]
+        self.edges: list[Edge] = []
+
+    def problem(self, severity: str, code: str, message: str) -> None:
+        self.problems.append(Problem(severity, code, message, where=f"vhost {self.vhost!r}"))
+
+    # -- entities referenced but not declared -----------------------------------------
+
+    def exchange(self, name: str, referrer: str) -> None:
+        """Make sure a referenced exchange has a node: built-in, or marked missing."""
+        if name in self.view.exchanges:
+            return
+        if is_builtin_exchange(name):
+            self.view.exchanges[name] = Exchange(
+                self.vhost, name, BUILTIN_EXCHANGES.get(name, "topic"), origin="builtin")
+            return
+        self.problem(ERROR, "dangling", f"{referrer} refers to exchange {name!r}, which is "
+                     "not declared")
+        self.view.exchanges[name] = Exchange(self.vhost, name, "unknown", origin="missing")
+
+    def queue(self, name: str, referrer: str) -> None:
+        if name in self.view.queues:
+            return
+        self.problem(ERROR, "dangling", f"{referrer} refers to queue {name!r}, which is not "
+                     "declared")
+        self.view.queues[name] = Queue(self.vhost, name, "unknown", origin="missing")
+
+    def endpoint(self, type_: str, name: str, referrer: str) -> None:
+        if type_ == "queue":
+            self.queue(name, referrer)
+        elif type_ == "exchange":
+            self.exchange(name, referrer)
+
+    # -- policies ------------------------------------------------------------------------
+
+    def effective_policies(self) -> None:
+        compiled = {id(p): re.compile(p.pattern) for p in self.view.policies}
+        # per (operator?, entity kind) the candidate policies, highest priority first ...
+        ranked: dict[tuple[bool, str], list[tuple[Policy, re.Pattern[str], str]]] = {}
+        for operator in (False, True):
+            ordered = sorted((p for p in self.view.policies if p.operator == operator),
+                             key=lambda p: (-p.priority, p.name))
+            for applies in ("exchange", *_QUEUE_APPLY_TO, "other"):
+                ranked[operator, applies] = [
+                    (p, compiled[id(p)], _literal_prefix(p.pattern)) for p in ordered
+                    if _applies_to(p.apply_to, applies)]
+        # ... narrowed by a name's first character, as most patterns start "^literal"
+        by_initial: dict[tuple[bool, str, str], list[tuple[Policy, re.Pattern[str], str]]] = {}
+        for kind, entities in (("queue", self.view.queues), ("exchange", self.view.exchanges)):
+            for name, entity in entities.items():
+                if entity.origin != "declared":
+                    continue
+                applies = kind if kind == "exchange" else (
+                    entity.type if entity.type in _QUEUE_APPLY_TO else "other")
+                for operator, found in ((False, self.view.effective_policies),
+                                        (True, self.view.effective_operator_policies)):
+                    key = (operator, applies, name[:1])
+                    candidates = by_initial.get(key)
+                    if candidates is None:
+                        candidates = by_initial[key] = [
+                            c for c in ranked[operator, applies]
+                            if not c[2] or c[2][:1] == name[:1]]
+                    policy = self.pick(candidates, kind, name)
+                    if policy is not None:
+                        found[(kind, name)] = policy
+
+    def pick(self, candidates: list[tuple[Policy, re.Pattern[str], str]], kind: str,
+             name: str) -> Policy | None:
+        best: Policy | None = None
+        for policy, pattern, prefix in candidates:
+            if best is not None and policy.priority < best.priority:
+                break
+            if not name.startswith(prefix) or pattern.search(name) is None:
+                continue
+            if best is None:
+                best = policy
+            else:
+                what = "operator policies" if policy.operator else "policies"
+                self.problem(WARNING, "policy-tie",
+                             f"{what} {best.name!r} and {policy.name!r} both match {kind} "
+                             f"{name!r} with priority {policy.priority}; the broker picks "
+                             "one unpredictably — give one a higher priority")
+        return best
+
+    def policy_value(self, kind: str, name: str, key: str) -> tuple[Any, str | None]:
+        policy = self.view.effective_policies.get((kind, name))
+        if policy is not None and key in policy.definition:
+            return policy.definition[key], f"policy:{policy.name}"
+        return None, None
+
+    # -- edges ---------------------------------------------------------------------------
+
+    def add(self, kind: str, source: str, source_type: str, destination: str,
+            destination_type: str, routing_key: str | None, arguments: dict[str, Any],
+            origin: str) -> None:
+        self.edges.append(Edge(kind, self.vhost, source, source_type, destination,
+                               destination_type, routing_key, arguments, origin))
+
+    def binding_edges(self) -> None:
+        exchanges, queues, append = self.view.exchanges, self.view.queues, self.edges.append
+        for binding in self.bindings:
+            source, destination = binding.source, binding.destination
+            targets = queues if binding.destination_type == "queue" else exchanges
+            if source not in exchanges or destination not in targets:
+                referrer = f"a binding from {source!r} to {destination!r}"
+                self.exchange(source, referrer)
+                self.endpoint(binding.destination_type, destination, referrer)
+            append(Edge("binding", self.vhost, source, "exchange", destination,
+                        binding.destination_type, binding.routing_key, binding.arguments,
+                        "binding"))
+
+    def dead_letter_edges(self) -> None:
+        for name, queue in list(self.view.queues.items()):
+            exchange = queue.arguments.get("x-dead-letter-exchange")
+            origin = "queue-argument"
+            if exchange is None:
+                exchange, origin = self.policy_value("queue", name, "dead-letter-exchange")
+            if exchange is None:
+                continue
+            if not isinstance(exchange, str):
+                self.problem(WARNING, "schema", f"queue {name!r} has a dead-letter exchange "
+                             "that is not a string; ignored")
+                continue
+            routing_key = queue.arguments.get("x-dead-letter-routing-key")
+            if routing_key is None:
+                routing_key, _ = self.policy_value("queue", name, "dead-letter-routing-key")
+            if exchange != "":  # the default exchange is drawn only on request
+                self.exchange(exchange, f"the dead-letter setting of queue {name!r}")
+            self.add("dead-letter", name, "queue", exchange, "exchange",
+                     routing_key if isinstance(routing_key, str) else None, {}, origin)
+
+    def alternate_edges(self) -> None:
+        for name, exchange in list(self.view.exchanges.items()):
+            if exchange.origin != "declared":
+                continue
+            alternate = exchange.arguments.get("alternate-exchange")
+            origin = "exchange-argument"
+            if alternate is None:
+                alternate, origin = self.policy_value("exchange", name, "alternate-exchange")
+            if not isinstance(alternate, str):
+                continue
+            self.exchange(alternate, f"the alternate exchange of exchange {name!r}")
+            self.add("alternate", name, "exchange", alternate, "exchange", None, {}, origin)
+
+    def federation_edges(self) -> None:
+        upstreams = {p.name: p.value for p in self.parameters
+                     if p.component == "federation-upstream" and isinstance(p.value, dict)}
+        sets = {p.name: p.value for p in self.parameters
+                if p.component == "federation-upstream-set"}
+        for (kind, name), policy in sorted(self.view.effective_policies.items()):
+            definition = policy.definition
+            chosen: list[str] = []
+            if isinstance(definition.get("federation-upstream"), str):
+                chosen.append(definition["federation-upstream"])
+            upstream_set = definition.get("federation-upstream-set")
+            if upstream_set == "all":
+                chosen.extend(sorted(upstreams))
+            elif isinstance(upstream_set, str):
+                members = sets.get(upstream_set)
+                if not isinstance(members, list):
+                    self.problem(ERROR, "dangling", f"policy {policy.name!r} refers to "
+                                 f"federation upstream set {upstream_set!r}, which is not "
+                                 "declared")
+                    continue
+                chosen.extend(m["upstream"] for m in members
+                              if isinstance(m, dict) and isinstance(m.get("upstream"), str))
+            for upstream in chosen:
+                value = upstreams.get(upstream)
+                if value is None:
+                    self.problem(ERROR, "dangling", f"policy {policy.name!r} refers to "
+                                 f"federation upstream {upstream!r}, which is not declared")
+                    continue
+                remote_name = value.get(kind)
+                remote_name = remote_name if isinstance(remote_name, str) else name
+                uri = first_uri(value.get("uri"))
+                where = Endpoint(uri).label() if uri else "upstream"
+                source = f"{where} {kind} {remote_name}"
+                self.view.externals.add(source)
+                self.add("federation", source, "external", name, kind, None,
+                         {"upstream": upstream}, f"policy:{policy.name}")
+
+    def shovel_edges(self) -> None:
+        for parameter in self.parameters:
+            if parameter.component != "shovel" or not isinstance(parameter.value, dict):
+                continue
+            value = parameter.value
+            referrer = f"shovel {parameter.name!r}"
+            source = self.shovel_end(value, "src", referrer)
+            destination = self.shovel_end(value, "dest", referrer)
+            if source is None or destination is None:
+                self.problem(WARNING, "schema", f"shovel {parameter.name!r} names no source "
+                             "or no destination; not drawn")
+                continue
+            key = destination[2] if destination[2] is not None else source[2]
+            self.add("shovel", source[0], source[1], destination[0], destination[1], key,
+                     {}, f"parameter:{parameter.name}")
+
+    def shovel_end(self, value: dict[str, Any], side: str,
+                   referrer: str) -> tuple[str, str, str | None] | None:
+        """(name, node type, routing key) of one end of a shovel."""
+        kind = name = None
+        key = value.get(f"{side}-exchange-key")
+        for field in (f"{side}-queue", f"{side}-address", f"{side}-exchange"):
+            candidate = value.get(field)
+            if not isinstance(candidate, str):
+                continue
+            matched = _AMQP10_ADDRESS.fullmatch(candidate)
+            if matched:
+                kind = "queue" if matched["kind"] == "queues" else "exchange"
+                name = unquote(matched["name"])
+                key = matched["key"] if matched["key"] is not None else key
+            else:
+                kind = "exchange" if field.endswith("exchange") else "queue"
+                name = candidate
+            break
+        if kind is None or name is None:
+            return None
+        uri = first_uri(value.get(f"{side}-uri"))
+        endpoint = Endpoint(uri or "amqp://")
+        key = key if isinstance(key, str) else None
+        if value.get(f"{side}-protocol") == "local" or (endpoint.local
+                                                         and endpoint.vhost == self.vhost):
+            if (kind == "queue" and name not in self.view.queues
+                    and value.get(f"{side}-protocol", "amqp091") == "amqp091"
+                    and value.get(f"{side}-predeclared") is not True):
+                # an AMQP 0-9-1 shovel declares a queue it does not find
+                self.view.queues[name] = Queue(self.vhost, name, "classic", origin="shovel")
+            self.endpoint(kind, name, referrer)
+            return name, kind, key
+        external = f"{endpoint.label()} {kind} {name}"
+        self.view.externals.add(external)
+        return external, "external", key
+
+    def run(self) -> tuple[VhostTopology, list[Problem]]:
+        self.effective_policies()
+        self.binding_edges()
+        self.dead_letter_edges()
+        self.alternate_edges()
+        self.federation_edges()
+        self.shovel_edges()
+        for exchange in self.view.exchanges.values():
+            if exchange.origin == "declared" and exchange.type not in KNOWN_EXCHANGE_TYPES:
+                self.problem(WARNING, "exchange-type", f"exchange {exchange.name!r} has type "
+                             f"{exchange.type!r}, which is not a type RabbitMQ or its "
+                             "plugins define (drawn as a generic exchange)")
+        self.edges.sort(key=edge_sort_key)
+        self.view.edges = self.edges
+        return self.view, self.problems
+
+
+_LITERAL_START = re.compile(r"\^((?:[\w-]|\\[.\-/])*)")
+
+
+def _literal_prefix(pattern: str) -> str:
+    """The plain text an anchored pattern starts with: a cheap test before the regex."""
+    matched = _LITERAL_START.match(pattern)
+    if matched is None or matched.end() < len(pattern) and pattern[matched.end()] in "?*{|":
+        return ""  # unanchored, or the last literal character is optional/repeated
+    literal = matched.group(1).replace("\\", "")
+    return "" if "|" in pattern else literal
+
+
+def _applies_to(apply_to: str, applies: str) -> bool:
+    """Whether a policy's apply-to covers an exchange, a queue of a type, or "other" queues."""
+    if apply_to == "all":
+        return True
+    if applies == "exchange":
+        return apply_to == "exchanges"
+    return apply_to == "queues" or apply_to == _QUEUE_APPLY_TO.get(applies)
+
+
+def resolve(topology: Topology, vhost: str) -> tuple[VhostTopology, list[Problem]]:
+    """Resolve one vhost; problems found on the way are returned, not raised."""
+    return _Resolver(topology, vhost).run()

@@ -1,0 +1,161 @@
+"""Narrow a resolved topology to what one diagram shows: vhosts, name patterns, stubs."""
+
+from __future__ import annotations
+
+import fnmatch
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from .model import (
+    BUILTIN_EXCHANGES,
+    DEFAULT_EXCHANGE,
+    ERROR,
+    WARNING,
+    Exchange,
+    Problem,
+    Topology,
+    VhostTopology,
+)
+from .resolve import resolve
+
+
+class PatternError(ValueError):
+    """A selection pattern that cannot be used; the message says which and why."""
+
+
+@dataclass(slots=True)
+class Selection:
+    """What the directive's options and the CLI's flags ask for."""
+
+    vhosts: list[str] | None = None  # None: every vhost
+    include: list[re.Pattern[str]] = field(default_factory=list)
+    exclude: list[re.Pattern[str]] = field(default_factory=list)
+    default_exchange: bool = False
+
+    def wants(self, name: str) -> bool:
+        if not self.narrowed:
+            return True
+        if self.include and not any(p.search(name) for p in self.include):
+            return False
+        return not any(p.search(name) for p in self.exclude)
+
+    @property
+    def narrowed(self) -> bool:
+        return bool(self.include or self.exclude)
+
+
+def parse_patterns(text: str | Iterable[str] | None) -> list[re.Pattern[str]]:
+    """Comma-separated shell globs matched against the whole name; ``re:`` for a regex.
+
+    A regex is searched like a policy pattern (unanchored). A comma inside a regex is
+    written ``\\,``.
+    """
+    if text is None:
+        return []
+    items = _split(text) if isinstance(text, str) else [i for t in text for i in _split(t)]
+    patterns = []
+    for item in items:
+        if item.startswith("re:"):
+            try:
+                patterns.append(re.compile(item[3:]))
+            except re.error as exc:
+                raise PatternError(f"{item!r} is not a valid regular expression: {exc}") from None
+        else:
+            patterns.append(re.compile(fnmatch.translate(item)))
+    return patterns
+
+
+def _split(text: str) -> list[str]:
+    parts = re.split(r"(?<!\\),", text)
+    return [p.replace("\\,", ",").strip() for p in parts if p.strip()]
+
+
+def select(view: VhostTopology, selection: Selection) -> VhostTopology:
+    """Keep the wanted entities, the edges that touch them, and a stub for each other end.
+
+    Stubs mark edges that leave the selection and edges that enter it, so a subsystem
+    diagram shows where its messages go and where they come from.
+    """
+    wants = selection.wants
+    kept = VhostTopology(view.vhost, policies=view.policies)
+    kept.queues = {name: q for name, q in view.queues.items() if wants(name)}
+    kept.exchanges = exchanges = {name: x for name, x in view.exchanges.items()
+                                  if x.origin != "builtin" and wants(name)}
+    # built-in exchanges are drawn only beside something drawn; the default one on request
+    builtins = {name for name, x in view.exchanges.items()
+                if x.origin == "builtin" and name != DEFAULT_EXCHANGE and wants(name)}
+    if builtins:
+        for edge in view.edges:
+            for name, other_type, other in ((edge.source, edge.destination_type,
+                                             edge.destination),
+                                            (edge.destination, edge.source_type, edge.source)):
+                if name in builtins and _kept(kept, other_type, other):
+                    exchanges[name] = view.exchanges[name]
+    if selection.default_exchange:
+        exchanges[DEFAULT_EXCHANGE] = view.exchanges.get(DEFAULT_EXCHANGE) or Exchange(
+            view.vhost, DEFAULT_EXCHANGE, BUILTIN_EXCHANGES[DEFAULT_EXCHANGE], origin="builtin")
+
+    for edge in view.edges:
+        source_kept = _kept(kept, edge.source_type, edge.source)
+        destination_kept = _kept(kept, edge.destination_type, edge.destination)
+        if edge.destination == DEFAULT_EXCHANGE and edge.destination_type == "exchange":
+            # dead-lettering through the default exchange: the renderer draws it
+            destination_kept = destination_kept or source_kept
+        if not (source_kept or destination_kept):
+            continue
+        kept.edges.append(edge)
+        for kind, name, is_kept in ((edge.source_type, edge.source, source_kept),
+                                    (edge.destination_type, edge.destination,
+                                     destination_kept)):
+            if kind == "external":
+                kept.externals.add(name)
+            elif not is_kept:
+                kept.stubs.add((kind, name))
+
+    for key, policy in view.effective_policies.items():
+        if _kept(kept, *key):
+            kept.effective_policies[key] = policy
+    for key, policy in view.effective_operator_policies.items():
+        if _kept(kept, *key):
+            kept.effective_operator_policies[key] = policy
+    if selection.narrowed:
+        in_use = {p.name for p in kept.effective_policies.values()}
+        in_use.update(p.name for p in kept.effective_operator_policies.values())
+        kept.policies = [p for p in view.policies if p.name in in_use]
+    return kept
+
+
+def _kept(view: VhostTopology, kind: str, name: str) -> bool:
+    if kind == "queue":
+        return name in view.queues
+    if kind == "exchange":
+        return name in view.exchanges
+    return False
+
+
+def views(topology: Topology, selection: Selection) -> tuple[list[VhostTopology], list[Problem]]:
+    """The one pipeline the directive and the CLI share: resolve and select each vhost."""
+    problems = list(topology.problems)
+    available = topology.vhost_names()
+    if selection.vhosts is None:
+        wanted = available
+    else:
+        wanted = []
+        for vhost in selection.vhosts:
+            if vhost in available:
+                wanted.append(vhost)
+            else:
+                known = ", ".join(repr(v) for v in available) or "none"
+                problems.append(Problem(ERROR, "vhost", f"vhost {vhost!r} is not in this "
+                                        f"file (it has: {known})"))
+    result = []
+    for vhost in wanted:
+        resolved, found = resolve(topology, vhost)
+        problems.extend(found)
+        result.append(select(resolved, selection))
+    if selection.narrowed and result and not any(v.exchanges or v.queues for v in result):
+        problems.append(Problem(WARNING, "empty-selection",
+                                "the include/exclude patterns match no exchange or queue"))
+    return result, problems
+

@@ -1,0 +1,44 @@
+"""Turn a `tables.Table` into a docutils table node."""
+
+from __future__ import annotations
+
+from docutils import nodes
+
+from .tables import Cell, Span, Table
+
+
+def _paragraph(cell: Cell) -> nodes.paragraph:
+    paragraph = nodes.paragraph()
+    for span in cell:
+        if span.literal:
+            # a literal keeps names away from smartquotes; an empty one must still show
+            text = span.text or '""'
+            paragraph += nodes.literal(text, text)
+        else:
+            paragraph += nodes.Text(span.text)
+    return paragraph
+
+
+def _entry(cell: Cell) -> nodes.entry:
+    entry = nodes.entry()
+    entry += _paragraph(cell)
+    return entry
+
+
+def table_node(table: Table) -> nodes.table:
+    """A table with title, header row and one row per table row ("none" when empty)."""
+    columns = len(table.headers)
+    node = nodes.table(classes=["rabbitmq-table"])
+    node += nodes.title(table.title, table.title)
+    group = nodes.tgroup(cols=columns)
+    node += group
+    group.extend(nodes.colspec(colwidth=1) for _ in range(columns))
+    group += nodes.thead("", nodes.row("", *(_entry([Span(header)]) for header in table.headers)))
+    body = nodes.tbody()
+    for row in table.rows:
+        body += nodes.row("", *(_entry(cell) for cell in row))
+    if not table.rows:
+        # no spanning cell: the man page writer cannot draw one
+        body += nodes.row("", _entry([Span("none")]), *(_entry([]) for _ in range(columns - 1)))
+    group += body
+    return node

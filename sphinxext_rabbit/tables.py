@@ -1,0 +1,291 @@
+"""Render vhost topologies as tables: plain rows of text spans, for any output."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .graph import (
+    argument_terms,
+    binding_terms,
+    edge_sort_key,
+    entity_flags,
+    exchange_type_text,
+    origin_text,
+    source_exchange_type,
+    visible,
+)
+from .model import DEFAULT_EXCHANGE, Edge, Exchange, Queue, VhostTopology
+
+NONE = "—"
+#: how many entity names the policies table lists before it only counts them
+MAX_NAMES = 10
+#: queue arguments the queues table shows in their own columns
+_QUEUE_COLUMN_ARGUMENTS = frozenset({"x-queue-type"})
+_DEAD_LETTER_ARGUMENTS = frozenset({"x-dead-letter-exchange", "x-dead-letter-routing-key"})
+
+
+@dataclass(frozen=True, slots=True)
+class Span:
+    """A piece of a cell; literal spans (names, keys, values) are printed verbatim."""
+
+    text: str
+    literal: bool = False
+
+
+Cell = list[Span]
+
+
+@dataclass(slots=True)
+class Table:
+    """A titled table whose cells are lists of spans."""
+
+    title: str
+    headers: list[str]
+    rows: list[list[Cell]]
+
+
+def _code(text: str) -> Span:
+    return Span(visible(text), literal=True)
+
+
+def _joined(pieces: list[Cell], separator: str = ", ") -> Cell:
+    """*pieces* in one cell, separated by plain *separator*; ``—`` when there are none."""
+    cell: Cell = []
+    for index, piece in enumerate(pieces):
+        if index:
+            cell.append(Span(separator))
+        cell += piece
+    return cell or [Span(NONE)]
+
+
+def _terms(terms: list[str]) -> Cell:
+    """Terms built by graph.py, already made visible, as literal spans."""
+    return _joined([[Span(term, literal=True)] for term in terms])
+
+
+def _endpoint(view: VhostTopology, node_type: str, name: str) -> Cell:
+    if node_type == "exchange" and name == DEFAULT_EXCHANGE:
+        return [Span("default exchange")]
+    cell = [Span(f"{node_type} "), _code(name)]
+    entity = {"exchange": view.exchanges, "queue": view.queues}.get(node_type, {}).get(name)
+    if entity is not None and entity.origin == "missing":
+        cell.append(Span(" (missing)"))
+    return cell
+
+
+def _entity_name(entity: Exchange | Queue) -> Cell:
+    if isinstance(entity, Exchange) and entity.name == DEFAULT_EXCHANGE:
+        cell = [Span("(default exchange)")]
+    else:
+        cell = [_code(entity.name)]
+    if entity.origin == "builtin":
+        cell.append(Span(" (built-in)"))
+    elif entity.origin == "missing":
+        cell.append(Span(" (missing)"))
+    return cell
+
+
+def _effective_policy(view: VhostTopology, node_type: str, name: str) -> Cell:
+    pieces = []
+    if (policy := view.effective_policies.get((node_type, name))) is not None:
+        pieces.append([_code(policy.name)])
+    if (policy := view.effective_operator_policies.get((node_type, name))) is not None:
+        pieces.append([Span("operator policy "), _code(policy.name)])
+    return _joined(pieces, "; ")
+
+
+def _origin(origin: str) -> Cell:
+    """``(queue argument)``, ``(policy NAME)``: where an edge comes from."""
+    kind, _, name = origin.partition(":")
+    if name:
+        return [Span(f" ({origin_text(kind)} "), _code(name), Span(")")]
+    return [Span(f" ({origin_text(origin)})")]
+
+
+def _targets(view: VhostTopology, edges: list[Edge]) -> Cell:
+    """Where dead-letter or alternate *edges* lead, with their keys and origins."""
+    pieces = []
+    for edge in edges:
+        piece = _endpoint(view, edge.destination_type, edge.destination)
+        if edge.routing_key is not None:
+            piece += [Span(", key "), _code(edge.routing_key)]
+        pieces.append(piece + _origin(edge.origin))
+    return _joined(pieces, "; ")
+
+
+def _edges_from(view: VhostTopology, kind: str, node_type: str, name: str) -> list[Edge]:
+    return sorted(
+        (
+            edge
+            for edge in view.edges
+            if edge.kind == kind and edge.source_type == node_type and edge.source == name
+        ),
+        key=edge_sort_key,
+    )
+
+
+def _with_vhost(views: list[VhostTopology], headers: list[str]) -> list[str]:
+    return ["Vhost", *headers] if len(views) > 1 else headers
+
+
+def _row(views: list[VhostTopology], view: VhostTopology, cells: list[Cell]) -> list[Cell]:
+    return [[_code(view.vhost)], *cells] if len(views) > 1 else cells
+
+
+def bindings_table(views: list[VhostTopology], *, title: str = "Bindings") -> Table:
+    headers = _with_vhost(views, ["Source", "Destination", "Routing key / arguments"])
+    rows = []
+    for view in views:
+        for edge in sorted(view.edges, key=edge_sort_key):
+            if edge.kind != "binding":
+                continue
+            rows.append(
+                _row(
+                    views,
+                    view,
+                    [
+                        _endpoint(view, edge.source_type, edge.source),
+                        _endpoint(view, edge.destination_type, edge.destination),
+                        _terms(binding_terms(edge, source_exchange_type(view, edge.source))),
+                    ],
+                )
+            )
+    return Table(title, headers, rows)
+
+
+def queues_table(views: list[VhostTopology], *, title: str = "Queues") -> Table:
+    headers = _with_vhost(
+        views,
+        [
+            "Name",
+            "Type",
+            "Durable",
+            "Effective policy",
+            "Dead-letter target",
+            "Key arguments",
+        ],
+    )
+    rows = []
+    for view in views:
+        for name, queue in sorted(view.queues.items()):
+            if queue.origin == "missing":
+                rows.append(
+                    _row(views, view, [_entity_name(queue)] + [[Span(NONE)] for _ in range(5)])
+                )
+                continue
+            dead_letters = _edges_from(view, "dead-letter", "queue", name)
+            shown = _QUEUE_COLUMN_ARGUMENTS | (_DEAD_LETTER_ARGUMENTS if dead_letters else set())
+            key_arguments = {
+                key: value
+                for key, value in queue.arguments.items()
+                if key.startswith("x-") and key not in shown
+            }
+            durable = ", ".join(["yes" if queue.durable else "no", *entity_flags(queue)])
+            rows.append(
+                _row(
+                    views,
+                    view,
+                    [
+                        _entity_name(queue),
+                        [Span(visible(queue.type))],
+                        [Span(durable)],
+                        _effective_policy(view, "queue", name),
+                        _targets(view, dead_letters),
+                        _terms(argument_terms(key_arguments)),
+                    ],
+                )
+            )
+    return Table(title, headers, rows)
+
+
+def exchanges_table(views: list[VhostTopology], *, title: str = "Exchanges") -> Table:
+    headers = _with_vhost(
+        views, ["Name", "Type", "Flags", "Effective policy", "Alternate exchange"]
+    )
+    rows = []
+    for view in views:
+        for name, exchange in sorted(view.exchanges.items()):
+            if exchange.origin == "missing":
+                rows.append(
+                    _row(views, view, [_entity_name(exchange)] + [[Span(NONE)] for _ in range(4)])
+                )
+                continue
+            flags = ", ".join(
+                ["durable" if exchange.durable else "not durable", *entity_flags(exchange)]
+            )
+            rows.append(
+                _row(
+                    views,
+                    view,
+                    [
+                        _entity_name(exchange),
+                        [Span(exchange_type_text(exchange))],
+                        [Span(flags)],
+                        _effective_policy(view, "exchange", name),
+                        _targets(view, _edges_from(view, "alternate", "exchange", name)),
+                    ],
+                )
+            )
+    return Table(title, headers, rows)
+
+
+def _applies_to(view: VhostTopology, name: str, operator: bool) -> Cell:
+    """The entities in *view* whose effective (operator) policy is *name*."""
+    effective = view.effective_operator_policies if operator else view.effective_policies
+    groups = []
+    for node_type, entities in (("queue", view.queues), ("exchange", view.exchanges)):
+        groups.append(
+            (
+                node_type,
+                sorted(
+                    entity
+                    for entity in entities
+                    if (policy := effective.get((node_type, entity))) is not None
+                    and policy.name == name
+                ),
+            )
+        )
+    if sum(len(names) for _, names in groups) > MAX_NAMES:
+        return [
+            Span(", ".join(f"{len(names)} {node_type}s" for node_type, names in groups if names))
+        ]
+    pieces = []
+    for node_type, names in groups:
+        if names:
+            noun = f"{node_type}s " if len(names) > 1 else f"{node_type} "
+            pieces.append([Span(noun), *_joined([[_code(name)] for name in names])])
+    return _joined(pieces, "; ")
+
+
+def policies_table(views: list[VhostTopology], *, title: str = "Policies") -> Table:
+    headers = _with_vhost(
+        views,
+        [
+            "Name",
+            "Kind",
+            "Pattern",
+            "Apply to",
+            "Priority",
+            "Definition",
+            "Applies to",
+        ],
+    )
+    rows = []
+    for view in views:
+        for policy in sorted(view.policies, key=lambda policy: (policy.operator, policy.name)):
+            rows.append(
+                _row(
+                    views,
+                    view,
+                    [
+                        [_code(policy.name)],
+                        [Span("operator policy" if policy.operator else "policy")],
+                        [_code(policy.pattern)],
+                        [Span(visible(policy.apply_to))],
+                        [Span(str(policy.priority))],
+                        _terms(argument_terms(policy.definition)),
+                        _applies_to(view, policy.name, policy.operator),
+                    ],
+                )
+            )
+    return Table(title, headers, rows)

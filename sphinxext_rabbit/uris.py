@@ -1,0 +1,63 @@
+"""AMQP URIs in parameters: strip credentials, and tell a local broker from another one."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+from urllib.parse import unquote, urlsplit
+
+_URI_WITH_USERINFO = re.compile(r"(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*://)(?P<userinfo>[^/?#\s]*)@")
+_SECRET_KEY = re.compile(r"pass|secret|token|credential", re.IGNORECASE)
+_LOCAL_HOSTS = frozenset({"", "localhost", "127.0.0.1", "::1"})
+_DEFAULT_PORTS = frozenset({None, 5672, 5671})
+REDACTED = "(redacted)"
+
+
+def redact(text: str) -> str:
+    """Remove the user-info part (user name and password) of every URI in ``text``."""
+    return _URI_WITH_USERINFO.sub(r"\g<scheme>", text)
+
+
+def redact_value(value: Any) -> Any:
+    """A copy of a parameter value with URIs stripped and password-like keys dropped."""
+    if isinstance(value, str):
+        return redact(value)
+    if isinstance(value, list):
+        return [redact_value(item) for item in value]
+    if isinstance(value, dict):
+        return {key: (REDACTED if isinstance(key, str) and _SECRET_KEY.search(key)
+                      else redact_value(item))
+                for key, item in value.items()}
+    return value
+
+
+class Endpoint:
+    """Where a (redacted) URI points: this broker's vhost, or another broker."""
+
+    __slots__ = ("host", "vhost", "local")
+
+    def __init__(self, uri: str) -> None:
+        try:
+            parts = urlsplit(uri)
+            host, port, path = parts.hostname or "", parts.port, parts.path
+        except ValueError:
+            host, port, path = uri, None, ""
+        # the path names the vhost; none (or an empty one) means the default vhost "/"
+        self.vhost = unquote(path[1:]) or "/"
+        self.host = host if port is None else f"{host}:{port}"
+        self.local = host in _LOCAL_HOSTS and port in _DEFAULT_PORTS
+
+    def label(self) -> str:
+        """A display name with no credentials: ``host:port/vhost``, or ``vhost V`` here."""
+        if self.local:
+            return f"vhost {self.vhost}"
+        return self.host if self.vhost == "/" else f"{self.host}/{self.vhost}"
+
+
+def first_uri(value: Any) -> str | None:
+    """Shovel URIs may be one string or a list of alternatives; the first one names it."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, list) and value and isinstance(value[0], str):
+        return value[0]
+    return None

@@ -1,0 +1,151 @@
+"""Reading every export shape people hand the directive, and reporting what is wrong."""
+
+from __future__ import annotations
+
+import json
+
+from sphinxext_rabbit.load import UNKNOWN_VHOST, parse
+
+
+def codes(topology):
+    return [(p.severity, p.code) for p in topology.problems]
+
+
+def test_per_vhost_export_takes_vhost_from_marker():
+    doc = {
+        "rabbitmq_definition_format": "single_virtual_host",
+        "original_vhost_name": "billing",
+        "queues": [{"name": "invoices", "durable": True, "arguments": {}}],
+    }
+    topology = parse(json.dumps(doc))
+    assert [(q.vhost, q.name) for q in topology.queues] == [("billing", "invoices")]
+    assert topology.problems == []
+
+
+def test_unmarked_per_vhost_export_uses_option_or_warns():
+    doc = json.dumps({"queues": [{"name": "q", "arguments": {}}]})
+    assert parse(doc, vhost="shipping").queues[0].vhost == "shipping"
+    topology = parse(doc)
+    assert topology.queues[0].vhost == UNKNOWN_VHOST
+    assert codes(topology) == [("warning", "vhost")]
+    assert ":vhost:" in topology.problems[0].message
+
+
+def test_quirks_of_real_exports_load_quietly():
+    doc = {
+        "rabbit_version": "3.7.28",
+        "users": [{"name": "guest", "password": "plain", "tags": ""}],
+        "queues": [{"name": "a", "vhost": "/", "arguments": []}, {"name": "b", "vhost": "/"}],
+        "exchanges": [
+            {"name": "", "vhost": "/", "type": "direct"},
+            {"name": "amq.direct", "vhost": "/", "type": "direct"},
+        ],
+        "bindings": [
+            {
+                "source": "amq.direct",
+                "vhost": "/",
+                "destination": "a",
+                "destination_type": "queue",
+                "routing_key": "a",
+                "arguments": {"x-bound-from": [{"uri": "amqp://u:p@h", "vhost": "/", "hops": 1}]},
+            }
+        ],
+    }
+    topology = parse(json.dumps(doc))
+    assert topology.problems == []
+    assert [q.arguments for q in topology.queues] == [{}, {}]
+    assert [x.name for x in topology.exchanges] == ["", "amq.direct"]
+    assert "plain" not in repr(topology)
+
+
+def test_malformed_json_gives_the_line():
+    topology = parse('{\n  "queues": [\n    {"name": "a",}\n  ]\n}\n')
+    assert codes(topology) == [("error", "parse")]
+    assert topology.problems[0].line == 3
+
+
+def test_malformed_yaml_gives_the_line_and_no_snippet():
+    topology = parse("queues:\n  - name: a\n    password: hunter2: x\n", is_yaml=True)
+    [problem] = topology.problems
+    assert (problem.code, problem.line) == ("parse", 3)
+    assert "hunter2" not in problem.message
+
+
+def test_yaml_has_the_same_structures():
+    text = "queues:\n  - name: a\n    vhost: /\n    durable: true\n    arguments: {}\n"
+    topology = parse(text, is_yaml=True)
+    assert [(q.vhost, q.name) for q in topology.queues] == [("/", "a")]
+
+
+def test_wrong_types_are_located_and_the_rest_still_loads():
+    text = json.dumps(
+        {
+            "queues": [
+                {"name": "good", "vhost": "/"},
+                {"name": 42, "vhost": "/"},
+                "not an object",
+                {"name": "flag", "vhost": "/", "durable": "yes"},
+            ],
+            "exchanges": {"not": "a list"},
+            "bindings": [
+                {
+                    "source": "x",
+                    "vhost": "/",
+                    "destination": "good",
+                    "destination_type": "topic",
+                    "routing_key": "",
+                }
+            ],
+            "surprise": 1,
+        },
+        indent=2,
+    )
+    topology = parse(text)
+    assert [q.name for q in topology.queues] == ["good", "flag"]
+    assert topology.bindings == []
+    problems = {(p.code, p.where): p for p in topology.problems}
+    assert (
+        problems[("schema", "queues[1].name")].line
+        == text.splitlines().index('      "name": 42,') + 1
+    )
+    assert ("schema", "queues[2]") in problems
+    assert ("schema", "queues[3].durable") in problems
+    assert ("schema", "exchanges") in problems
+    assert ("destination-type", "bindings[0]") in problems
+    assert ("unknown-field", "surprise") in problems
+
+
+def test_duplicate_declaration_warns_and_later_wins():
+    doc = {
+        "exchanges": [
+            {"name": "x", "vhost": "/", "type": "direct"},
+            {"name": "x", "vhost": "/", "type": "topic"},
+        ]
+    }
+    topology = parse(json.dumps(doc))
+    assert [x.type for x in topology.exchanges] == ["topic"]
+    assert codes(topology) == [("warning", "duplicate")]
+
+
+def test_credentials_in_parameters_are_removed_at_load():
+    doc = {
+        "parameters": [
+            {
+                "vhost": "/",
+                "component": "shovel",
+                "name": "s",
+                "value": {
+                    "src-uri": ["amqp://user:SECRET1@a", "amqp://:SECRET2@b"],
+                    "dest-uri": "amqps://u:SECRET%5F3@c/v",
+                    "dest-password": "SECRET4",
+                },
+            }
+        ]
+    }
+    topology = parse(json.dumps(doc))
+    assert "SECRET" not in repr(topology)
+
+
+def test_top_level_must_be_an_object():
+    assert codes(parse("[1, 2]")) == [("error", "schema")]
+    assert codes(parse("")) == [("error", "parse")]

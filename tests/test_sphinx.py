@@ -1,0 +1,195 @@
+"""The directive in real Sphinx builds: what a reader and a docs maintainer see."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import time
+
+import pytest
+
+from tests.helpers import page_text, svg_text
+
+
+def warnings_of(app) -> str:
+    return app.warning.getvalue()
+
+
+def svg_files(app):
+    return sorted((app.outdir / "_images").glob("rabbitmq-*.svg"))
+
+
+@pytest.mark.sphinx("html", testroot="basic", freshenv=True)
+def test_html_diagram_caption_numref_and_tables(app):
+    app.build()
+    assert warnings_of(app) == ""
+    html = (app.outdir / "index.html").read_text(encoding="utf-8")
+    text = page_text(html)
+    # the figure is numbered and :numref: points at it
+    assert "Fig. 1 How an order is routed" in text
+    assert re.search(r'<a class="reference internal" href="#fig-orders">.*Fig. 1', html)
+    assert '<object data="_images/rabbitmq-' in html
+    # every table is a real numbered-able table with a title
+    for title in ("Bindings", "Queues", "Exchanges", "Policies"):
+        assert f"{title}: How an order is routed" in text
+    # names are literals, so smartquotes leave them alone
+    assert 'k"ey--a...b' in text
+    assert 'it\'s--"quoted"...' in text
+    # the dead-letter target and where it comes from
+    assert "orders-dlx" in text
+    svg = svg_text(svg_files(app)[0].read_bytes()) if len(svg_files(app)) else ""
+    assert "orders.created" in svg
+
+
+@pytest.mark.sphinx("html", testroot="basic", freshenv=True)
+def test_svg_for_each_diagram_with_names_intact(app):
+    app.build()
+    images = {p.name: svg_text(p.read_bytes()) for p in svg_files(app)}
+    assert len(images) == 2  # index (vhost /) and sub/page (vhost billing)
+    joined = "\n".join(images.values())
+    for name in ("orders.created", "orders.audit", 'k"ey--a...b', "invoices.new", "x-match=any"):
+        assert name in joined
+    sub = (app.outdir / "sub" / "page.html").read_text(encoding="utf-8")
+    assert '<object data="../_images/rabbitmq-' in sub
+
+
+@pytest.mark.sphinx("latex", testroot="basic", freshenv=True)
+def test_latex_includes_pdf_and_tables(app):
+    app.build()
+    tex = next(app.outdir.glob("*.tex")).read_text(encoding="utf-8")
+    included = re.findall(r"\\sphinxincludegraphics\[\]\{(rabbitmq-[0-9a-f]+\.pdf)\}", tex)
+    assert included
+    for name in included:
+        assert (app.outdir / name).read_bytes().startswith(b"%PDF")
+    assert "How an order is routed" in tex
+    assert r"\sphinxstyletheadfamily" in tex  # tables reach LaTeX as tables
+
+
+@pytest.mark.sphinx("text", testroot="basic", freshenv=True)
+def test_text_builder_gets_a_readable_fallback(app):
+    app.build()
+    text = (app.outdir / "index.txt").read_text(encoding="utf-8")
+    assert "orders" in text and "orders.created" in text
+    assert "order.created" in text
+
+
+@pytest.mark.sphinx("html", testroot="problems", freshenv=True)
+def test_bad_input_is_located_and_the_rest_is_drawn(app):
+    app.build()
+    warnings = warnings_of(app)
+    assert "Traceback" not in warnings
+    assert "broken.json:4: WARNING: not valid JSON" in warnings
+    assert "dangling.json:4: WARNING: queues[1].name should be a string" in warnings
+    assert (
+        "dangling.json:7: WARNING: bindings[1]: binding from 'amq.direct' to 'kept' has "
+        "destination_type 'weird'" in warnings
+    )
+    assert "refers to exchange 'nowhere', which is not declared" in warnings
+    assert "[rabbitmq.dangling]" in warnings
+    assert "index.rst:10: WARNING: missing-file.json: cannot read the file" in warnings
+    assert (
+        "index.rst:12: WARNING: rabbitmq-topology: 're:(' is not a valid regular "
+        "expression" in warnings
+    )
+    text = "\n".join(svg_text(p.read_bytes()) for p in svg_files(app))
+    assert "kept" in text and "nowhere" in text and "missing" in text
+
+
+@pytest.mark.sphinx("html", testroot="secrets", freshenv=True)
+def test_secrets_reach_no_output_of_any_builder(app, make_app, tmp_path):
+    builders = {"html": app}
+    app.build()
+    for name in ("latex", "text", "man", "singlehtml"):
+        other = make_app(name, srcdir=app.srcdir, builddir=tmp_path / name, freshenv=True)
+        other.build()
+        builders[name] = other
+    secrets = [
+        b"SECRET_HASH",
+        b"SECRET_PLAIN",
+        b"SECRET_SHOVEL",
+        b"SECRET%5FSHOVEL",
+        b"SECRET_NOUSER",
+        b"SECRET_FED",
+        b"d41d8cd98f00",
+        b"pa55w0rd",
+    ]
+    searched = 0
+    for built in builders.values():
+        for root in (built.outdir, built.doctreedir):
+            for path in root.rglob("*"):
+                if path.is_file():
+                    searched += 1
+                    data = path.read_bytes()
+                    for secret in secrets:
+                        assert secret not in data, (secret, path)
+        for secret in secrets:
+            assert secret.decode() not in warnings_of(built)
+    assert searched > 20
+    text = page_text((app.outdir / "index.html").read_text(encoding="utf-8"))
+    assert "dr.example.com" in "\n".join(svg_text(p.read_bytes()) for p in svg_files(app))
+    assert "to-dr" in text or "to-dr" in "\n".join(svg_text(p.read_bytes()) for p in svg_files(app))
+
+
+@pytest.mark.sphinx("html", testroot="basic", freshenv=True)
+def test_editing_the_definitions_rebuilds_exactly_the_pages_using_it(app, make_app):
+    app.build()
+    unused = app.outdir / "unused.html"
+    before = {p: p.stat().st_mtime_ns for p in (unused, app.outdir / "other.html")}
+    time.sleep(0.01)
+    definitions = app.srcdir / "broker" / "definitions.json"
+    definitions.write_text(
+        definitions.read_text(encoding="utf-8").replace('"order.created"', '"order.placed"'),
+        encoding="utf-8",
+    )
+    again = make_app("html", srcdir=app.srcdir)
+    again.build()
+    assert unused.stat().st_mtime_ns == before[unused]
+    assert (app.outdir / "other.html").stat().st_mtime_ns != before[app.outdir / "other.html"]
+    assert "order.placed" in page_text((app.outdir / "other.html").read_text(encoding="utf-8"))
+
+
+@pytest.mark.sphinx("html", testroot="basic", freshenv=True, parallel=2, warningiserror=True)
+def test_parallel_build_is_clean_and_identical(app, make_app, tmp_path):
+    app.build()
+    serial = make_app("html", srcdir=app.srcdir, builddir=tmp_path / "serial", freshenv=True)
+    serial.build()
+    for page in ("index.html", "other.html", "sub/page.html"):
+        assert (app.outdir / page).read_bytes() == (serial.outdir / page).read_bytes()
+    assert [p.name for p in svg_files(app)] == [p.name for p in svg_files(serial)]
+    for left, right in zip(svg_files(app), svg_files(serial), strict=True):
+        assert left.read_bytes() == right.read_bytes()
+
+
+@pytest.mark.sphinx(
+    "html",
+    testroot="basic",
+    freshenv=True,
+    confoverrides={"graphviz_dot": "no-such-dot", "rabbitmq_topology_dot_fallback": False},
+)
+def test_no_graphviz_gives_one_warning_per_build_and_text(app):
+    app.build()
+    warnings = warnings_of(app)
+    assert warnings.count("was not found") == 1
+    assert "apt-get install graphviz" in warnings
+    assert "sphinxext-rabbit[dot]" in warnings
+    assert "Traceback" not in warnings
+    text = page_text((app.outdir / "index.html").read_text(encoding="utf-8"))
+    assert "orders.created" in text
+    assert svg_files(app) == []
+
+
+@pytest.mark.sphinx(
+    "html", testroot="basic", freshenv=True, confoverrides={"graphviz_dot": "no-such-dot"}
+)
+def test_graphviz_pure_fallback_draws_svg_and_says_so(app):
+    if (
+        shutil.which("graphviz-pure") is None
+        and not (
+            __import__("pathlib").Path(__import__("sys").executable).parent / "graphviz-pure"
+        ).exists()
+    ):
+        pytest.fail("graphviz-pure (the [dot] extra) is not installed")
+    app.build()
+    assert warnings_of(app) == ""
+    assert "drawing with graphviz-pure" in app.status.getvalue()
+    assert len(svg_files(app)) == 2
