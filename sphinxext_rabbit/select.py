@@ -80,21 +80,27 @@ def select(view: VhostTopology, selection: Selection) -> VhostTopology:
     wants = selection.wants
     kept = VhostTopology(view.vhost, policies=view.policies)
     kept.queues = {name: q for name, q in view.queues.items() if wants(name)}
-    kept.exchanges = exchanges = {name: x for name, x in view.exchanges.items()
-                                  if x.origin != "builtin" and wants(name)}
+    kept.exchanges = exchanges = {
+        name: x for name, x in view.exchanges.items() if x.origin != "builtin" and wants(name)
+    }
     # built-in exchanges are drawn only beside something drawn; the default one on request
-    builtins = {name for name, x in view.exchanges.items()
-                if x.origin == "builtin" and name != DEFAULT_EXCHANGE and wants(name)}
+    builtins = {
+        name
+        for name, x in view.exchanges.items()
+        if x.origin == "builtin" and name != DEFAULT_EXCHANGE and wants(name)
+    }
     if builtins:
         for edge in view.edges:
-            for name, other_type, other in ((edge.source, edge.destination_type,
-                                             edge.destination),
-                                            (edge.destination, edge.source_type, edge.source)):
+            for name, other_type, other in (
+                (edge.source, edge.destination_type, edge.destination),
+                (edge.destination, edge.source_type, edge.source),
+            ):
                 if name in builtins and _kept(kept, other_type, other):
                     exchanges[name] = view.exchanges[name]
     if selection.default_exchange:
         exchanges[DEFAULT_EXCHANGE] = view.exchanges.get(DEFAULT_EXCHANGE) or Exchange(
-            view.vhost, DEFAULT_EXCHANGE, BUILTIN_EXCHANGES[DEFAULT_EXCHANGE], origin="builtin")
+            view.vhost, DEFAULT_EXCHANGE, BUILTIN_EXCHANGES[DEFAULT_EXCHANGE], origin="builtin"
+        )
 
     for edge in view.edges:
         source_kept = _kept(kept, edge.source_type, edge.source)
@@ -102,12 +108,17 @@ def select(view: VhostTopology, selection: Selection) -> VhostTopology:
         if edge.destination == DEFAULT_EXCHANGE and edge.destination_type == "exchange":
             # dead-lettering through the default exchange: the renderer draws it
             destination_kept = destination_kept or source_kept
-        if not (source_kept or destination_kept):
-            continue
+        if not (
+            source_kept
+            or destination_kept
+            or (edge.source_type == edge.destination_type == "external" and not selection.narrowed)
+        ):
+            continue  # (a shovel between two other brokers is drawn in a whole vhost)
         kept.edges.append(edge)
-        for kind, name, is_kept in ((edge.source_type, edge.source, source_kept),
-                                    (edge.destination_type, edge.destination,
-                                     destination_kept)):
+        for kind, name, is_kept in (
+            (edge.source_type, edge.source, source_kept),
+            (edge.destination_type, edge.destination, destination_kept),
+        ):
             if kind == "external":
                 kept.externals.add(name)
             elif not is_kept:
@@ -147,15 +158,22 @@ def views(topology: Topology, selection: Selection) -> tuple[list[VhostTopology]
                 wanted.append(vhost)
             else:
                 known = ", ".join(repr(v) for v in available) or "none"
-                problems.append(Problem(ERROR, "vhost", f"vhost {vhost!r} is not in this "
-                                        f"file (it has: {known})"))
+                problems.append(
+                    Problem(
+                        ERROR, "vhost", f"vhost {vhost!r} is not in this file (it has: {known})"
+                    )
+                )
     result = []
     for vhost in wanted:
         resolved, found = resolve(topology, vhost)
         problems.extend(found)
         result.append(select(resolved, selection))
     if selection.narrowed and result and not any(v.exchanges or v.queues for v in result):
-        problems.append(Problem(WARNING, "empty-selection",
-                                "the include/exclude patterns match no exchange or queue"))
+        problems.append(
+            Problem(
+                WARNING,
+                "empty-selection",
+                "the include/exclude patterns match no exchange or queue",
+            )
+        )
     return result, problems
-

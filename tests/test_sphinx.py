@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import re
 import shutil
+import sys
 import time
+from pathlib import Path
 
 import pytest
 
@@ -19,7 +21,9 @@ def svg_files(app):
     return sorted((app.outdir / "_images").glob("rabbitmq-*.svg"))
 
 
-@pytest.mark.sphinx("html", testroot="basic", freshenv=True)
+@pytest.mark.sphinx(
+    "html", testroot="basic", freshenv=True, srcdir="test_html_diagram_caption_numref_and_tables"
+)
 def test_html_diagram_caption_numref_and_tables(app):
     app.build()
     assert warnings_of(app) == ""
@@ -33,19 +37,22 @@ def test_html_diagram_caption_numref_and_tables(app):
     for title in ("Bindings", "Queues", "Exchanges", "Policies"):
         assert f"{title}: How an order is routed" in text
     # names are literals, so smartquotes leave them alone
-    assert 'k"ey--a...b' in text
-    assert 'it\'s--"quoted"...' in text
+    other = page_text((app.outdir / "other.html").read_text(encoding="utf-8"))
+    assert 'k"ey--a...b' in other
+    assert 'it\'s--"quoted"...' in other
     # the dead-letter target and where it comes from
     assert "orders-dlx" in text
-    svg = svg_text(svg_files(app)[0].read_bytes()) if len(svg_files(app)) else ""
+    svg = "\n".join(svg_text(p.read_bytes()) for p in svg_files(app))
     assert "orders.created" in svg
 
 
-@pytest.mark.sphinx("html", testroot="basic", freshenv=True)
+@pytest.mark.sphinx(
+    "html", testroot="basic", freshenv=True, srcdir="test_svg_for_each_diagram_with_names_intact"
+)
 def test_svg_for_each_diagram_with_names_intact(app):
     app.build()
     images = {p.name: svg_text(p.read_bytes()) for p in svg_files(app)}
-    assert len(images) == 2  # index (vhost /) and sub/page (vhost billing)
+    assert len(images) == 3  # index (vhost /), other (every vhost), sub/page (billing)
     joined = "\n".join(images.values())
     for name in ("orders.created", "orders.audit", 'k"ey--a...b', "invoices.new", "x-match=any"):
         assert name in joined
@@ -53,7 +60,9 @@ def test_svg_for_each_diagram_with_names_intact(app):
     assert '<object data="../_images/rabbitmq-' in sub
 
 
-@pytest.mark.sphinx("latex", testroot="basic", freshenv=True)
+@pytest.mark.sphinx(
+    "latex", testroot="basic", freshenv=True, srcdir="test_latex_includes_pdf_and_tables"
+)
 def test_latex_includes_pdf_and_tables(app):
     app.build()
     tex = next(app.outdir.glob("*.tex")).read_text(encoding="utf-8")
@@ -65,7 +74,9 @@ def test_latex_includes_pdf_and_tables(app):
     assert r"\sphinxstyletheadfamily" in tex  # tables reach LaTeX as tables
 
 
-@pytest.mark.sphinx("text", testroot="basic", freshenv=True)
+@pytest.mark.sphinx(
+    "text", testroot="basic", freshenv=True, srcdir="test_text_builder_gets_a_readable_fallback"
+)
 def test_text_builder_gets_a_readable_fallback(app):
     app.build()
     text = (app.outdir / "index.txt").read_text(encoding="utf-8")
@@ -73,7 +84,12 @@ def test_text_builder_gets_a_readable_fallback(app):
     assert "order.created" in text
 
 
-@pytest.mark.sphinx("html", testroot="problems", freshenv=True)
+@pytest.mark.sphinx(
+    "html",
+    testroot="problems",
+    freshenv=True,
+    srcdir="test_bad_input_is_located_and_the_rest_is_drawn",
+)
 def test_bad_input_is_located_and_the_rest_is_drawn(app):
     app.build()
     warnings = warnings_of(app)
@@ -81,21 +97,23 @@ def test_bad_input_is_located_and_the_rest_is_drawn(app):
     assert "broken.json:4: WARNING: not valid JSON" in warnings
     assert "dangling.json:4: WARNING: queues[1].name should be a string" in warnings
     assert (
-        "dangling.json:7: WARNING: bindings[1]: binding from 'amq.direct' to 'kept' has "
+        "dangling.json:8: WARNING: bindings[1]: binding from 'amq.direct' to 'kept' has "
         "destination_type 'weird'" in warnings
     )
     assert "refers to exchange 'nowhere', which is not declared" in warnings
     assert "[rabbitmq.dangling]" in warnings
-    assert "index.rst:10: WARNING: missing-file.json: cannot read the file" in warnings
+    assert "index.rst:8: WARNING: missing-file.json: cannot read the file" in warnings
     assert (
-        "index.rst:12: WARNING: rabbitmq-topology: 're:(' is not a valid regular "
+        "index.rst:10: WARNING: rabbitmq-topology: 're:(' is not a valid regular "
         "expression" in warnings
     )
     text = "\n".join(svg_text(p.read_bytes()) for p in svg_files(app))
     assert "kept" in text and "nowhere" in text and "missing" in text
 
 
-@pytest.mark.sphinx("html", testroot="secrets", freshenv=True)
+@pytest.mark.sphinx(
+    "html", testroot="secrets", freshenv=True, srcdir="test_secrets_reach_no_output_of_any_builder"
+)
 def test_secrets_reach_no_output_of_any_builder(app, make_app, tmp_path):
     builders = {"html": app}
     app.build()
@@ -130,7 +148,12 @@ def test_secrets_reach_no_output_of_any_builder(app, make_app, tmp_path):
     assert "to-dr" in text or "to-dr" in "\n".join(svg_text(p.read_bytes()) for p in svg_files(app))
 
 
-@pytest.mark.sphinx("html", testroot="basic", freshenv=True)
+@pytest.mark.sphinx(
+    "html",
+    testroot="basic",
+    freshenv=True,
+    srcdir="test_editing_the_definitions_rebuilds_exactly_the_pages_using_it",
+)
 def test_editing_the_definitions_rebuilds_exactly_the_pages_using_it(app, make_app):
     app.build()
     unused = app.outdir / "unused.html"
@@ -148,7 +171,14 @@ def test_editing_the_definitions_rebuilds_exactly_the_pages_using_it(app, make_a
     assert "order.placed" in page_text((app.outdir / "other.html").read_text(encoding="utf-8"))
 
 
-@pytest.mark.sphinx("html", testroot="basic", freshenv=True, parallel=2, warningiserror=True)
+@pytest.mark.sphinx(
+    "html",
+    testroot="basic",
+    freshenv=True,
+    parallel=2,
+    warningiserror=True,
+    srcdir="test_parallel_build_is_clean_and_identical",
+)
 def test_parallel_build_is_clean_and_identical(app, make_app, tmp_path):
     app.build()
     serial = make_app("html", srcdir=app.srcdir, builddir=tmp_path / "serial", freshenv=True)
@@ -165,6 +195,7 @@ def test_parallel_build_is_clean_and_identical(app, make_app, tmp_path):
     testroot="basic",
     freshenv=True,
     confoverrides={"graphviz_dot": "no-such-dot", "rabbitmq_topology_dot_fallback": False},
+    srcdir="no-graphviz",
 )
 def test_no_graphviz_gives_one_warning_per_build_and_text(app):
     app.build()
@@ -179,17 +210,19 @@ def test_no_graphviz_gives_one_warning_per_build_and_text(app):
 
 
 @pytest.mark.sphinx(
-    "html", testroot="basic", freshenv=True, confoverrides={"graphviz_dot": "no-such-dot"}
+    "html",
+    testroot="basic",
+    freshenv=True,
+    confoverrides={"graphviz_dot": "no-such-dot"},
+    srcdir="graphviz-pure",
 )
 def test_graphviz_pure_fallback_draws_svg_and_says_so(app):
     if (
         shutil.which("graphviz-pure") is None
-        and not (
-            __import__("pathlib").Path(__import__("sys").executable).parent / "graphviz-pure"
-        ).exists()
+        and not (Path(sys.executable).parent / "graphviz-pure").exists()
     ):
         pytest.fail("graphviz-pure (the [dot] extra) is not installed")
     app.build()
     assert warnings_of(app) == ""
     assert "drawing with graphviz-pure" in app.status.getvalue()
-    assert len(svg_files(app)) == 2
+    assert len(svg_files(app)) == 3
