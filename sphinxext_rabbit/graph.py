@@ -35,6 +35,8 @@ DEFAULT_EXCHANGE_LABEL = "(default exchange)"
 STUB_MARK = "↗"
 
 _INVISIBLE = re.compile(r"[\x00-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]")
+# what dot_string must rewrite; most names hold none of it
+_NEEDS_ESCAPE = re.compile(r'[\\"&\x00-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]')
 
 _EXCHANGE_FILL = "#fdf0d5"
 _QUEUE_FILL = "#dcebfa"
@@ -228,22 +230,6 @@ def origin_text(origin: str) -> str:
     return f"{words} {visible(name)}" if name else words
 
 
-def edge_sort_key(edge: Edge) -> tuple:
-    kind = EDGE_KINDS.index(edge.kind) if edge.kind in EDGE_KINDS else len(EDGE_KINDS)
-    return (
-        kind,
-        edge.kind,
-        edge.source_type,
-        edge.source,
-        edge.destination_type,
-        edge.destination,
-        edge.routing_key is not None,
-        edge.routing_key or "",
-        compact_json(edge.arguments),
-        edge.origin,
-    )
-
-
 # -- DOT --------------------------------------------------------------------------------
 
 
@@ -254,6 +240,8 @@ def dot_string(text: str, *, tooltip: bool = False) -> str:
     tooltip once more than a label (2.42 to 16.1 alike), so there backslashes are doubled
     twice.
     """
+    if _NEEDS_ESCAPE.search(text) is None:
+        return f'"{text}"'
     backslash = "\\" * (4 if tooltip else 2)
     lines = (
         visible(line).replace("\\", backslash).replace('"', '\\"').replace("&", "&#38;")
@@ -359,7 +347,7 @@ class _VhostDrawing:
         }
         # (edge, node it is drawn to, whether that skips the default exchange)
         routes: list[tuple[Edge, NodeKey, bool]] = []
-        for edge in sorted(view.edges, key=edge_sort_key):
+        for edge in view.edges:
             target = (edge.destination_type, edge.destination)
             # Unless the default exchange is drawn, a route through it goes straight to
             # the queue its routing key names.
@@ -548,7 +536,7 @@ def to_text(views: list[VhostTopology]) -> str:
     for view in views:
         lines = [f"vhost {visible(view.vhost)}"]
         connected: set[NodeKey] = set()
-        for edge in sorted(view.edges, key=edge_sort_key):
+        for edge in view.edges:
             connected |= {
                 (edge.source_type, edge.source),
                 (edge.destination_type, edge.destination),

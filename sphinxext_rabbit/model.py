@@ -173,6 +173,7 @@ class VhostTopology:
     queues: dict[str, Queue] = field(default_factory=dict)
     #: endpoints on other brokers (shovel / federation), by display name
     externals: set[str] = field(default_factory=set)
+    #: sorted by resolve.edge_sort_key; renderers keep that order
     edges: list[Edge] = field(default_factory=list)
     #: policies and operator policies defined in this vhost
     policies: list[Policy] = field(default_factory=list)

@@ -7,7 +7,6 @@ from dataclasses import dataclass
 from .graph import (
     argument_terms,
     binding_terms,
-    edge_sort_key,
     entity_flags,
     exchange_type_text,
     origin_text,
@@ -113,15 +112,13 @@ def _targets(view: VhostTopology, edges: list[Edge]) -> Cell:
     return _joined(pieces, "; ")
 
 
-def _edges_from(view: VhostTopology, kind: str, node_type: str, name: str) -> list[Edge]:
-    return sorted(
-        (
-            edge
-            for edge in view.edges
-            if edge.kind == kind and edge.source_type == node_type and edge.source == name
-        ),
-        key=edge_sort_key,
-    )
+def _edges_by_source(view: VhostTopology, kind: str) -> dict[str, list[Edge]]:
+    """The *kind* edges of *view* by source name, in the view's (sorted) order."""
+    found: dict[str, list[Edge]] = {}
+    for edge in view.edges:
+        if edge.kind == kind:
+            found.setdefault(edge.source, []).append(edge)
+    return found
 
 
 def _with_vhost(views: list[VhostTopology], headers: list[str]) -> list[str]:
@@ -136,7 +133,7 @@ def bindings_table(views: list[VhostTopology], *, title: str = "Bindings") -> Ta
     headers = _with_vhost(views, ["Source", "Destination", "Routing key / arguments"])
     rows = []
     for view in views:
-        for edge in sorted(view.edges, key=edge_sort_key):
+        for edge in view.edges:
             if edge.kind != "binding":
                 continue
             rows.append(
@@ -167,13 +164,14 @@ def queues_table(views: list[VhostTopology], *, title: str = "Queues") -> Table:
     )
     rows = []
     for view in views:
+        dead_letters_of = _edges_by_source(view, "dead-letter")
         for name, queue in sorted(view.queues.items()):
             if queue.origin == "missing":
                 rows.append(
                     _row(views, view, [_entity_name(queue)] + [[Span(NONE)] for _ in range(5)])
                 )
                 continue
-            dead_letters = _edges_from(view, "dead-letter", "queue", name)
+            dead_letters = dead_letters_of.get(name, [])
             shown = _QUEUE_COLUMN_ARGUMENTS | (_DEAD_LETTER_ARGUMENTS if dead_letters else set())
             key_arguments = {
                 key: value
@@ -204,6 +202,7 @@ def exchanges_table(views: list[VhostTopology], *, title: str = "Exchanges") -> 
     )
     rows = []
     for view in views:
+        alternates_of = _edges_by_source(view, "alternate")
         for name, exchange in sorted(view.exchanges.items()):
             if exchange.origin == "missing":
                 rows.append(
@@ -222,7 +221,7 @@ def exchanges_table(views: list[VhostTopology], *, title: str = "Exchanges") -> 
                         [Span(exchange_type_text(exchange))],
                         [Span(flags)],
                         _effective_policy(view, "exchange", name),
-                        _targets(view, _edges_from(view, "alternate", "exchange", name)),
+                        _targets(view, alternates_of.get(name, [])),
                     ],
                 )
             )

