@@ -21,6 +21,7 @@ characters readable.
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from typing import Any
@@ -36,7 +37,7 @@ STUB_MARK = "↗"
 
 _INVISIBLE = re.compile(r"[\x00-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]")
 # what dot_string must rewrite; most names hold none of it
-_NEEDS_ESCAPE = re.compile(r'[\\"&\x00-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]')
+_NEEDS_ESCAPE = re.compile(r'[\\"&\x00-\x09\x0b-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]')
 
 _EXCHANGE_FILL = "#fdf0d5"
 _QUEUE_FILL = "#dcebfa"
@@ -241,7 +242,7 @@ def dot_string(text: str, *, tooltip: bool = False) -> str:
     twice.
     """
     if _NEEDS_ESCAPE.search(text) is None:
-        return f'"{text}"'
+        return '"' + text.replace("\n", "\\n") + '"'
     backslash = "\\" * (4 if tooltip else 2)
     lines = (
         visible(line).replace("\\", backslash).replace('"', '\\"').replace("&", "&#38;")
@@ -437,11 +438,17 @@ class _VhostDrawing:
         self, source: NodeKey, target: NodeKey, label: list[str], look: str, tooltip: list[str]
     ) -> None:
         self.edge_looks.add(look)
-        attrs = {"label": "\n".join(label)} if label else {}
-        attrs.update(_EDGE_LOOKS[look][1])
-        self.edge_lines.append(
-            f"{self.ids[source]} -> {self.ids[target]} {_attr_list(attrs, tooltip)};"
-        )
+        attrs = [f"label={dot_string(chr(10).join(label))}"] if label else []
+        if _edge_style(look):
+            attrs.append(_edge_style(look))
+        attrs.append("tooltip=" + dot_string("\n".join(tooltip), tooltip=True))
+        self.edge_lines.append(f"{self.ids[source]} -> {self.ids[target]} [{', '.join(attrs)}];")
+
+
+@functools.cache
+def _edge_style(look: str) -> str:
+    """An edge look's attributes, formatted once: thousands of edges share a few looks."""
+    return ", ".join(f"{name}={dot_string(value)}" for name, value in _EDGE_LOOKS[look][1].items())
 
 
 def _legend(looks: set[str], edge_looks: set[str]) -> list[str]:

@@ -143,7 +143,8 @@ class Edge:
     destination_type: str  # exchange | queue | external
     routing_key: str | None
     arguments: dict[str, Any]
-    origin: str  # binding | queue-argument | exchange-argument | policy:N | operator-policy:N | parameter:N
+    #: binding | queue-argument | exchange-argument | policy:N | operator-policy:N | parameter:N
+    origin: str
 
     def as_dict(self) -> dict[str, Any]:
         return {

@@ -120,7 +120,7 @@ def latex_visit_rabbitmq_diagram(self: LaTeXTranslator, node: rabbitmq_diagram) 
     relative, _absolute = _render(self, node, "png" if binary and binary.is_pure else "pdf")
     if relative is None:
         return
-    self.body.append("\n\\sphinxincludegraphics[]{%s}\n" % relative)
+    self.body.append(f"\n\\sphinxincludegraphics[]{{{relative}}}\n")
     raise nodes.SkipNode
 
 
@@ -128,7 +128,7 @@ def texinfo_visit_rabbitmq_diagram(self: TexinfoTranslator, node: rabbitmq_diagr
     relative, _absolute = _render(self, node, "png")
     if relative is None:
         return
-    self.body.append("@image{%s,,,[RabbitMQ topology],png}\n" % relative[:-4])
+    self.body.append(f"@image{{{relative[:-4]},,,[RabbitMQ topology],png}}\n")
     raise nodes.SkipNode
 
 
