@@ -38,6 +38,9 @@ def setup(app: Sphinx) -> ExtensionMetadata:
                          types=frozenset({list, tuple}))
     app.add_config_value("rabbitmq_topology_layout", "LR", "env", types=frozenset({str}))
     app.add_config_value("rabbitmq_topology_legend", False, "env", types=frozenset({bool}))
+    # folders outside the source directory (relative to it) that definitions may come from
+    app.add_config_value("rabbitmq_topology_allowed_dirs", [], "env",
+                         types=frozenset({list, tuple}))
     # these only change how the written output draws it
     app.add_config_value("rabbitmq_topology_output_format", "svg", "html",
                          types=frozenset({str}))

@@ -86,8 +86,14 @@ class RabbitmqTopology(SphinxDirective):
 
     def run(self) -> list[Node]:
         rel_filename, filename = self.env.relfn2path(self.arguments[0])
-        self.env.note_dependency(rel_filename)
         source = str(rel_filename)
+        if not self.allowed(str(filename)):
+            logger.warning(
+                "rabbitmq-topology: %s is outside the source directory; list its folder in "
+                "rabbitmq_topology_allowed_dirs in conf.py to allow it", self.arguments[0],
+                location=self.get_location(), type="rabbitmq", subtype="path")
+            return []
+        self.env.note_dependency(rel_filename)
         vhost = self.options.get("vhost")
         try:
             selection = Selection(
@@ -134,6 +140,14 @@ class RabbitmqTopology(SphinxDirective):
         if result:
             self.add_name(result[0])
         return result
+
+    def allowed(self, filename: str) -> bool:
+        """Definitions come from the source directory or a folder conf.py names."""
+        target = os.path.realpath(filename)
+        roots = [self.env.srcdir, *(os.path.join(self.env.srcdir, folder)
+                                    for folder in self.config.rabbitmq_topology_allowed_dirs)]
+        return any(os.path.commonpath([target, os.path.realpath(root)])
+                   == os.path.realpath(root) for root in roots)
 
     def report(self, source: str, problem: Problem, *, in_file: bool) -> None:
         if in_file and problem.line is not None:

@@ -300,9 +300,10 @@ class _Reader:
                          f"({exc}); skipped", (key, index))
             return
         apply_to = item.get("apply-to", "all")
-        if apply_to not in _APPLY_TO:
+        if apply_to.__class__ is not str or apply_to not in _APPLY_TO:
+            shown = repr(apply_to) if isinstance(apply_to, str) else _kind(apply_to)
             self.problem(WARNING, "schema", f"{key}[{index}]: policy {name!r} has apply-to "
-                         f"{apply_to!r}; expected one of {', '.join(sorted(_APPLY_TO))}; "
+                         f"{shown}; expected one of {', '.join(sorted(_APPLY_TO))}; "
                          "'all' assumed", (key, index))
             apply_to = "all"
         priority = item.get("priority", 0)

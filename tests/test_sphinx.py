@@ -226,3 +226,21 @@ def test_graphviz_pure_fallback_draws_svg_and_says_so(app):
     assert warnings_of(app) == ""
     assert "drawing with graphviz-pure" in app.status.getvalue()
     assert len(svg_files(app)) == 3
+
+
+@pytest.mark.sphinx("html", testroot="paths", freshenv=True, srcdir="paths")
+def test_definitions_outside_the_source_dir_need_permission(app):
+    for folder, queue in (("outside-defs", "escaped-queue"), ("allowed-defs", "allowed-queue")):
+        (app.srcdir.parent / folder).mkdir(exist_ok=True)
+        (app.srcdir.parent / folder / "definitions.json").write_text(
+            f'{{"queues": [{{"name": "{queue}", "vhost": "/"}}]}}', encoding="utf-8"
+        )
+    app.build()
+    warnings = warnings_of(app)
+    assert (
+        "index.rst:4: WARNING: rabbitmq-topology: ../outside-defs/definitions.json is outside "
+        "the source directory; list its folder in rabbitmq_topology_allowed_dirs"
+    ) in warnings
+    text = page_text((app.outdir / "index.html").read_text(encoding="utf-8"))
+    assert "escaped-queue" not in text
+    assert "allowed-queue" in text
