@@ -41,6 +41,8 @@ def setup(app: Sphinx) -> ExtensionMetadata:
     # folders outside the source directory (relative to it) that definitions may come from
     app.add_config_value("rabbitmq_topology_allowed_dirs", [], "env",
                          types=frozenset({list, tuple}))
+    app.add_config_value("rabbitmq_topology_max_file_bytes", 64 * 1024 * 1024, "env",
+                         types=frozenset({int}))
     # these only change how the written output draws it
     app.add_config_value("rabbitmq_topology_output_format", "svg", "html",
                          types=frozenset({str}))

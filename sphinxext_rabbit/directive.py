@@ -54,13 +54,15 @@ def layout_option(argument: str | None) -> str:
     return directives.choice((argument or "").lower(), ("lr", "tb")).upper()
 
 
-def load_cached(path: str, vhost: str | None, source: str) -> tuple[Topology, bool]:
+def load_cached(path: str, vhost: str | None, source: str,
+                max_bytes: int) -> tuple[Topology, bool]:
     """The topology of ``path``, and whether its problems are new to this process."""
     stat = os.stat(path) if os.path.exists(path) else None
     key = (path, stat.st_mtime_ns if stat else 0, stat.st_size if stat else -1, vhost)
     topology = _topologies.get(key)
     if topology is None:
-        topology = _topologies[key] = load(path, vhost=vhost, source=source)
+        topology = _topologies[key] = load(path, vhost=vhost, source=source,
+                                           max_bytes=max_bytes)
     first = key not in _reported
     _reported.add(key)
     return topology, first
@@ -106,7 +108,8 @@ class RabbitmqTopology(SphinxDirective):
             logger.warning("rabbitmq-topology: %s", exc, location=self.get_location(),
                            type="rabbitmq", subtype="option")
             return []
-        topology, first_use = load_cached(str(filename), vhost, source)
+        topology, first_use = load_cached(str(filename), vhost, source,
+                                          self.config.rabbitmq_topology_max_file_bytes)
         built, problems = views(topology, selection)
         for problem in problems:
             if problem in topology.problems and not first_use:

@@ -20,6 +20,14 @@ from .model import (
 )
 from .uris import redact_value
 
+#: Deeper arguments, definitions or parameter values are refused: no real file needs them,
+#: and every renderer would have to recurse through them.
+MAX_DEPTH = 32
+#: YAML aliases allowed in one file; more could expand into a "billion laughs".
+MAX_YAML_ALIASES = 100
+#: Larger files are refused unless the caller allows more.
+DEFAULT_MAX_BYTES = 64 * 1024 * 1024
+
 #: Shown instead of a vhost name that neither the file nor the user gave.
 UNKNOWN_VHOST = "(unknown vhost)"
 
@@ -167,6 +175,10 @@ class _Reader:
                 field: str) -> dict[str, Any]:
         value = item.get(field)
         if isinstance(value, dict):
+            if value and _too_deep(value):
+                self.problem(WARNING, "limit", f"{key}[{index}].{field} is nested more than "
+                             f"{MAX_DEPTH} levels deep; ignored", (key, index, field))
+                return {}
             return value
         if value is None or value == []:  # real exports write [] for "no arguments"
             return {}
@@ -324,6 +336,10 @@ class _Reader:
             if component is None or name is None:
                 continue
             value = item.get("value")
+            if _too_deep(value):
+                self.problem(WARNING, "limit", f"parameters[{index}].value is nested more "
+                             f"than {MAX_DEPTH} levels deep; skipped", ("parameters", index))
+                continue
             if component == "operator_policy":
                 if isinstance(value, dict):
                     self.add_policy("parameters", index, value, vhost, name, operator=True)
@@ -341,6 +357,23 @@ def _default_queue_type(vhost: dict[str, Any]) -> str | None:
     found = metadata.get("default_queue_type") if isinstance(metadata, dict) else None
     found = found or vhost.get("default_queue_type")
     return found if isinstance(found, str) and found != "undefined" else None
+
+
+def _too_deep(value: Any) -> bool:
+    """Whether containers nest deeper than MAX_DEPTH (checked without recursion)."""
+    stack = [(value, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if isinstance(node, dict):
+            children = node.values()
+        elif isinstance(node, list):
+            children = node
+        else:
+            continue
+        if depth > MAX_DEPTH:
+            return True
+        stack.extend((child, depth + 1) for child in children)
+    return False
 
 
 def _kind(value: Any) -> str:
@@ -502,6 +535,11 @@ def _parse_yaml(text: str) -> Any:
     import yaml
 
     try:
+        aliases = sum(isinstance(event, yaml.AliasEvent)
+                      for event in yaml.parse(text, Loader=_yaml_loader()))
+        if aliases > MAX_YAML_ALIASES:
+            raise _ParseError(f"the YAML uses {aliases} aliases; more than "
+                              f"{MAX_YAML_ALIASES} are refused (an alias bomb?)", None)
         return yaml.load(text, Loader=_yaml_loader())  # noqa: S506 - a safe loader
     except yaml.MarkedYAMLError as exc:
         # The problem text only: the context snippet could quote a secret.
@@ -513,11 +551,16 @@ def _parse_yaml(text: str) -> Any:
 
 
 def load(path: str | os.PathLike[str], *, vhost: str | None = None,
-         source: str | None = None) -> Topology:
+         source: str | None = None, max_bytes: int = DEFAULT_MAX_BYTES) -> Topology:
     """Read a definitions file; ``source`` is how problems name it (default: the path)."""
     path = os.fspath(path)
     source = path if source is None else source
     try:
+        size = os.path.getsize(path)
+        if size > max_bytes:
+            return Topology(source=source, problems=[Problem(
+                ERROR, "limit", f"the file has {size:,} bytes, more than the {max_bytes:,} "
+                "allowed (rabbitmq_topology_max_file_bytes)")])
         with open(path, encoding="utf-8-sig") as stream:
             text = stream.read()
     except UnicodeDecodeError:

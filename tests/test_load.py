@@ -149,3 +149,35 @@ def test_credentials_in_parameters_are_removed_at_load():
 def test_top_level_must_be_an_object():
     assert codes(parse("[1, 2]")) == [("error", "schema")]
     assert codes(parse("")) == [("error", "parse")]
+
+
+def test_yaml_alias_bomb_is_refused_quickly():
+    lines = ["a: &a [x, x, x, x, x, x, x, x, x, x]"]
+    lines += [f"{chr(98 + i)}: &{chr(98 + i)} [" + ", ".join([f"*{chr(97 + i)}"] * 10) + "]"
+              for i in range(12)]
+    topology = parse("\n".join(lines) + "\n", is_yaml=True)
+    [problem] = topology.problems
+    assert problem.severity == "error"
+    assert "aliases" in problem.message
+
+
+def test_deep_nesting_is_refused_not_recursed():
+    deep = "[" * 100_000 + "]" * 100_000
+    assert [p.code for p in parse('{"queues": ' + deep + "}").problems] == ["parse"]
+    nested: dict = {}
+    for _ in range(200):
+        nested = {"k": nested}
+    doc = {"queues": [{"name": "q", "vhost": "/", "arguments": {"x-deep": nested}}]}
+    topology = parse(json.dumps(doc))
+    assert [p.code for p in topology.problems] == ["limit"]
+    assert topology.queues[0].arguments == {}
+
+
+def test_file_over_the_size_limit_is_refused(tmp_path):
+    from sphinxext_rabbit.load import load
+
+    path = tmp_path / "big.json"
+    path.write_text('{"queues": []}' + " " * 2000, encoding="utf-8")
+    [problem] = load(path, max_bytes=1000).problems
+    assert problem.code == "limit"
+    assert "2,014 bytes, more than the 1,000 allowed" in problem.message
