@@ -13,7 +13,7 @@ __version__ = "0.1.0"
 
 def setup(app: Sphinx) -> ExtensionMetadata:
     # Sphinx is imported here, not at module level, so the command line starts fast.
-    from .directive import RabbitmqTopology, rabbitmq_diagram
+    from .directive import RabbitmqProblemCodes, RabbitmqTopology, rabbitmq_diagram
     from .render import (
         choose_dot,
         depart_diagram,
@@ -33,6 +33,7 @@ def setup(app: Sphinx) -> ExtensionMetadata:
         man=(visit_fallback, depart_diagram),
     )
     app.add_directive("rabbitmq-topology", RabbitmqTopology)
+    app.add_directive("rabbitmq-problem-codes", RabbitmqProblemCodes)
     # these shape the DOT built while reading, so changing them re-reads ("env")
     app.add_config_value("rabbitmq_topology_default_show", ["diagram", "bindings"], "env",
                          types=frozenset({list, tuple}))

@@ -161,3 +161,14 @@ class RabbitmqTopology(SphinxDirective):
             where = f" ({problem.where})" if problem.where else ""
             message = f"{source}{where}: {problem.message}"
         logger.warning(message, location=location, type="rabbitmq", subtype=problem.code)
+
+
+class RabbitmqProblemCodes(SphinxDirective):
+    """A table of every problem code, generated from the catalogue so it cannot go stale."""
+
+    def run(self) -> list[Node]:
+        from .problems import catalog_table
+
+        table = table_node(catalog_table())
+        self.set_source_info(table)
+        return [table]

@@ -1,0 +1,65 @@
+"""Every problem the extension reports: its code, what causes it and how to fix it.
+
+The reference page in sample_docs is generated from this table, and a test checks that
+every code the code reports is here, so the page cannot go stale.
+"""
+
+from __future__ import annotations
+
+from .tables import Span, Table
+
+#: code -> (severity, what causes it, how to fix it); warnings carry type "rabbitmq"
+CATALOG: dict[str, tuple[str, str, str]] = {
+    "parse": ("error", "The file is not valid JSON or YAML, not UTF-8, or nested too deeply "
+              "to read; the message gives the line the parser stopped at.",
+              "Fix the syntax at that line; re-export the definitions from the broker."),
+    "io": ("error", "The file cannot be read (missing, a folder, no permission).",
+           "Check the path: it is relative to the document, or to the source directory "
+           "when it starts with '/'."),
+    "limit": ("error", "The file is larger than rabbitmq_topology_max_file_bytes, a YAML "
+              "file uses more than 100 aliases, or a value nests more than 32 levels.",
+              "Split the file or raise rabbitmq_topology_max_file_bytes; remove the "
+              "aliases or the nesting."),
+    "schema": ("error", "An entry has the wrong shape: not an object, a name that is not a "
+               "string, a flag that is not true/false, arguments that are not an object. "
+               "Entries that cannot be drawn are skipped; the rest is drawn.",
+               "Correct the field the message names, at the line it gives."),
+    "unknown-field": ("warning", "A field the broker's exports do not have (often a typo).",
+                      "Remove or rename the field."),
+    "duplicate": ("warning", "The same exchange or queue is declared twice in one vhost; "
+                  "the later declaration is used.", "Remove one of the two."),
+    "vhost": ("warning", "A per-vhost export does not name its vhost, an entity has no "
+              "vhost, or :vhost: names a vhost the file does not have (an error).",
+              "Give the vhost with :vhost: (or --vhost), or pick one the message lists."),
+    "destination-type": ("error", "A binding's destination_type is neither 'queue' nor "
+                         "'exchange'; the broker would refuse it, so it is not drawn.",
+                         "Set destination_type to 'queue' or 'exchange'."),
+    "policy-pattern": ("error", "A policy's pattern is not a valid regular expression; the "
+                       "policy is ignored.", "Fix the pattern."),
+    "dangling": ("error", "A binding, dead-letter or alternate exchange setting, or a "
+                 "federation policy refers to something not declared. It is drawn marked "
+                 "'missing'.", "Declare the entity, or fix the name."),
+    "policy-tie": ("warning", "Two policies (or operator policies) with the same priority "
+                   "match one entity; the broker picks one unpredictably.",
+                   "Give one of them a higher priority."),
+    "exchange-type": ("warning", "An exchange has a type that neither RabbitMQ nor its "
+                      "plugins define; it is drawn as a generic exchange.",
+                      "Check the type, or suppress with rabbitmq.exchange-type."),
+    "empty-selection": ("warning", ":include:/:exclude: match no exchange or queue.",
+                        "Check the patterns: globs match whole names; 're:' searches."),
+    "option": ("warning", "A directive option is invalid, such as a regular expression "
+               "that does not compile.", "Fix the option."),
+    "path": ("warning", "The definitions file lies outside the source directory.",
+             "Move it in, or list its folder in rabbitmq_topology_allowed_dirs."),
+    "dot": ("warning", "Graphviz 'dot' (and graphviz-pure) is missing, or drawing failed; "
+            "diagrams are shown as text.",
+            "apt-get install graphviz, or pip install 'sphinxext-rabbit[dot]'."),
+}
+
+
+def catalog_table(title: str = "Problems the extension reports") -> Table:
+    rows = [[[Span(f"rabbitmq.{code}", literal=True)], [Span(severity)], [Span(cause)],
+             [Span(fix)]]
+            for code, (severity, cause, fix) in sorted(CATALOG.items())]
+    return Table(title, ["Code (type.subtype)", "Severity", "What causes it", "How to fix it"],
+                 rows)

@@ -1,0 +1,28 @@
+"""The problem catalogue behind the reference page covers every code the code reports."""
+
+from __future__ import annotations
+
+import re
+
+from sphinxext_rabbit.problems import CATALOG, catalog_table
+from tests.helpers import ROOT
+
+# a code is the second argument of problem()/Problem(), or a logger subtype
+REPORTED = re.compile(r'(?:\b(?:ERROR|WARNING),\s*|subtype=)"([a-z-]+)"')
+
+
+def test_every_reported_code_is_documented_and_nothing_else():
+    source = "\n".join(p.read_text(encoding="utf-8")
+                       for p in (ROOT / "sphinxext_rabbit").glob("*.py")
+                       if p.name != "problems.py")
+    reported = set(REPORTED.findall(source))
+    assert len(reported) >= 14
+    assert reported == set(CATALOG)
+
+
+def test_the_reference_page_lists_them():
+    table = catalog_table()
+    codes = [row[0][0].text for row in table.rows]
+    assert codes == sorted(f"rabbitmq.{code}" for code in CATALOG)
+    built = (ROOT / "sample_docs" / "problems.rst").read_text(encoding="utf-8")
+    assert ".. rabbitmq-problem-codes::" in built
