@@ -44,6 +44,7 @@ def setup(app: Sphinx) -> ExtensionMetadata:
                          types=frozenset({list, tuple}))
     app.add_config_value("rabbitmq_topology_max_file_bytes", 64 * 1024 * 1024, "env",
                          types=frozenset({int}))
+    app.add_config_value("rabbitmq_topology_max_nodes", 1500, "env", types=frozenset({int}))
     # these only change how the written output draws it
     app.add_config_value("rabbitmq_topology_output_format", "svg", "html",
                          types=frozenset({str}))

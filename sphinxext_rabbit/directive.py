@@ -122,12 +122,24 @@ class RabbitmqTopology(SphinxDirective):
         caption = self.options.get("caption")
         if "diagram" in show:
             diagram = rabbitmq_diagram()
-            diagram["code"] = to_dot(
-                built,
-                layout=self.options.get("layout", config.rabbitmq_topology_layout),
-                legend="legend" in self.options or config.rabbitmq_topology_legend,
-                show_default_exchange=selection.default_exchange,
-            )
+            size = sum(len(v.exchanges) + len(v.queues) + len(v.externals) + len(v.stubs)
+                       for v in built)
+            limit = config.rabbitmq_topology_max_nodes
+            if size > limit:
+                # dot's layout time grows fast, and such a picture is unreadable anyway
+                logger.warning(
+                    "rabbitmq-topology: %s: the diagram would have %d nodes, more than "
+                    "rabbitmq_topology_max_nodes (%d); shown as text. Narrow it with "
+                    ":vhost:, :include: or :exclude:", source, size, limit,
+                    location=self.get_location(), type="rabbitmq", subtype="limit")
+                diagram["code"] = None
+            else:
+                diagram["code"] = to_dot(
+                    built,
+                    layout=self.options.get("layout", config.rabbitmq_topology_layout),
+                    legend="legend" in self.options or config.rabbitmq_topology_legend,
+                    show_default_exchange=selection.default_exchange,
+                )
             diagram["alt"] = self.options.get("alt", f"RabbitMQ topology from {source}")
             diagram["options"] = {"docname": self.env.current_document.docname}
             diagram += nodes.literal_block(text := to_text(built), text)

@@ -17,9 +17,12 @@ CATALOG: dict[str, tuple[str, str, str]] = {
            "Check the path: it is relative to the document, or to the source directory "
            "when it starts with '/'."),
     "limit": ("error", "The file is larger than rabbitmq_topology_max_file_bytes, a YAML "
-              "file uses more than 100 aliases, or a value nests more than 32 levels.",
+              "file uses more than 100 aliases, or a value nests more than 32 levels; or "
+              "(a warning) a diagram would have more nodes than rabbitmq_topology_max_nodes "
+              "and is shown as text.",
               "Split the file or raise rabbitmq_topology_max_file_bytes; remove the "
-              "aliases or the nesting."),
+              "aliases or the nesting; narrow the diagram with :vhost:/:include:/:exclude: "
+              "or raise rabbitmq_topology_max_nodes."),
     "schema": ("error", "An entry has the wrong shape: not an object, a name that is not a "
                "string, a flag that is not true/false, arguments that are not an object. "
                "Entries that cannot be drawn are skipped; the rest is drawn.",

@@ -63,7 +63,7 @@ def _render(translator: nodes.NodeVisitor, node: rabbitmq_diagram,
             image_format: str) -> tuple[str | None, str | None]:
     """(relative, absolute) image paths; (None, None) when the text fallback is wanted."""
     binary = _binary(translator)
-    if binary is None:
+    if binary is None or node["code"] is None:  # no dot, or too large to draw
         return None, None
     options = {**node["options"], "graphviz_dot": _dot_option(translator, binary)}
     try:

@@ -244,3 +244,22 @@ def test_definitions_outside_the_source_dir_need_permission(app):
     text = page_text((app.outdir / "index.html").read_text(encoding="utf-8"))
     assert "escaped-queue" not in text
     assert "allowed-queue" in text
+
+
+@pytest.mark.sphinx(
+    "html",
+    testroot="basic",
+    freshenv=True,
+    confoverrides={"rabbitmq_topology_max_nodes": 3},
+    srcdir="max-nodes",
+)
+def test_a_diagram_over_the_node_limit_is_text_with_one_warning_each(app):
+    started = time.perf_counter()
+    app.build()
+    assert time.perf_counter() - started < 60
+    warnings = warnings_of(app)
+    assert warnings.count("more than rabbitmq_topology_max_nodes (3); shown as text") == 2
+    assert "sub/page" not in warnings  # the billing vhost has 2 nodes: still drawn
+    assert len(svg_files(app)) == 1
+    text = page_text((app.outdir / "index.html").read_text(encoding="utf-8"))
+    assert "queue orders.created" in text
