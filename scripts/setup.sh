@@ -23,10 +23,11 @@ else
     exit 1
 fi
 
-echo "setup: installing Debian packages: graphviz python3-venv python3-pip"
+# chromium: the tests load a built page in a headless browser to prove no name runs as script
+echo "setup: installing Debian packages: graphviz python3-venv python3-pip chromium"
 "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -qq
 "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
-    graphviz python3-venv python3-pip >/dev/null
+    graphviz python3-venv python3-pip chromium >/dev/null
 
 if [ ! -x .venv/bin/python ]; then
     echo "setup: creating .venv with $python"
