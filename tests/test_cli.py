@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from tests.helpers import cli, run_dot, svg_text
+from tests.helpers import FIXTURES, cli, run_dot, svg_text
 
 DEFINITIONS = {
     "rabbitmq_version": "3.13.7",
@@ -197,3 +197,16 @@ def test_console_script_is_installed():
         check=True,
     )
     assert completed.stdout.strip() == "['sphinxext_rabbit.cli:main']"
+
+
+def test_secrets_fixture_leaks_through_no_command(tmp_path):
+    """tests/fixtures/secrets.json: every secret in it contains SECRET, and no name does."""
+    path = str(FIXTURES / "secrets.json")
+    assert "SECRET" in (FIXTURES / "secrets.json").read_text(encoding="utf-8")
+    outputs = [cli(command, path, check=False) for command in ("dot", "edges", "check")]
+    for completed in outputs:
+        assert "SECRET" not in completed.stdout + completed.stderr
+    assert "shovel local-to-remote" in outputs[0].stdout  # drawn, credentials gone
+    image = tmp_path / "secrets.svg"
+    cli("render", path, "-o", str(image))
+    assert b"SECRET" not in image.read_bytes()
