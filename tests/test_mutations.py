@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import random
+import time
 
 import pytest
 
@@ -22,7 +23,11 @@ WRONG_VALUES = [None, 0, -1, 1.5, True, "", "x", [], {}, [None], {"": None}, "\x
 
 
 def everything(text: str, is_yaml: bool) -> None:
-    """The whole pipeline and every renderer, as the directive and the CLI run them."""
+    """The whole pipeline and every renderer, as the directive and the CLI run them.
+
+    A mutant must not hang either: each one is done within a few seconds.
+    """
+    started = time.perf_counter()
     topology = parse(text, is_yaml=is_yaml)
     for problem in topology.problems:
         assert problem.message
@@ -31,6 +36,7 @@ def everything(text: str, is_yaml: bool) -> None:
     to_text(built)
     for table in (bindings_table, queues_table, exchanges_table, policies_table):
         table(built)
+    assert time.perf_counter() - started < 5
 
 
 def mutants(document, rng: random.Random, count: int):
