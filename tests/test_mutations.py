@@ -31,6 +31,9 @@ def everything(text: str, is_yaml: bool) -> None:
     topology = parse(text, is_yaml=is_yaml)
     for problem in topology.problems:
         assert problem.message
+        # located: at a line or a path, unless it is about the whole file (then its name)
+        whole_file = problem.code in ("vhost", "parse", "io", "limit")
+        assert problem.line is not None or problem.where or whole_file, problem
     built, _problems = views(topology, Selection(default_exchange=True))
     to_dot(built, legend=True, show_default_exchange=True)
     to_text(built)
