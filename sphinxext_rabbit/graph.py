@@ -29,7 +29,6 @@ from typing import Any
 from .model import BUILTIN_EXCHANGES, DEFAULT_EXCHANGE, Edge, Exchange, Queue, VhostTopology
 
 LAYOUTS = ("LR", "TB")
-EDGE_KINDS = ("binding", "dead-letter", "alternate", "shovel", "federation")
 #: exchange types that ignore a binding's routing key
 KEY_IGNORED_TYPES = frozenset({"fanout", "x-random", "x-local-random", "x-modulus-hash"})
 DEFAULT_EXCHANGE_LABEL = "(default exchange)"

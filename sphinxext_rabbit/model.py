@@ -27,7 +27,6 @@ KNOWN_EXCHANGE_TYPES = frozenset({
     "x-local-random", "x-modulus-hash", "x-consistent-hash", "x-random",
     "x-jms-topic", "x-recent-history", "x-delayed-message", "x-federation-upstream",
 })
-QUEUE_TYPES = ("classic", "quorum", "stream")
 
 
 @dataclass(frozen=True, slots=True)
