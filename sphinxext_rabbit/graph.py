@@ -133,6 +133,7 @@ NodeKey = tuple[str, str]  # (node type, name), node type "exchange" | "queue" |
 # -- wording shared with tables.py ------------------------------------------------------
 
 
+@functools.lru_cache(maxsize=65536)  # names and keys repeat across a diagram's edges
 def visible(text: str) -> str:
     """*text* with control characters, lone surrogates and non-characters as escapes."""
     return _INVISIBLE.sub(_escape_char, text)
