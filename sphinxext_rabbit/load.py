@@ -271,7 +271,8 @@ class _Reader:
             arguments = item.get("arguments")
             if (source.__class__ is str and destination.__class__ is str
                     and routing_key.__class__ is str and arguments.__class__ is dict
-                    and destination_type in ("queue", "exchange")):
+                    and destination_type in ("queue", "exchange")
+                    and not (arguments and _too_deep(arguments))):
                 # the common, well-formed case, checked without a call per field
                 bindings.append(Binding(vhost, source, destination, destination_type,
                                         routing_key, arguments))

@@ -171,6 +171,11 @@ def test_deep_nesting_is_refused_not_recursed():
     topology = parse(json.dumps(doc))
     assert [p.code for p in topology.problems] == ["limit"]
     assert topology.queues[0].arguments == {}
+    binding = {"source": "x", "vhost": "/", "destination": "q", "destination_type": "queue",
+               "routing_key": "", "arguments": {"x-deep": nested}}
+    topology = parse(json.dumps({"bindings": [binding]}))
+    assert [(p.code, p.where) for p in topology.problems] == [("limit", "bindings[0].arguments")]
+    assert topology.bindings[0].arguments == {}
 
 
 def test_file_over_the_size_limit_is_refused(tmp_path):

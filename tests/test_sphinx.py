@@ -263,3 +263,21 @@ def test_a_diagram_over_the_node_limit_is_text_with_one_warning_each(app):
     assert len(svg_files(app)) == 1
     text = page_text((app.outdir / "index.html").read_text(encoding="utf-8"))
     assert "queue orders.created" in text
+
+
+@pytest.mark.sphinx(
+    "latex",
+    testroot="basic",
+    freshenv=True,
+    confoverrides={"graphviz_dot": "no-such-dot"},
+    srcdir="latex-graphviz-pure",
+)
+def test_latex_with_graphviz_pure_uses_png(app):
+    # graphviz-pure writes no PDF and no image maps: LaTeX gets plain PNGs
+    app.build()
+    assert warnings_of(app) == ""
+    tex = next(app.outdir.glob("*.tex")).read_text(encoding="utf-8")
+    included = re.findall(r"\\sphinxincludegraphics\[\]\{(rabbitmq-[0-9a-f]+\.png)\}", tex)
+    assert included
+    for name in included:
+        assert (app.outdir / name).read_bytes().startswith(b"\x89PNG")
