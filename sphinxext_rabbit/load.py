@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import re
+from collections.abc import Callable
 from typing import Any
 
 from .model import (
@@ -56,7 +57,8 @@ _APPLY_TO = frozenset({"all", "queues", "exchanges", "classic_queues", "quorum_q
 class _Reader:
     """Validates one parsed document; every complaint becomes a located Problem."""
 
-    def __init__(self, document: dict[str, Any], locate: _Locator, vhost: str | None) -> None:
+    def __init__(self, document: dict[str, Any], locate: Callable[[tuple], int | None],
+                 vhost: str | None) -> None:
         self.document = document
         self.locate = locate
         self.topology = Topology()
@@ -516,13 +518,29 @@ def parse(text: str, *, is_yaml: bool = False, vhost: str | None = None,
     except RecursionError:
         return Topology(source=source, problems=[Problem(ERROR, "parse",
                                                          "nested too deeply to read")])
+    return read_document(document, vhost=vhost, source=source,
+                         locate=_Locator(text, is_yaml))
+
+
+def read_document(document: Any, *, vhost: str | None = None, source: str = "",
+                  locate: Callable[[tuple], int | None] | None = None) -> Topology:
+    """Check and read an already parsed definitions document.
+
+    Other sources (saved management-API output, Kubernetes manifests) build this shape
+    and come through here, so every source gets the same checks. ``locate`` turns a
+    path such as ``("queues", 3, "name")`` into a line of the source file.
+    """
     if not isinstance(document, dict):
         return Topology(source=source, problems=[Problem(
             ERROR, "schema",
             f"a definitions file holds an object at the top, not {_kind(document)}", 1)])
-    topology = _Reader(document, _Locator(text, is_yaml), vhost).read()
+    topology = _Reader(document, locate or _no_line, vhost).read()
     topology.source = source
     return topology
+
+
+def _no_line(_path: tuple) -> None:
+    return None
 
 
 class _ParseError(Exception):
