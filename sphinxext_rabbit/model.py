@@ -43,6 +43,8 @@ class Problem:
     message: str
     line: int | None = None
     where: str | None = None
+    #: the file it is in, when that is not the topology's own source (merged inputs)
+    source: str | None = None
 
     def location(self) -> str:
         if self.line is not None:
@@ -74,6 +76,8 @@ class Queue:
     arguments: dict[str, Any] = field(default_factory=dict)
     #: "declared", "shovel" (declared by a shovel that uses it) or "missing" (referenced only)
     origin: str = "declared"
+    #: runtime figures ("messages", "consumers") when the input is management-API output
+    stats: dict[str, int] | None = None
 
 
 @dataclass(slots=True)
@@ -121,6 +125,8 @@ class Topology:
     #: declared vhosts with their default queue type (None = classic)
     vhosts: dict[str, str | None] = field(default_factory=dict)
     problems: list[Problem] = field(default_factory=list)
+    #: when a fetched or saved broker state was taken (ISO 8601, UTC); None for exports
+    taken_at: str | None = None
 
     def vhost_names(self) -> list[str]:
         """Every vhost the input mentions, sorted."""
