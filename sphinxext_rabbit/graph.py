@@ -24,9 +24,12 @@ from __future__ import annotations
 import functools
 import json
 import re
-from typing import Any
 
 from .model import BUILTIN_EXCHANGES, DEFAULT_EXCHANGE, Edge, Exchange, Queue, VhostTopology
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # typing costs the command line's start-up; only checkers need it
+    from typing import Any
 
 LAYOUTS = ("LR", "TB")
 #: exchange types that ignore a binding's routing key
@@ -258,14 +261,16 @@ def _attr_list(attrs: dict[str, str], tooltip: list[str] | None = None) -> str:
     return "[" + ", ".join(items) + "]"
 
 
-def _node_attrs(node_type: str, look: str | None, status: str | None) -> dict[str, str]:
-    """A type look, with a status's colours over it (or over a plain shape when untyped)."""
+@functools.cache
+def _node_style(node_type: str, look: str | None, status: str | None) -> str:
+    """A type look, with a status's colours over it (or over a plain shape when untyped),
+    formatted once: thousands of nodes share a few."""
     attrs = dict(_NODE_LOOKS[look][1]) if look else {"shape": _PLAIN_SHAPES.get(node_type, "box")}
     if status:
         attrs.update(
             (name, value) for name, value in _NODE_LOOKS[status][1].items() if name != "shape"
         )
-    return attrs
+    return ", ".join(f"{name}={dot_string(value)}" for name, value in attrs.items())
 
 
 def _entity_node(
@@ -313,18 +318,16 @@ def _edge_label(view: VhostTopology, edge: Edge) -> list[str]:
     return [head] + ([key_text(edge.routing_key)] if edge.routing_key is not None else [])
 
 
-def _edge_tooltip(view: VhostTopology, edge: Edge) -> list[str]:
-    lines = [
-        f"{visible(edge.kind)}: {edge.source_type} {display_name(edge.source_type, edge.source)}"
-        f" -> {edge.destination_type} {display_name(edge.destination_type, edge.destination)}",
-        f"vhost {visible(view.vhost)}",
-    ]
-    if edge.routing_key is not None:
-        lines.append(f"routing key {key_text(edge.routing_key)}")
-    if edge.arguments:
-        lines.append(f"arguments {compact_json(edge.arguments)}")
-    lines.append(f"from {origin_text(edge.origin)}")
-    return lines
+@functools.lru_cache(maxsize=65536)  # endpoints, keys and origins repeat across edges
+def _escaped(text: str, tooltip: bool = False) -> str:
+    """`dot_string` without the quotes: its escaping works character by character, so
+    pieces escaped once can be joined into many labels and tooltips."""
+    return dot_string(text, tooltip=tooltip)[1:-1]
+
+
+@functools.lru_cache(maxsize=65536)
+def _endpoint_tip(node_type: str, name: str) -> str:
+    return _escaped(f"{node_type} {display_name(node_type, name)}", True)
 
 
 class _VhostDrawing:
@@ -360,9 +363,8 @@ class _VhostDrawing:
             )
             routes.append((edge, ("queue", edge.routing_key) if shortcut else target, shortcut))
 
-        endpoints = {
-            key for edge, target, _ in routes for key in ((edge.source_type, edge.source), target)
-        }
+        endpoints = {(edge.source_type, edge.source) for edge in view.edges}
+        endpoints.update(target for _, target, _ in routes)
         exchanges = dict(view.exchanges)
         draw_default = default_key in endpoints or (show_default_exchange and bool(view.queues))
         if draw_default and DEFAULT_EXCHANGE not in exchanges:
@@ -395,14 +397,34 @@ class _VhostDrawing:
                 ]
                 self._node((node_type, name), "s", label, None, "stub", tooltip)
 
+        # label per (kind, routing type, key, origin): thousands of edges share a few
+        labels: dict[tuple, str] = {}
+        vhost_line = "\\nvhost " + _escaped(visible(view.vhost), True)
         for edge, target, shortcut in routes:
-            label = _edge_label(view, edge)
-            if shortcut:
-                label[0] += " via default exchange"
-            look = edge.kind if edge.kind in _EDGE_LOOKS else "binding"
-            self._edge(
-                (edge.source_type, edge.source), target, label, look, _edge_tooltip(view, edge)
+            memo = None
+            if not edge.arguments:
+                memo = (edge.kind, source_exchange_type(view, edge.source), edge.routing_key,
+                        edge.origin, shortcut)
+                label = labels.get(memo)
+            if memo is None or label is None:
+                lines = _edge_label(view, edge)
+                if shortcut:
+                    lines[0] += " via default exchange"
+                label = _escaped("\n".join(lines))
+                if memo is not None:
+                    labels[memo] = label
+            source = (edge.source_type, edge.source)
+            tooltip = (
+                f"{edge.kind}: {_endpoint_tip(*source)} -> "
+                f"{_endpoint_tip(edge.destination_type, edge.destination)}{vhost_line}"
             )
+            if edge.routing_key is not None:
+                tooltip += "\\nrouting key " + _escaped(key_text(edge.routing_key), True)
+            if edge.arguments:
+                tooltip += "\\narguments " + _escaped(compact_json(edge.arguments), True)
+            tooltip += "\\nfrom " + _escaped(origin_text(edge.origin), True)
+            look = edge.kind if edge.kind in _EDGE_LOOKS else "binding"
+            self._edge(source, target, label, look, tooltip)
         if draw_default and show_default_exchange:
             # every queue, and the queues outside the selection that routes here name
             named = {
@@ -415,7 +437,8 @@ class _VhostDrawing:
                     f"the default exchange routes key {visible(name)} to queue {visible(name)}",
                     f"vhost {visible(view.vhost)}",
                 ]
-                self._edge(default_key, ("queue", name), [visible(name)], "default-route", tooltip)
+                self._edge(default_key, ("queue", name), _escaped(visible(name)),
+                           "default-route", _escaped("\n".join(tooltip), True))
         if not self.node_lines:
             self.node_lines.append(f"{self.prefix}empty {_attr_list(_NOTHING)};")
 
@@ -431,18 +454,21 @@ class _VhostDrawing:
         node_id = f"{self.prefix}{id_letter}{len(self.ids)}"
         self.ids[key] = node_id
         self.looks.update(item for item in (look, status) if item)
-        attrs = {"label": "\n".join(label), **_node_attrs(key[0], look, status)}
-        self.node_lines.append(f"{node_id} {_attr_list(attrs, tooltip)};")
+        self.node_lines.append(
+            f"{node_id} [label={dot_string(chr(10).join(label))}, "
+            f"{_node_style(key[0], look, status)}, "
+            f"tooltip={dot_string(chr(10).join(tooltip), tooltip=True)}];"
+        )
 
-    def _edge(
-        self, source: NodeKey, target: NodeKey, label: list[str], look: str, tooltip: list[str]
-    ) -> None:
+    def _edge(self, source: NodeKey, target: NodeKey, label: str, look: str, tooltip: str) -> None:
+        """An edge statement; *label* and *tooltip* come escaped (`_escaped`), without quotes."""
         self.edge_looks.add(look)
-        attrs = [f"label={dot_string(chr(10).join(label))}"] if label else []
-        if _edge_style(look):
-            attrs.append(_edge_style(look))
-        attrs.append("tooltip=" + dot_string("\n".join(tooltip), tooltip=True))
-        self.edge_lines.append(f"{self.ids[source]} -> {self.ids[target]} [{', '.join(attrs)}];")
+        attrs = f'label="{label}", ' if label else ""
+        if style := _edge_style(look):
+            attrs += style + ", "
+        self.edge_lines.append(
+            f'{self.ids[source]} -> {self.ids[target]} [{attrs}tooltip="{tooltip}"];'
+        )
 
 
 @functools.cache

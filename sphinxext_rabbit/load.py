@@ -5,8 +5,6 @@ from __future__ import annotations
 import json
 import os
 import re
-from collections.abc import Callable
-from typing import Any
 
 from .model import (
     ERROR,
@@ -20,6 +18,11 @@ from .model import (
     Topology,
 )
 from .uris import redact_value
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # typing costs the command line's start-up; only checkers need it
+    from collections.abc import Callable
+    from typing import Any
 
 #: Deeper arguments, definitions or parameter values are refused: no real file needs them,
 #: and every renderer would have to recurse through them.
@@ -65,7 +68,7 @@ class _Reader:
         self.problems = self.topology.problems
         self.single_vhost = self._single_vhost_name(vhost)
         # asked for one vhost: the others are not read (a big export stays fast)
-        self.wanted_vhosts = None if vhost is None or self.single_vhost else {vhost}
+        self.wanted_vhost = None if self.single_vhost else vhost
         self.skipped_vhosts: set[str] = set()
 
     def problem(self, severity: str, code: str, message: str, path: tuple = ()) -> None:
@@ -115,18 +118,24 @@ class _Reader:
             self.problem(ERROR, "schema", f"{key!r} should be a list, not {_kind(value)}", (key,))
             return []
         known = _ENTITY_KEYS.get(key)
-        wanted = self.wanted_vhosts
+        indexed = enumerate(value)
+        wanted = self.wanted_vhost
+        if wanted is not None and in_vhost:
+            # another vhost's entities are neither read nor checked, only counted as a vhost
+            self.skipped_vhosts.update({
+                vhost for item in value
+                if type(item) is dict and (vhost := item.get("vhost")).__class__ is str})
+            indexed = [(index, item) for index, item in indexed
+                       if type(item) is not dict or (vhost := item.get("vhost")) == wanted
+                       or vhost.__class__ is not str]
         result = []
-        for index, item in enumerate(value):
+        for index, item in indexed:
             if type(item) is not dict:
                 self.problem(ERROR, "schema",
                              f"{key}[{index}] should be an object, not {_kind(item)}",
                              (key, index))
                 continue
             vhost = (self.single_vhost or item.get("vhost")) if in_vhost else ""
-            if wanted is not None and vhost not in wanted and vhost.__class__ is str:
-                self.skipped_vhosts.add(vhost)
-                continue  # another vhost's entity: neither read nor checked
             if known is not None and not item.keys() <= known:
                 for field in sorted(item.keys() - known):
                     self.problem(WARNING, "unknown-field",
@@ -200,7 +209,7 @@ class _Reader:
         self.read_bindings()
         self.read_policies()
         self.read_parameters()
-        for vhost in self.skipped_vhosts:
+        for vhost in sorted(self.skipped_vhosts):
             self.topology.vhosts.setdefault(vhost, None)
         return self.topology
 

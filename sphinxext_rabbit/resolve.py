@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import re
-from typing import Any
 from urllib.parse import unquote
 
 from .model import (
@@ -21,6 +20,10 @@ from .model import (
     VhostTopology,
 )
 from .uris import Endpoint, first_uri
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # typing costs the command line's start-up; only checkers need it
+    from typing import Any
 
 _QUEUE_APPLY_TO = {"classic": "classic_queues", "quorum": "quorum_queues", "stream": "streams"}
 # AMQP 1.0 shovel addresses: /queues/NAME, /exchanges/NAME[/KEY] (names percent-encoded)

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import fnmatch
 import re
-from collections.abc import Iterable
-from dataclasses import dataclass, field
 
 from .model import (
     BUILTIN_EXCHANGES,
@@ -14,24 +12,34 @@ from .model import (
     WARNING,
     Exchange,
     Problem,
+    Record,
     Topology,
     VhostTopology,
 )
 from .resolve import resolve
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # typing costs the command line's start-up; only checkers need it
+    from collections.abc import Iterable
 
 
 class PatternError(ValueError):
     """A selection pattern that cannot be used; the message says which and why."""
 
 
-@dataclass(slots=True)
-class Selection:
-    """What the directive's options and the CLI's flags ask for."""
+class Selection(Record):
+    """What the directive's options and the CLI's flags ask for (``vhosts`` None: every one)."""
 
-    vhosts: list[str] | None = None  # None: every vhost
-    include: list[re.Pattern[str]] = field(default_factory=list)
-    exclude: list[re.Pattern[str]] = field(default_factory=list)
-    default_exchange: bool = False
+    __slots__ = ("vhosts", "include", "exclude", "default_exchange")
+
+    def __init__(self, vhosts: list[str] | None = None,
+                 include: list[re.Pattern[str]] | None = None,
+                 exclude: list[re.Pattern[str]] | None = None,
+                 default_exchange: bool = False) -> None:
+        self.vhosts = vhosts
+        self.include = [] if include is None else include
+        self.exclude = [] if exclude is None else exclude
+        self.default_exchange = default_exchange
 
     def wants(self, name: str) -> bool:
         if not self.narrowed:

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import re
-from typing import Any
 from urllib.parse import unquote, urlsplit
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # typing costs the command line's start-up; only checkers need it
+    from typing import Any
 
 _URI_WITH_USERINFO = re.compile(r"(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*://)(?P<userinfo>[^/?#\s]*)@")
 _SECRET_KEY = re.compile(r"pass|secret|token|credential", re.IGNORECASE)
