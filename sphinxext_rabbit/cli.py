@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import subprocess
 import sys
 
 from .load import load
@@ -115,6 +114,8 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _render(dot: str, output: str, dot_command: str | None) -> int:
+    import subprocess
+
     from .dotbin import find_dot
 
     image_format = os.path.splitext(output)[1].lstrip(".").lower()

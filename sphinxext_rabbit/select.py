@@ -110,9 +110,10 @@ def select(view: VhostTopology, selection: Selection) -> VhostTopology:
             view.vhost, DEFAULT_EXCHANGE, BUILTIN_EXCHANGES[DEFAULT_EXCHANGE], origin="builtin"
         )
 
+    kept_names = {"queue": kept.queues, "exchange": exchanges}  # by node type
     for edge in view.edges:
-        source_kept = _kept(kept, edge.source_type, edge.source)
-        destination_kept = _kept(kept, edge.destination_type, edge.destination)
+        source_kept = edge.source in kept_names.get(edge.source_type, ())
+        destination_kept = edge.destination in kept_names.get(edge.destination_type, ())
         if edge.destination == DEFAULT_EXCHANGE and edge.destination_type == "exchange":
             # dead-lettering through the default exchange: the renderer draws it
             destination_kept = destination_kept or source_kept
@@ -123,14 +124,15 @@ def select(view: VhostTopology, selection: Selection) -> VhostTopology:
         ):
             continue  # (a shovel between two other brokers is drawn in a whole vhost)
         kept.edges.append(edge)
-        for kind, name, is_kept in (
-            (edge.source_type, edge.source, source_kept),
-            (edge.destination_type, edge.destination, destination_kept),
-        ):
-            if kind == "external":
-                kept.externals.add(name)
-            elif not is_kept:
-                kept.stubs.add((kind, name))
+        if not (source_kept and destination_kept):
+            for kind, name, is_kept in (
+                (edge.source_type, edge.source, source_kept),
+                (edge.destination_type, edge.destination, destination_kept),
+            ):
+                if kind == "external":
+                    kept.externals.add(name)
+                elif not is_kept:
+                    kept.stubs.add((kind, name))
 
     for key, policy in view.effective_policies.items():
         if _kept(kept, *key):
