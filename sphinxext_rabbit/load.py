@@ -373,6 +373,10 @@ def _default_queue_type(vhost: dict[str, Any]) -> str | None:
 
 def _too_deep(value: Any) -> bool:
     """Whether containers nest deeper than MAX_DEPTH (checked without recursion)."""
+    if value.__class__ is dict and not any(
+        child.__class__ in (dict, list) for child in value.values()
+    ):
+        return False  # the usual flat arguments, answered at once
     stack = [(value, 1)]
     while stack:
         node, depth = stack.pop()
