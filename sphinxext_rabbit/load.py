@@ -42,6 +42,8 @@ _TOP_LEVEL_KEYS = frozenset({
     "global_parameters", "policies", "queues", "exchanges", "bindings",
     # per-vhost exports (4.x) describe their vhost at the top level
     "metadata", "description", "default_queue_type", "limits", "tags",
+    # a snapshot of a live broker says when it was taken (export.METADATA_KEY)
+    "sphinxext_rabbit",
 })
 _ENTITY_KEYS = {
     "queues": frozenset({"name", "vhost", "durable", "auto_delete", "arguments", "type",
@@ -99,7 +101,8 @@ class _Reader:
 
     def _entities_lack_vhost(self) -> bool:
         seen_any = False
-        for key in ("queues", "exchanges", "bindings", "policies"):
+        # not policies or parameters: 3.10's per-vhost exports keep their vhost field
+        for key in ("queues", "exchanges", "bindings"):
             items = self.document.get(key)
             if isinstance(items, list):
                 for item in items:
@@ -211,6 +214,9 @@ class _Reader:
         self.read_parameters()
         for vhost in sorted(self.skipped_vhosts):
             self.topology.vhosts.setdefault(vhost, None)
+        snapshot = self.document.get("sphinxext_rabbit")
+        if isinstance(snapshot, dict) and isinstance(snapshot.get("taken_at"), str):
+            self.topology.taken_at = snapshot["taken_at"]
         return self.topology
 
     def read_vhosts(self) -> None:
