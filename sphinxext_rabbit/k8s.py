@@ -1,0 +1,474 @@
+"""Read RabbitMQ Messaging Topology Operator manifests (Kubernetes objects) into a Topology.
+
+The operator (github.com/rabbitmq/messaging-topology-operator) declares on the broker what
+objects of API group ``rabbitmq.com`` describe. This module builds from them the shape of a
+definitions export and reads that with `load.read_document`, so manifests get every check an
+export gets, each problem located at the line of its manifest.
+"""
+
+from __future__ import annotations
+
+import re
+
+from .load import MAX_YAML_ALIASES, _kind, _yaml_loader, read_document
+from .model import ERROR, WARNING, Problem, Topology
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # typing costs the command line's start-up; only checkers need it
+    from typing import Any
+
+GROUP = "rabbitmq.com"
+
+#: Spec fields per kind and the JSON type the operator's CRDs give them (api/v1beta1/*_types.go);
+#: None where operator versions disagree on the type.
+_SPECS: dict[str, dict[str, type | None]] = {
+    "Exchange": {"name": str, "vhost": str, "type": str, "durable": bool, "autoDelete": bool,
+                 "arguments": dict, "rabbitmqClusterReference": dict},
+    "Queue": {"name": str, "vhost": str, "type": str, "durable": bool, "autoDelete": bool,
+              "deleteIfEmpty": bool, "deleteIfUnused": bool, "arguments": dict,
+              "rabbitmqClusterReference": dict},
+    "Binding": {"vhost": str, "source": str, "destination": str, "destinationType": str,
+                "routingKey": str, "arguments": dict, "rabbitmqClusterReference": dict},
+    "Policy": {"name": str, "vhost": str, "pattern": str, "applyTo": str, "priority": int,
+               "definition": dict, "rabbitmqClusterReference": dict},
+    "OperatorPolicy": {"name": str, "vhost": str, "pattern": str, "applyTo": str,
+                       "priority": int, "definition": dict,
+                       "rabbitmqClusterReference": dict},
+    "Federation": {"name": str, "vhost": str, "rabbitmqClusterReference": dict,
+                   "uriSecret": dict, "prefetch-count": int, "ackMode": str, "expires": int,
+                   "messageTTL": int, "maxHops": int, "reconnectDelay": int,
+                   "trustUserId": bool, "exchange": str, "queue": str},
+    "Shovel": {"name": str, "vhost": str, "rabbitmqClusterReference": dict,
+               "uriSecret": dict, "ackMode": str, "prefetchCount": int, "reconnectDelay": int,
+               "addForwardHeaders": bool, "deleteAfter": str, "srcDeleteAfter": str,
+               "srcPrefetchCount": int, "destAddForwardHeaders": bool,
+               "destAddTimestampHeader": bool, "destProtocol": str, "destQueue": str,
+               "destExchange": str, "destExchangeKey": str, "destAddress": str,
+               # strings in early operator releases, objects since
+               "destPublishProperties": None, "destApplicationProperties": None,
+               "destProperties": None, "destMessageAnnotations": dict,
+               "srcProtocol": str, "srcQueue": str, "srcExchange": str, "srcExchangeKey": str,
+               "srcConsumerArgs": dict, "srcAddress": str},
+    "Vhost": {"name": str, "tracing": bool, "tags": list, "defaultQueueType": str,
+              "limits": dict, "rabbitmqClusterReference": dict},
+}
+#: Fields without which there is nothing to draw (the CRDs leave a binding's optional, but
+#: the operator cannot declare a binding without them).
+_NEEDED = {
+    "Exchange": ("name",), "Queue": ("name",), "Vhost": ("name",),
+    "Binding": ("source", "destination", "destinationType"),
+    "Policy": ("name", "pattern", "definition"),
+    "OperatorPolicy": ("name", "pattern", "definition"),
+    "Federation": ("name", "uriSecret"), "Shovel": ("name", "uriSecret"),
+}
+#: Federation, Shovel and OperatorPolicy came with v1beta1; the others were served before.
+_VERSIONS = {kind: ("v1beta1",) for kind in ("Federation", "Shovel", "OperatorPolicy")} | {
+    kind: ("v1alpha1", "v1alpha2", "v1beta1")
+    for kind in ("Exchange", "Queue", "Binding", "Policy", "Vhost")}
+#: Kinds of the group that declare no route. A SuperStream does (an exchange bound to stream
+#: partitions), but the operator names those at run time, differently across its releases.
+_NO_ROUTES = frozenset({
+    "User", "Permission", "TopicPermission", "SchemaReplication", "SuperStream",
+    "SuperStreamConsumer", "CompositeConsumer", "CompositeConsumerSet", "RabbitmqCluster"})
+
+_SECTIONS = ("vhosts", "exchanges", "queues", "bindings", "policies", "parameters")
+#: export field -> spec field, where the names differ (to locate load.py's problems)
+_SPEC_FIELD = {"auto_delete": "autoDelete", "destination_type": "destinationType",
+               "routing_key": "routingKey", "apply-to": "applyTo"}
+_TYPE_NAMES = {str: "a string", bool: "true or false", int: "an integer", dict: "an object",
+               list: "a list"}
+# a Kubernetes object name (RFC 1123 subdomain), which a Secret's must be
+dict_NAME = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*")
+_CAMEL_HUMP = re.compile(r"(?<=[a-z])([A-Z]+)")
+# how load.py names an entry in a problem: "queues[3]"
+_DOCUMENT_ENTRY = re.compile(r"(\w+)\[(\d+)\]")
+
+_API_VERSION = re.compile(r"""(?:^|[{,])[ \t-]*["']?apiVersion["']?[ \t]*:[ \t]*["']?"""
+                          + re.escape(GROUP) + "/", re.MULTILINE)
+_KIND = re.compile(r"""(?:^|[{,])[ \t-]*["']?kind["']?[ \t]*:""", re.MULTILINE)
+
+
+def looks_like_manifests(text: str) -> bool:
+    """Whether the text holds rabbitmq.com Kubernetes objects rather than a definitions export.
+
+    A cheap test on the text (YAML or JSON), without parsing it.
+    """
+    return _API_VERSION.search(text) is not None and _KIND.search(text) is not None
+
+
+def _secret_uri(secret: str, key: str) -> str:
+    """Stands for the URI kept under ``key`` in a Kubernetes Secret, which is never read.
+
+    uris.Endpoint takes it for another broker, labelled ``secret/key``.
+    """
+    return f"secret://{secret}/{key}"
+
+
+class _Cluster:
+    """The RabbitmqCluster a resource belongs to, as its rabbitmqClusterReference gives it."""
+
+    __slots__ = ("by", "name", "namespace")
+
+    def __init__(self, by: str, name: str, namespace: str | None) -> None:
+        self.by = by  # "name" or "connectionSecret"
+        self.name = name
+        self.namespace = namespace  # None: the namespace the resource is applied in
+
+    def same_as(self, other: _Cluster) -> bool:
+        return (self.by, self.name) == (other.by, other.name) and (
+            None in (self.namespace, other.namespace) or self.namespace == other.namespace)
+
+    def describe(self) -> str:
+        what = "RabbitmqCluster" if self.by == "name" else "the cluster of connection Secret"
+        where = f" in namespace {self.namespace!r}" if self.namespace else ""
+        return f"{what} {self.name!r}{where}"
+
+
+class _Manifest:
+    """One rabbitmq.com object: how problems name it and where its parts are."""
+
+    __slots__ = ("kind", "label", "line", "namespace", "spec", "lines")
+
+    def __init__(self, kind: str, label: str, line: int, namespace: str | None,
+                 spec: dict[str, Any], lines: dict[str, int]) -> None:
+        self.kind = kind
+        self.label = label
+        self.line = line
+        self.namespace = namespace
+        self.spec = spec
+        self.lines = lines  # spec field -> line of its key
+
+    def line_of(self, field: str) -> int:
+        return self.lines.get(field, self.line)
+
+
+class _ManifestReader:
+    """Turns composed YAML documents into a definitions document, remembering their lines."""
+
+    def __init__(self, loader: Any) -> None:
+        self.loader = loader
+        self.document: dict[str, list[dict[str, Any]]] = {key: [] for key in _SECTIONS}
+        #: the manifest of each entry of self.document, in the same order
+        self.origins: dict[str, list[_Manifest]] = {key: [] for key in _SECTIONS}
+        self.problems: list[Problem] = []
+        self.cluster: tuple[_Cluster, _Manifest] | None = None
+        self.other_clusters: list[_Cluster] = []
+
+    def problem(self, severity: str, code: str, message: str, line: int,
+                manifest: _Manifest | None = None) -> None:
+        self.problems.append(Problem(severity, code, message, line,
+                                     manifest.label if manifest else None))
+
+    # -- documents -------------------------------------------------------------------------
+
+    def read(self, node: Any) -> None:
+        """One YAML document, or one item of a ``kind: List``."""
+        line = node.start_mark.line + 1
+        if node.id != "mapping":
+            if node.id == "scalar" and node.tag.endswith(":null"):
+                return  # an empty document, as after a trailing '---'
+            self.problem(WARNING, "schema", "this YAML document is not a Kubernetes object; "
+                         "ignored", line)
+            return
+        fields = _keys(node)
+        api_version = _text(fields.get("apiVersion"))
+        kind = _text(fields.get("kind"))
+        if api_version is None or kind is None:
+            self.problem(WARNING, "schema", "this YAML document is not a Kubernetes object "
+                         "(it lacks apiVersion or kind); ignored", line)
+            return
+        items = fields.get("items")
+        if kind == "List" and items is not None and items.id == "sequence":
+            for item in items.value:
+                self.read(item)
+            return
+        group, _, version = api_version.rpartition("/")
+        if group != GROUP or kind in _NO_ROUTES:
+            return  # Secrets, ConfigMaps, Users...: never constructed, so never read
+        if kind not in _SPECS:
+            self.problem(WARNING, "schema", f"{kind!r} is not a kind of {GROUP} that this "
+                         "extension knows; ignored", line)
+            return
+        if version not in _VERSIONS[kind]:
+            served = " or ".join(f"{GROUP}/{v}" for v in _VERSIONS[kind])
+            self.problem(WARNING, "schema", f"the operator serves {kind} as {served}, not as "
+                         f"{api_version!r}; ignored", line)
+            return
+        manifest = self.manifest(kind, fields, line)
+        if manifest is not None:
+            self.add(manifest)
+
+    def manifest(self, kind: str, fields: dict[str, Any], line: int) -> _Manifest | None:
+        metadata = fields.get("metadata")
+        metadata = _keys(metadata) if metadata is not None and metadata.id == "mapping" else {}
+        name = _text(metadata.get("name"))
+        label = kind if name is None else f"{kind} {name!r}"
+        spec = fields.get("spec")
+        if spec is None or spec.id != "mapping":
+            self.problem(ERROR, "schema", f"{label} has no spec; skipped", line)
+            return None
+        lines = {key.value: key.start_mark.line + 1 for key, _ in spec.value
+                 if key.id == "scalar"}
+        return _Manifest(kind, label, line, _text(metadata.get("namespace")),
+                         self.loader.construct_document(spec), lines)
+
+    # -- one resource ----------------------------------------------------------------------
+
+    def add(self, manifest: _Manifest) -> None:
+        spec = self.valid_spec(manifest)
+        if spec is None:
+            return
+        reference = manifest.spec.get("rabbitmqClusterReference")
+        if reference is None or isinstance(reference, dict):  # another type is reported
+            self.note_cluster(manifest, reference or {})
+        kind = manifest.kind
+        if "uriSecret" in spec:
+            secret = spec["uriSecret"].get("name")
+            if not isinstance(secret, str) or not dict_NAME.fullmatch(secret):
+                self.problem(ERROR, "schema", f"{manifest.label}: spec.uriSecret.name should "
+                             "be the name of a Secret; skipped",
+                             manifest.line_of("uriSecret"), manifest)
+                return
+        section, entry = _ENTRIES[kind](spec)
+        if kind != "Vhost":
+            entry["vhost"] = spec.get("vhost", "/")  # the CRDs' default
+        self.document[section].append(entry)
+        self.origins[section].append(manifest)
+
+    def valid_spec(self, manifest: _Manifest) -> dict[str, Any] | None:
+        """The spec fields of the kind that have the CRD's type; None if it cannot be drawn."""
+        schema = _SPECS[manifest.kind]
+        needed = _NEEDED[manifest.kind]
+        label = manifest.label
+        spec: dict[str, Any] = {}
+        for field, value in manifest.spec.items():
+            if value is None:
+                continue  # Kubernetes treats a null field as an unset one
+            if field not in schema:
+                import difflib  # rarely needed: not paid for on every start
+
+                close = difflib.get_close_matches(str(field), schema, n=1)
+                hint = f"; did you mean {close[0]!r}?" if close else ""
+                self.problem(WARNING, "unknown-field", f"{label}: spec has an unknown field "
+                             f"{field!r}, which the operator does not read{hint}",
+                             manifest.line_of(field), manifest)
+                continue
+            expected = schema[field]
+            if expected is None or _is_a(value, expected):
+                spec[field] = value
+                continue
+            wanted = f"spec.{field} should be {_TYPE_NAMES[expected]}, not {_kind(value)}"
+            if field in needed:
+                self.problem(ERROR, "schema", f"{label}: {wanted}; skipped",
+                             manifest.line_of(field), manifest)
+                return None
+            self.problem(WARNING, "schema", f"{label}: {wanted}; ignored",
+                         manifest.line_of(field), manifest)
+        for field in needed:
+            if spec.get(field, "") == "":
+                self.problem(ERROR, "schema", f"{label}: spec.{field} is missing; skipped",
+                             manifest.line, manifest)
+                return None
+        return spec
+
+    def note_cluster(self, manifest: _Manifest, reference: dict[str, Any]) -> None:
+        """Warn when the resources belong to several clusters: a diagram draws one broker."""
+        cluster = _cluster(reference, manifest.namespace)
+        line = manifest.line_of("rabbitmqClusterReference")
+        if cluster is None:
+            self.problem(WARNING, "schema", f"{manifest.label}: spec.rabbitmqClusterReference "
+                         "should give the name of a RabbitmqCluster or a connectionSecret; "
+                         "the operator refuses it without", line, manifest)
+            return
+        if self.cluster is None:
+            self.cluster = (cluster, manifest)
+            return
+        first, first_manifest = self.cluster
+        if first.same_as(cluster) or any(cluster.same_as(c) for c in self.other_clusters):
+            return
+        self.other_clusters.append(cluster)
+        # "vhost": entities of clusters drawn as one would merge vhosts of the same name
+        self.problem(WARNING, "vhost", f"{manifest.label} belongs to {cluster.describe()}, but "
+                     f"{first_manifest.label} (line {first_manifest.line}) to "
+                     f"{first.describe()}; the diagram draws them as one broker", line,
+                     manifest)
+
+    # -- problems that load.read_document finds ----------------------------------------------
+
+    def locate(self, path: tuple) -> int | None:
+        """The line of a definitions-document path such as ("queues", 3, "auto_delete")."""
+        origins = self.origins.get(path[0]) if path else None
+        if origins is None or len(path) < 2:
+            return None
+        manifest = origins[path[1]]
+        if len(path) < 3:
+            return manifest.line
+        return manifest.line_of(_SPEC_FIELD.get(path[2], path[2]))
+
+    def in_manifest_terms(self, problem: Problem) -> Problem:
+        """Name the manifest instead of the built document's entry (``queues[3]``)."""
+        entry = _DOCUMENT_ENTRY.match(problem.where or "")
+        origins = self.origins.get(entry[1]) if entry else None
+        if origins is None:
+            return problem
+        label = origins[int(entry[2])].label
+        message = problem.message
+        if message.startswith(entry[0]):
+            message = label + message[len(entry[0]):]
+        return problem.replace(message=message, where=label)
+
+
+# -- spec -> definitions entry -------------------------------------------------------------
+# Unset booleans are false: the operator's Go structs send their zero value (durable too).
+
+def _exchange(spec: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    return "exchanges", {"name": spec["name"], "type": spec.get("type", "direct"),
+                         "durable": spec.get("durable", False),
+                         "auto_delete": spec.get("autoDelete", False),
+                         "arguments": spec.get("arguments", {})}
+
+
+def _queue(spec: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    arguments = dict(spec.get("arguments", {}))
+    if spec.get("type"):
+        # the operator's client puts the type in the arguments, over any given there
+        arguments["x-queue-type"] = spec["type"]
+    return "queues", {"name": spec["name"], "durable": spec.get("durable", False),
+                      "auto_delete": spec.get("autoDelete", False), "arguments": arguments}
+
+
+def _binding(spec: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    return "bindings", {"source": spec["source"], "destination": spec["destination"],
+                        "destination_type": spec["destinationType"],
+                        "routing_key": spec.get("routingKey", ""),
+                        "arguments": spec.get("arguments", {})}
+
+
+def _policy_value(spec: dict[str, Any], apply_to: str) -> dict[str, Any]:
+    return {"pattern": spec["pattern"], "apply-to": spec.get("applyTo", apply_to),
+            "priority": spec.get("priority", 0), "definition": spec["definition"]}
+
+
+def _policy(spec: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    return "policies", {"name": spec["name"], **_policy_value(spec, "all")}
+
+
+def _operator_policy(spec: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    return "parameters", {"component": "operator_policy", "name": spec["name"],
+                          "value": _policy_value(spec, "queues")}
+
+
+def _parameter_value(spec: dict[str, Any]) -> dict[str, Any]:
+    """The spec's settings under the broker's names: srcQueue -> src-queue, messageTTL ->
+    message-ttl."""
+    return {_CAMEL_HUMP.sub(lambda hump: "-" + hump[1].lower(), field): value
+            for field, value in spec.items()
+            if field not in ("name", "vhost", "uriSecret", "rabbitmqClusterReference")}
+
+
+def _federation(spec: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    value = {"uri": _secret_uri(spec["uriSecret"]["name"], "uri"), **_parameter_value(spec)}
+    return "parameters", {"component": "federation-upstream", "name": spec["name"],
+                          "value": value}
+
+
+def _shovel(spec: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    secret = spec["uriSecret"]["name"]
+    value = {"src-uri": _secret_uri(secret, "srcUri"), "dest-uri": _secret_uri(secret, "destUri"),
+             **_parameter_value(spec)}
+    return "parameters", {"component": "shovel", "name": spec["name"], "value": value}
+
+
+def _vhost(spec: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    return "vhosts", {"name": spec["name"], "default_queue_type": spec.get("defaultQueueType")}
+
+
+_ENTRIES = {"Exchange": _exchange, "Queue": _queue, "Binding": _binding, "Policy": _policy,
+            "OperatorPolicy": _operator_policy, "Federation": _federation, "Shovel": _shovel,
+            "Vhost": _vhost}
+
+
+# -- helpers ---------------------------------------------------------------------------------
+
+def _keys(mapping: Any) -> dict[str, Any]:
+    """A mapping node's children by key, for the keys that are plain scalars."""
+    return {key.value: value for key, value in mapping.value if key.id == "scalar"}
+
+
+def _text(node: Any) -> str | None:
+    return node.value if node is not None and node.id == "scalar" and node.value else None
+
+
+def _is_a(value: Any, expected: type) -> bool:
+    if expected is int:
+        return isinstance(value, int) and not isinstance(value, bool)
+    return isinstance(value, expected)
+
+
+def _cluster(reference: dict[str, Any], namespace: str | None) -> _Cluster | None:
+    """Which cluster a rabbitmqClusterReference names; its namespace defaults to the object's."""
+    own = reference.get("namespace")
+    namespace = own if isinstance(own, str) and own else namespace
+    name = reference.get("name")
+    if isinstance(name, str) and name:
+        return _Cluster("name", name, namespace)
+    secret = reference.get("connectionSecret")
+    name = secret.get("name") if isinstance(secret, dict) else None
+    if isinstance(name, str) and name:
+        return _Cluster("connectionSecret", name, namespace)
+    return None
+
+
+def _json_loader() -> type:
+    """load.py's YAML loader, building only JSON's types, as Kubernetes reads manifests."""
+    base = _yaml_loader()
+
+    class JsonLoader(base):  # type: ignore[misc,valid-type]
+        pass
+
+    # the renderers expect JSON data: no dates, bytes or sets
+    for tag in ("timestamp", "binary"):
+        JsonLoader.add_constructor(f"tag:yaml.org,2002:{tag}", base.construct_yaml_str)
+    JsonLoader.add_constructor("tag:yaml.org,2002:set", base.construct_yaml_map)
+    return JsonLoader
+
+
+def read_manifests(text: str, *, source: str, vhost: str | None = None) -> Topology:
+    """Read Messaging Topology Operator manifests; never raises on bad input.
+
+    ``text`` holds one or more YAML documents (or JSON), each a Kubernetes object or a
+    ``kind: List`` of them. Objects of other API groups (Secrets, ConfigMaps...) are skipped
+    without being read. ``vhost``, when given, is the only vhost read.
+    """
+    import yaml
+
+    loader_class = _json_loader()
+    try:
+        aliases = sum(isinstance(event, yaml.AliasEvent)
+                      for event in yaml.parse(text, Loader=loader_class))
+        if aliases > MAX_YAML_ALIASES:
+            return Topology(source=source, problems=[Problem(
+                ERROR, "limit", f"the YAML uses {aliases} aliases; more than "
+                f"{MAX_YAML_ALIASES} are refused (an alias bomb?)")])
+        loader = loader_class(text)
+        try:
+            reader = _ManifestReader(loader)
+            while loader.check_node():
+                reader.read(loader.get_node())
+        finally:
+            loader.dispose()
+    except yaml.MarkedYAMLError as exc:
+        # The problem text only: the context snippet could quote a secret.
+        mark = exc.problem_mark or exc.context_mark
+        return Topology(source=source, problems=[Problem(
+            ERROR, "parse", f"not valid YAML: {exc.problem or exc.context}",
+            mark.line + 1 if mark is not None else None)])
+    except yaml.YAMLError:
+        return Topology(source=source, problems=[Problem(ERROR, "parse", "not valid YAML")])
+    except RecursionError:
+        return Topology(source=source, problems=[Problem(ERROR, "parse",
+                                                         "nested too deeply to read")])
+    topology = read_document(reader.document, vhost=vhost, source=source, locate=reader.locate)
+    problems = reader.problems + [reader.in_manifest_terms(p) for p in topology.problems]
+    topology.problems = sorted(problems, key=lambda p: (p.line is None, p.line or 0))
+    return topology
