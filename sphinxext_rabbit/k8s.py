@@ -12,6 +12,7 @@ import re
 
 from .load import MAX_YAML_ALIASES, _kind, _yaml_loader, read_document
 from .model import ERROR, WARNING, Problem, Topology
+from .uris import SECRET_SCHEME
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # typing costs the command line's start-up; only checkers need it
@@ -101,7 +102,7 @@ def _secret_uri(secret: str, key: str) -> str:
 
     uris.Endpoint takes it for another broker, labelled ``secret/key``.
     """
-    return f"secret://{secret}/{key}"
+    return f"{SECRET_SCHEME}{secret}/{key}"
 
 
 class _Cluster:
@@ -287,8 +288,8 @@ class _ManifestReader:
         if first.same_as(cluster) or any(cluster.same_as(c) for c in self.other_clusters):
             return
         self.other_clusters.append(cluster)
-        # "vhost": entities of clusters drawn as one would merge vhosts of the same name
-        self.problem(WARNING, "vhost", f"{manifest.label} belongs to {cluster.describe()}, but "
+        # entities of clusters drawn as one would merge vhosts of the same name
+        self.problem(WARNING, "cluster", f"{manifest.label} belongs to {cluster.describe()}, but "
                      f"{first_manifest.label} (line {first_manifest.line}) to "
                      f"{first.describe()}; the diagram draws them as one broker", line,
                      manifest)
@@ -419,20 +420,6 @@ def _cluster(reference: dict[str, Any], namespace: str | None) -> _Cluster | Non
     return None
 
 
-def _json_loader() -> type:
-    """load.py's YAML loader, building only JSON's types, as Kubernetes reads manifests."""
-    base = _yaml_loader()
-
-    class JsonLoader(base):  # type: ignore[misc,valid-type]
-        pass
-
-    # the renderers expect JSON data: no dates, bytes or sets
-    for tag in ("timestamp", "binary"):
-        JsonLoader.add_constructor(f"tag:yaml.org,2002:{tag}", base.construct_yaml_str)
-    JsonLoader.add_constructor("tag:yaml.org,2002:set", base.construct_yaml_map)
-    return JsonLoader
-
-
 def read_manifests(text: str, *, source: str, vhost: str | None = None) -> Topology:
     """Read Messaging Topology Operator manifests; never raises on bad input.
 
@@ -442,7 +429,7 @@ def read_manifests(text: str, *, source: str, vhost: str | None = None) -> Topol
     """
     import yaml
 
-    loader_class = _json_loader()
+    loader_class = _yaml_loader()
     try:
         aliases = sum(isinstance(event, yaml.AliasEvent)
                       for event in yaml.parse(text, Loader=loader_class))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import re
@@ -502,10 +503,21 @@ def _line_at(text: str, offset: int) -> int:
     return text.count("\n", 0, offset) + 1
 
 
+@functools.cache
 def _yaml_loader() -> type:
+    """A safe YAML loader that builds only JSON's types, as Kubernetes reads manifests:
+    the renderers expect JSON data, so dates and bytes stay text and sets become maps."""
     import yaml
 
-    return getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    base = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+    class JsonTypesLoader(base):  # type: ignore[misc,valid-type]
+        pass
+
+    for tag in ("timestamp", "binary"):
+        JsonTypesLoader.add_constructor(f"tag:yaml.org,2002:{tag}", base.construct_yaml_str)
+    JsonTypesLoader.add_constructor("tag:yaml.org,2002:set", base.construct_yaml_map)
+    return JsonTypesLoader
 
 
 # -- entry points ------------------------------------------------------------------------
@@ -527,7 +539,7 @@ def parse(text: str, *, is_yaml: bool = False, vhost: str | None = None,
         else:
             document = json.loads(text)
     except _ParseError as exc:
-        return Topology(source=source, problems=[Problem(ERROR, "parse", exc.message,
+        return Topology(source=source, problems=[Problem(ERROR, exc.code, exc.message,
                                                          exc.line)])
     except ValueError as exc:  # json.JSONDecodeError
         line = getattr(exc, "lineno", None)
@@ -563,10 +575,11 @@ def _no_line(_path: tuple) -> None:
 
 
 class _ParseError(Exception):
-    def __init__(self, message: str, line: int | None) -> None:
+    def __init__(self, message: str, line: int | None, code: str = "parse") -> None:
         super().__init__(message)
         self.message = message
         self.line = line
+        self.code = code
 
 
 def _parse_yaml(text: str) -> Any:
@@ -577,7 +590,7 @@ def _parse_yaml(text: str) -> Any:
                       for event in yaml.parse(text, Loader=_yaml_loader()))
         if aliases > MAX_YAML_ALIASES:
             raise _ParseError(f"the YAML uses {aliases} aliases; more than "
-                              f"{MAX_YAML_ALIASES} are refused (an alias bomb?)", None)
+                              f"{MAX_YAML_ALIASES} are refused (an alias bomb?)", None, "limit")
         return yaml.load(text, Loader=_yaml_loader())  # noqa: S506 - a safe loader
     except yaml.MarkedYAMLError as exc:
         # The problem text only: the context snippet could quote a secret.
@@ -588,23 +601,27 @@ def _parse_yaml(text: str) -> Any:
         raise _ParseError("not valid YAML", None) from None
 
 
+def read_text(path: str, max_bytes: int = DEFAULT_MAX_BYTES) -> tuple[str | None, Problem | None]:
+    """A file's text, or the problem that stops it being read (size limit, not UTF-8, I/O)."""
+    try:
+        size = os.path.getsize(path)
+        if size > max_bytes:
+            return None, Problem(ERROR, "limit", f"the file has {size:,} bytes, more than the "
+                                 f"{max_bytes:,} allowed (rabbitmq_topology_max_file_bytes)")
+        with open(path, encoding="utf-8-sig") as stream:
+            return stream.read(), None
+    except UnicodeDecodeError:
+        return None, Problem(ERROR, "parse", "the file is not UTF-8 text")
+    except OSError as exc:
+        return None, Problem(ERROR, "io", f"cannot read the file: {exc.strerror or exc}")
+
+
 def load(path: str | os.PathLike[str], *, vhost: str | None = None,
          source: str | None = None, max_bytes: int = DEFAULT_MAX_BYTES) -> Topology:
     """Read a definitions file; ``source`` is how problems name it (default: the path)."""
     path = os.fspath(path)
     source = path if source is None else source
-    try:
-        size = os.path.getsize(path)
-        if size > max_bytes:
-            return Topology(source=source, problems=[Problem(
-                ERROR, "limit", f"the file has {size:,} bytes, more than the {max_bytes:,} "
-                "allowed (rabbitmq_topology_max_file_bytes)")])
-        with open(path, encoding="utf-8-sig") as stream:
-            text = stream.read()
-    except UnicodeDecodeError:
-        return Topology(source=source, problems=[Problem(ERROR, "parse",
-                                                         "the file is not UTF-8 text")])
-    except OSError as exc:
-        return Topology(source=source, problems=[Problem(
-            ERROR, "io", f"cannot read the file: {exc.strerror or exc}")])
+    text, problem = read_text(path, max_bytes)
+    if text is None:
+        return Topology(source=source, problems=[problem])
     return parse(text, is_yaml=is_yaml_path(path), vhost=vhost, source=source)

@@ -15,7 +15,15 @@ import os
 import re
 from datetime import datetime, timezone
 
-from .load import _ENTITY_KEYS, _TOP_LEVEL_KEYS, DEFAULT_MAX_BYTES, _kind, _Locator, read_document
+from .load import (
+    _ENTITY_KEYS,
+    _TOP_LEVEL_KEYS,
+    DEFAULT_MAX_BYTES,
+    _kind,
+    _Locator,
+    read_document,
+    read_text,
+)
 from .model import ERROR, WARNING, Problem, Topology
 from .resolve import is_builtin_exchange
 
@@ -411,21 +419,14 @@ def read_api_folder(path: str | os.PathLike[str], *, vhost: str | None = None,
 
 def _read_saved(collector: _Collector, path: str, max_bytes: int) -> float | None:
     """Add one saved file to ``collector``; its modification time if it was API output."""
+    text, problem = read_text(path, max_bytes)
+    if text is None:
+        collector.problem(problem.severity, problem.code, problem.message, path)
+        return None
     try:
-        size = os.path.getsize(path)
-        if size > max_bytes:
-            collector.problem(ERROR, "limit", f"the file has {size:,} bytes, more than the "
-                              f"{max_bytes:,} allowed (rabbitmq_topology_max_file_bytes)", path)
-            return None
-        with open(path, encoding="utf-8-sig") as stream:
-            text = stream.read()
         modified = os.path.getmtime(path)
-    except UnicodeDecodeError:
-        collector.problem(ERROR, "parse", "the file is not UTF-8 text", path)
-        return None
-    except OSError as exc:
-        collector.problem(ERROR, "io", f"cannot read the file: {exc.strerror or exc}", path)
-        return None
+    except OSError:  # gone since it was read: its time is unknown, its content is not
+        modified = None
     return modified if collector.add_saved(text, source=path, name_hint=path) else None
 
 

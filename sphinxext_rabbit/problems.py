@@ -54,6 +54,27 @@ CATALOG: dict[str, tuple[str, str, str]] = {
                "that does not compile.", "Fix the option."),
     "path": ("warning", "The definitions file lies outside the source directory.",
              "Move it in, or list its folder in rabbitmq_topology_allowed_dirs."),
+    "cluster": ("warning", "Kubernetes manifests name more than one RabbitMQ cluster; they "
+                "are drawn as one broker.",
+                "Give each cluster's manifests their own directive (a file or folder each)."),
+    "override": ("warning", "When several sources are merged, a later one declares an "
+                 "exchange, queue, policy or parameter an earlier one already declared; the "
+                 "later one is used.",
+                 "Expected for an overlay; otherwise remove one of the two declarations."),
+    "source": ("warning", "A source cannot be used as written: a URL with a user or password "
+               "in it (credentials belong in the environment or conf.py), a folder with "
+               "nothing to read, or a file that is neither an export, saved API output nor "
+               "Kubernetes manifests.",
+               "Name a configured broker, set the password variable, or fix the path."),
+    "fetch": ("warning", "A live broker could not be read (wrong password, unknown host, "
+              "refused connection, timeout, TLS failure, unknown vhost, no management "
+              "plugin, not JSON). The last snapshot is drawn when there is one, else "
+              "nothing; the message says which, and how old the snapshot is.",
+              "Do what the message says; set rabbitmq_topology_snapshot_dir so builds "
+              "without the broker still draw."),
+    "drift": ("warning", "With :compare: (or rabbitmq_topology_compare), what the page draws "
+              "differs from the other source: one warning per difference.",
+              "Update the definitions the page draws, or the broker."),
     "dot": ("warning", "Graphviz 'dot' (and graphviz-pure) is missing, or drawing failed; "
             "diagrams are shown as text.",
             "apt-get install graphviz, or pip install 'sphinxext-rabbit[dot]'."),

@@ -34,12 +34,21 @@ def redact_value(value: Any) -> Any:
     return value
 
 
+#: How k8s.py writes a URI kept in a Kubernetes Secret: ``secret://NAME/KEY``.
+SECRET_SCHEME = "secret://"
+
+
 class Endpoint:
     """Where a (redacted) URI points: this broker's vhost, or another broker."""
 
     __slots__ = ("host", "vhost", "local")
 
     def __init__(self, uri: str) -> None:
+        if uri.startswith(SECRET_SCHEME):
+            # a Kubernetes Secret holds the URI (k8s.py): another broker, known by that name
+            secret, _, key = uri[len(SECRET_SCHEME):].partition("/")
+            self.host, self.vhost, self.local = f"secret {secret} ({key})", "/", False
+            return
         try:
             parts = urlsplit(uri)
             host, port, path = parts.hostname or "", parts.port, parts.path

@@ -131,7 +131,8 @@ def test_federation_example_draws_the_upstream_named_by_its_secret():
         "downstream", "federation-upstream", "origin")
     assert edges(topology, "downstream") == {
         ("binding", "exchange", "fanout", "queue", "downstream-queue", "", "binding"),
-        ("federation", "external", "federation-uri/uri exchange fanout", "exchange", "fanout",
+        ("federation", "external", "secret federation-uri (uri) exchange fanout", "exchange",
+         "fanout",
          None, "policy:federation-policy"),
     }
 
@@ -144,8 +145,9 @@ def test_shovel_example_moves_between_endpoints_its_secret_names():
     assert {(q.vhost, q.name, q.type) for q in topology.queues} == {
         ("source", "source-queue", "classic"), ("destination", "destination-queue", "quoum")}
     assert edges(topology, "/") == {
-        ("shovel", "external", "shovel-secret/srcUri queue source-queue", "external",
-         "shovel-secret/destUri queue destination-queue", None, "parameter:shovel-example")}
+        ("shovel", "external", "secret shovel-secret (srcUri) queue source-queue", "external",
+         "secret shovel-secret (destUri) queue destination-queue", None,
+         "parameter:shovel-example")}
 
 
 # -- every kind together ---------------------------------------------------------------------------
@@ -199,10 +201,12 @@ def test_every_kind_resolves_into_its_routes():
          "policy:orders-dlx"),
         ("dead-letter", "queue", "orders.shipped", "exchange", "orders.dlx", "dead",
          "policy:orders-dlx"),
-        ("federation", "external", "warehouse-upstream/uri exchange stock-levels", "exchange",
+        ("federation", "external", "secret warehouse-upstream (uri) exchange stock-levels",
+         "exchange",
          "stock", None, "policy:federate-stock"),
-        ("shovel", "external", "archive-shovel/srcUri queue orders.dead", "external",
-         "archive-shovel/destUri exchange archive", "orders", "parameter:dead-orders-to-archive"),
+        ("shovel", "external", "secret archive-shovel (srcUri) queue orders.dead", "external",
+         "secret archive-shovel (destUri) exchange archive", "orders",
+         "parameter:dead-orders-to-archive"),
     }
 
 
@@ -219,8 +223,8 @@ def test_the_real_dot_draws_it():
     text = svg_text(run_dot(to_dot([view], legend=True)))
 
     for name in ("orders.created", "orders.unroutable", "stock",
-                 "warehouse-upstream/uri exchange stock-levels",
-                 "archive-shovel/destUri exchange archive"):
+                 "secret warehouse-upstream (uri) exchange stock-levels",
+                 "secret archive-shovel (destUri) exchange archive"):
         assert name in text
 
 
@@ -438,7 +442,7 @@ def test_objects_of_several_clusters_are_warned_about_once_per_cluster():
 
     [problem] = read_text(text).problems
 
-    assert (problem.code, problem.line) == ("vhost", line_of(text, "other-rabbit"))
+    assert (problem.code, problem.line) == ("cluster", line_of(text, "other-rabbit"))
     assert problem.message == (
         "Queue 'audit' belongs to RabbitmqCluster 'other-rabbit' in namespace 'team-b', but "
         "Exchange 'events' (line 1) to RabbitmqCluster 'rabbit'; the diagram draws them as "

@@ -157,8 +157,14 @@ def test_yaml_alias_bomb_is_refused_quickly():
               for i in range(12)]
     topology = parse("\n".join(lines) + "\n", is_yaml=True)
     [problem] = topology.problems
-    assert problem.severity == "error"
+    assert (problem.severity, problem.code) == ("error", "limit")
     assert "aliases" in problem.message
+
+
+def test_yaml_dates_and_bytes_stay_text_as_in_json():
+    text = "queues:\n- name: q\n  vhost: /\n  arguments: {since: 2024-01-01, b: !!binary aGk=}\n"
+    [queue] = parse(text, is_yaml=True).queues
+    assert queue.arguments == {"since": "2024-01-01", "b": "aGk="}
 
 
 def test_deep_nesting_is_refused_not_recursed():
