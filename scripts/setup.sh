@@ -3,9 +3,10 @@
 #
 #   bash scripts/setup.sh
 #
-# Installs Graphviz and Python's venv/pip from Debian (as root, or through sudo),
-# creates .venv in the repository if it is missing, installs the package in editable
-# mode with its test and dot extras, and builds sample_docs/ as HTML. Safe to run again.
+# Installs Graphviz and Python's venv/pip, and for the tests Chromium, RabbitMQ and
+# openssl, from Debian (as root, or through sudo), creates .venv in the repository if it
+# is missing, installs the package in editable mode with its test and dot extras, and
+# builds sample_docs/ as HTML. Safe to run again.
 # PYTHON=python3.12 picks the interpreter the venv is created with.
 set -euo pipefail
 
@@ -24,10 +25,14 @@ else
 fi
 
 # chromium: the tests load a built page in a headless browser to prove no name runs as script
-echo "setup: installing Debian packages: graphviz python3-venv python3-pip chromium"
+# rabbitmq-server: the tests read a live management API (scripts/rabbitmq.sh runs a private
+#   node; in a container apt's own start of the system service is refused, which is fine)
+# openssl: the tests make a self-signed certificate for a TLS server
+packages=(graphviz python3-venv python3-pip chromium rabbitmq-server openssl)
+echo "setup: installing Debian packages: ${packages[*]}"
 "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -qq
 "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
-    graphviz python3-venv python3-pip chromium >/dev/null
+    "${packages[@]}" >/dev/null
 
 if [ ! -x .venv/bin/python ]; then
     echo "setup: creating .venv with $python"

@@ -79,7 +79,7 @@ _SPEC_FIELD = {"auto_delete": "autoDelete", "destination_type": "destinationType
 _TYPE_NAMES = {str: "a string", bool: "true or false", int: "an integer", dict: "an object",
                list: "a list"}
 # a Kubernetes object name (RFC 1123 subdomain), which a Secret's must be
-dict_NAME = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*")
+_OBJECT_NAME = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*")
 _CAMEL_HUMP = re.compile(r"(?<=[a-z])([A-Z]+)")
 # how load.py names an entry in a problem: "queues[3]"
 _DOCUMENT_ENTRY = re.compile(r"(\w+)\[(\d+)\]")
@@ -94,7 +94,9 @@ def looks_like_manifests(text: str) -> bool:
 
     A cheap test on the text (YAML or JSON), without parsing it.
     """
-    return _API_VERSION.search(text) is not None and _KIND.search(text) is not None
+    # the substring first: the patterns would take a while over a big export
+    return (GROUP + "/" in text and _API_VERSION.search(text) is not None
+            and _KIND.search(text) is not None)
 
 
 def _secret_uri(secret: str, key: str) -> str:
@@ -225,7 +227,7 @@ class _ManifestReader:
         kind = manifest.kind
         if "uriSecret" in spec:
             secret = spec["uriSecret"].get("name")
-            if not isinstance(secret, str) or not dict_NAME.fullmatch(secret):
+            if not isinstance(secret, str) or not _OBJECT_NAME.fullmatch(secret):
                 self.problem(ERROR, "schema", f"{manifest.label}: spec.uriSecret.name should "
                              "be the name of a Secret; skipped",
                              manifest.line_of("uriSecret"), manifest)

@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 import os
 import re
-from datetime import datetime, timezone
+import time
 
 from .load import (
     _ENTITY_KEYS,
@@ -388,7 +388,7 @@ def read_api_file(path: str | os.PathLike[str], *, vhost: str | None = None,
     collector = _Collector()
     modified = _read_saved(collector, path, max_bytes)
     return collector.read(source=path, vhost=vhost,
-                          taken_at=_iso_utc(modified) if modified is not None else None)
+                          taken_at=iso_utc(modified) if modified is not None else None)
 
 
 def read_api_folder(path: str | os.PathLike[str], *, vhost: str | None = None,
@@ -414,7 +414,7 @@ def read_api_folder(path: str | os.PathLike[str], *, vhost: str | None = None,
     times = [_read_saved(collector, os.path.join(path, name), max_bytes) for name in names]
     newest = max((time for time in times if time is not None), default=None)
     return collector.read(source=path, vhost=vhost,
-                          taken_at=_iso_utc(newest) if newest is not None else None)
+                          taken_at=iso_utc(newest) if newest is not None else None)
 
 
 def _read_saved(collector: _Collector, path: str, max_bytes: int) -> float | None:
@@ -430,5 +430,6 @@ def _read_saved(collector: _Collector, path: str, max_bytes: int) -> float | Non
     return modified if collector.add_saved(text, source=path, name_hint=path) else None
 
 
-def _iso_utc(timestamp: float) -> str:
-    return datetime.fromtimestamp(timestamp, tz=timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+def iso_utc(timestamp: float) -> str:
+    """A time as ISO 8601 UTC, the way ``Topology.taken_at`` holds it."""
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(timestamp))

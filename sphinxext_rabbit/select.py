@@ -30,16 +30,18 @@ class PatternError(ValueError):
 class Selection(Record):
     """What the directive's options and the CLI's flags ask for (``vhosts`` None: every one)."""
 
-    __slots__ = ("vhosts", "include", "exclude", "default_exchange")
+    __slots__ = ("vhosts", "include", "exclude", "default_exchange", "hide_transient")
 
     def __init__(self, vhosts: list[str] | None = None,
                  include: list[re.Pattern[str]] | None = None,
                  exclude: list[re.Pattern[str]] | None = None,
-                 default_exchange: bool = False) -> None:
+                 default_exchange: bool = False, hide_transient: bool = False) -> None:
         self.vhosts = vhosts
         self.include = [] if include is None else include
         self.exclude = [] if exclude is None else exclude
         self.default_exchange = default_exchange
+        #: leave out exclusive and auto-delete queues (a live broker's client sessions)
+        self.hide_transient = hide_transient
 
     def wants(self, name: str) -> bool:
         if not self.narrowed:
@@ -87,7 +89,10 @@ def select(view: VhostTopology, selection: Selection) -> VhostTopology:
     """
     wants = selection.wants
     kept = VhostTopology(view.vhost, policies=view.policies)
-    kept.queues = {name: q for name, q in view.queues.items() if wants(name)}
+    hidden = {name for name, q in view.queues.items() if q.exclusive or q.auto_delete
+              } if selection.hide_transient else set()
+    kept.queues = {name: q for name, q in view.queues.items()
+                   if wants(name) and name not in hidden}
     kept.exchanges = exchanges = {
         name: x for name, x in view.exchanges.items() if x.origin != "builtin" and wants(name)
     }
@@ -112,6 +117,11 @@ def select(view: VhostTopology, selection: Selection) -> VhostTopology:
 
     kept_names = {"queue": kept.queues, "exchange": exchanges}  # by node type
     for edge in view.edges:
+        if hidden and (
+            (edge.source_type == "queue" and edge.source in hidden)
+            or (edge.destination_type == "queue" and edge.destination in hidden)
+        ):
+            continue  # a hidden queue's routes go with it, not even as a stub
         source_kept = edge.source in kept_names.get(edge.source_type, ())
         destination_kept = edge.destination in kept_names.get(edge.destination_type, ())
         if edge.destination == DEFAULT_EXCHANGE and edge.destination_type == "exchange":

@@ -2,7 +2,8 @@ from pathlib import Path
 
 import pytest
 
-pytest_plugins = ("sphinx.testing.fixtures",)
+# tests.broker: the live RabbitMQ fixtures (broker, declared_topology)
+pytest_plugins = ("sphinx.testing.fixtures", "tests.broker")
 
 
 @pytest.fixture(scope="session")

@@ -1,0 +1,354 @@
+"""Every place a topology can come from, named the way users write it, read into one Topology.
+
+A source is a definitions export (JSON or YAML), saved management-API output (a file or a
+folder of them), Kubernetes manifests of the Messaging Topology Operator (a file or a
+folder), a management-API URL, or the name of a broker configured in ``conf.py``. Files
+are told apart by their content. Several sources merge into one topology: a later one's
+declaration of the same exchange, queue, policy or parameter wins, with a warning.
+
+Plain Python: the CLI and the directive share it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import time
+
+from .load import DEFAULT_MAX_BYTES, _Locator, is_yaml_path, parse, read_document, read_text
+from .model import ERROR, WARNING, Problem, Record, Topology
+from .uris import redact
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # typing costs the command line's start-up; only checkers need it
+    from collections.abc import Callable, Mapping
+    from typing import Any
+
+    from .fetch import Connection
+
+#: Where the password of a broker given as a URL comes from, unless told otherwise.
+PASSWORD_ENV = "RABBITMQ_PASSWORD"
+USER_ENV = "RABBITMQ_USER"
+_DEFINITION_SUFFIXES = (".json", ".yaml", ".yml")
+#: In every Kubernetes manifest of the topology operator (its apiVersion's group, k8s.GROUP)
+_K8S_GROUP = "rabbitmq.com/"
+_BROKER_KEYS = frozenset({"url", "user", "user_env", "password_env", "timeout", "verify",
+                          "cafile", "certfile", "keyfile"})
+
+
+class SourceError(Exception):
+    """A source written so that it cannot be used (the message says why and what to do)."""
+
+
+class Broker(Record):
+    """A live broker: its management URL and where its credentials come from.
+
+    The password is never held here, only the name of the environment variable that
+    holds it, so a Broker can be pickled, logged and cached without a secret.
+    """
+
+    __slots__ = ("name", "url", "user", "password_env", "timeout", "verify", "cafile",
+                 "certfile", "keyfile")
+
+    def __init__(self, name: str, url: str, user: str | None = None,
+                 password_env: str = PASSWORD_ENV, timeout: float = 10.0, verify: bool = True,
+                 cafile: str | None = None, certfile: str | None = None,
+                 keyfile: str | None = None) -> None:
+        self.name = name
+        self.url = url
+        self.user = user
+        self.password_env = password_env
+        self.timeout = timeout
+        self.verify = verify
+        self.cafile = cafile
+        self.certfile = certfile
+        self.keyfile = keyfile
+
+    @property
+    def label(self) -> str:
+        """How messages name it: the configured name, else the URL."""
+        return self.name if self.name != self.url else self.url
+
+    def connection(self) -> Connection:
+        from .fetch import Connection
+
+        return Connection(self.url, user=self.user, password=os.environ.get(self.password_env),
+                          timeout=self.timeout, verify=self.verify, cafile=self.cafile,
+                          certfile=self.certfile, keyfile=self.keyfile)
+
+
+def is_url(spec: str) -> bool:
+    return spec.startswith(("http://", "https://"))
+
+
+def broker_from_url(url: str, *, user: str | None = None,
+                    password_env: str = PASSWORD_ENV, **tls: Any) -> Broker:
+    """A broker written as a URL; credentials in it are refused, not used."""
+    if re.match(r"[a-z]+://[^/?#]*@", url, re.IGNORECASE):
+        raise SourceError(f"{redact(url)}: a URL here must not hold a user or password "
+                          f"(anyone who reads it reads them); give the user with --user or "
+                          f"{USER_ENV} and the password in {password_env}")
+    return Broker(url, url.rstrip("/"), user=user or os.environ.get(USER_ENV),
+                  password_env=password_env, **tls)
+
+
+def brokers_from_config(config: Mapping[str, Any], base_dir: str) -> dict[str, Broker]:
+    """``rabbitmq_topology_brokers`` from conf.py: name -> settings.
+
+    Settings: ``url`` (required), ``user`` or ``user_env``, ``password_env`` (default
+    RABBITMQ_PASSWORD; a password itself is refused: conf.py values are pickled with the
+    build environment), ``timeout``, ``verify``, ``cafile``, ``certfile``, ``keyfile``
+    (relative to ``base_dir``).
+    """
+    brokers = {}
+    for name, settings in config.items():
+        if not isinstance(settings, dict) or not isinstance(settings.get("url"), str):
+            raise SourceError(f"rabbitmq_topology_brokers[{name!r}] needs a 'url'")
+        unknown = sorted(set(settings) - _BROKER_KEYS)
+        if unknown:
+            hint = (" (put the password in an environment variable and name it with "
+                    "'password_env')" if "password" in unknown else "")
+            raise SourceError(f"rabbitmq_topology_brokers[{name!r}] has unknown settings "
+                              f"{', '.join(map(repr, unknown))}{hint}")
+        user = settings.get("user") or os.environ.get(settings.get("user_env") or USER_ENV)
+        files = {key: os.path.join(base_dir, settings[key])
+                 for key in ("cafile", "certfile", "keyfile") if settings.get(key)}
+        broker = broker_from_url(settings["url"], user=user,
+                                 password_env=settings.get("password_env") or PASSWORD_ENV,
+                                 timeout=float(settings.get("timeout", 10.0)),
+                                 verify=bool(settings.get("verify", True)), **files)
+        broker.name = name
+        brokers[name] = broker
+    return brokers
+
+
+def parse_spec(spec: str, brokers: Mapping[str, Broker]) -> Broker | str:
+    """A configured broker's name, a URL (a Broker), or else a path (returned as it is)."""
+    if spec in brokers:
+        return brokers[spec]
+    if is_url(spec):
+        return broker_from_url(spec)
+    return spec
+
+
+# -- files and folders ---------------------------------------------------------------------
+
+def read_file(path: str, *, vhost: str | None = None, source: str | None = None,
+              max_bytes: int = DEFAULT_MAX_BYTES) -> Topology:
+    """One file of any kind, told by its content."""
+    source = path if source is None else source
+    text, problem = read_text(path, max_bytes)
+    if text is None:
+        return Topology(source=source, problems=[problem])
+    if _K8S_GROUP in text:  # k8s.py is imported only for files that may be manifests
+        from .k8s import looks_like_manifests, read_manifests
+
+        if looks_like_manifests(text):
+            return read_manifests(text, source=source, vhost=vhost)
+    if is_yaml_path(path):
+        return parse(text, is_yaml=True, vhost=vhost, source=source)
+    try:
+        document = json.loads(text)
+    except (ValueError, RecursionError):
+        return parse(text, vhost=vhost, source=source)  # which reports where it fails
+    from .management import is_api_output
+
+    if is_api_output(document):
+        from .management import read_api_text
+
+        topology = read_api_text(text, source=source, name_hint=os.path.basename(path),
+                                 vhost=vhost, taken_at=_modified(path))
+        return topology
+    return read_document(document, vhost=vhost, source=source, locate=_Locator(text, False))
+
+
+def read_folder(path: str, *, vhost: str | None = None, source: str | None = None,
+                max_bytes: int = DEFAULT_MAX_BYTES) -> Topology:
+    """Every definitions-like file in a folder (not its subfolders), merged.
+
+    A folder of saved management-API bodies (one file per endpoint) is read as one
+    broker's state; any other folder as files merged in name order.
+    """
+    source = path if source is None else source
+    try:
+        names = sorted(name for name in os.listdir(path)
+                       if name.lower().endswith(_DEFINITION_SUFFIXES)
+                       and os.path.isfile(os.path.join(path, name)))
+    except OSError as exc:
+        return Topology(source=source, problems=[Problem(
+            ERROR, "io", f"cannot read the folder: {exc.strerror or exc}")])
+    if not names:
+        return Topology(source=source, problems=[Problem(
+            WARNING, "source", "the folder holds no .json, .yaml or .yml file")])
+    files = [os.path.join(path, name) for name in names]
+    if all(name.lower().endswith(".json") for name in names) and all(map(_is_api_file, files)):
+        from .management import read_api_folder
+
+        return read_api_folder(path, vhost=vhost, max_bytes=max_bytes)
+    return merge([read_file(os.path.join(path, name), vhost=vhost,
+                            source=os.path.join(source, name), max_bytes=max_bytes)
+                  for name in names], source=source)
+
+
+def _is_api_file(path: str) -> bool:
+    from .management import is_api_output
+
+    text, _problem = read_text(path)
+    try:
+        return text is not None and is_api_output(json.loads(text))
+    except (ValueError, RecursionError):
+        return False
+
+
+def read_path(path: str, *, vhost: str | None = None, source: str | None = None,
+              max_bytes: int = DEFAULT_MAX_BYTES) -> Topology:
+    reader = read_folder if os.path.isdir(path) else read_file
+    return reader(path, vhost=vhost, source=source, max_bytes=max_bytes)
+
+
+def files_of(path: str) -> list[str]:
+    """The files a path source reads: what a build must watch for changes."""
+    if not os.path.isdir(path):
+        return [path]
+    try:
+        names = sorted(os.listdir(path))
+    except OSError:
+        return []
+    return [os.path.join(path, name) for name in names
+            if name.lower().endswith(_DEFINITION_SUFFIXES)]
+
+
+def _modified(path: str) -> str | None:
+    from .management import iso_utc
+
+    try:
+        return iso_utc(os.path.getmtime(path))
+    except OSError:
+        return None
+
+
+# -- merging -------------------------------------------------------------------------------
+
+def merge(parts: list[Topology], *, source: str) -> Topology:
+    """One topology of several: a later part's exchange, queue, policy or parameter replaces
+    an earlier one of the same name (a warning says so); bindings add up, without repeats.
+
+    Each part's problems keep their file in ``Problem.source``. ``taken_at`` is the oldest
+    of the parts' times: the merged state is no newer than that.
+    """
+    if len(parts) == 1:
+        return parts[0]
+    merged = Topology(source=source)
+    # per kind: the merged list, an entity's identity, and how a warning names it
+    kinds: list[tuple[str, list[Any], Callable[[Any], tuple], Callable[[Any], str]]] = [
+        ("exchanges", merged.exchanges, lambda x: (x.vhost, x.name),
+         lambda x: f"exchange {x.name!r}"),
+        ("queues", merged.queues, lambda q: (q.vhost, q.name), lambda q: f"queue {q.name!r}"),
+        ("policies", merged.policies, lambda p: (p.vhost, p.operator, p.name),
+         lambda p: f"{'operator policy' if p.operator else 'policy'} {p.name!r}"),
+        ("parameters", merged.parameters, lambda p: (p.vhost, p.component, p.name),
+         lambda p: f"{p.component} parameter {p.name!r}"),
+    ]
+    # (kind, identity) -> (position in the merged list, the part that declared it)
+    declared: dict[tuple, tuple[int, str]] = {}
+    seen_bindings: set[str] = set()
+    for part in parts:
+        merged.problems.extend(p if p.source is not None or part.source == source
+                               else p.replace(source=part.source) for p in part.problems)
+        for vhost, default_type in part.vhosts.items():
+            if default_type is not None or vhost not in merged.vhosts:
+                merged.vhosts[vhost] = default_type
+        for kind, items, identity, describe in kinds:
+            for item in getattr(part, kind):
+                key = (kind, identity(item))
+                if key in declared:
+                    position, earlier = declared[key]
+                    items[position] = item
+                    merged.problems.append(Problem(
+                        WARNING, "override", f"{describe(item)} in vhost {item.vhost!r} from "
+                        f"{earlier} is replaced by the one in {part.source}",
+                        source=part.source))
+                else:
+                    position = len(items)
+                    items.append(item)
+                declared[key] = (position, part.source)
+        for binding in part.bindings:
+            identity = json.dumps([binding.vhost, binding.source, binding.destination,
+                                   binding.destination_type, binding.routing_key,
+                                   binding.arguments], sort_keys=True, default=str)
+            if identity not in seen_bindings:  # the broker keeps one of identical bindings
+                seen_bindings.add(identity)
+                merged.bindings.append(binding)
+    times = [part.taken_at for part in parts if part.taken_at is not None]
+    merged.taken_at = min(times) if times else None
+    return merged
+
+
+# -- live brokers ----------------------------------------------------------------------------
+
+def read_live(broker: Broker, *, vhost: str | None = None) -> Topology:
+    """Fetch a broker now. Raises fetch.FetchError with a message for the user."""
+    from .fetch import fetch_api
+    from .management import iso_utc, read_api
+
+    taken_at = iso_utc(time.time())
+    bodies, warnings = fetch_api(broker.connection(), vhost=vhost)
+    topology = read_api(bodies, source=redact(broker.url), vhost=vhost, taken_at=taken_at)
+    topology.problems[:0] = [Problem(WARNING, "fetch", warning) for warning in warnings]
+    return topology
+
+
+def snapshot_path(snapshot_dir: str, broker: Broker, vhost: str | None) -> str:
+    """``<dir>/<broker name or host>[--<vhost>].json``, safe as a file name."""
+    name = broker.name if broker.name != broker.url else re.sub(r"^https?://", "", broker.url)
+    if vhost is not None:
+        name = f"{name}--{vhost}"
+    return os.path.join(snapshot_dir, re.sub(r"[^A-Za-z0-9._-]+", "_", name) + ".json")
+
+
+def read_live_or_snapshot(broker: Broker, *, vhost: str | None = None,
+                          snapshot_dir: str | None = None,
+                          now: Callable[[], float] = time.time) -> Topology:
+    """Fetch a broker and keep a snapshot of it; when it cannot be fetched, draw the last
+    snapshot (or nothing) with one warning that says why and how old the snapshot is."""
+    from .fetch import FetchError
+
+    snapshot = snapshot_path(snapshot_dir, broker, vhost) if snapshot_dir else None
+    try:
+        topology = read_live(broker, vhost=vhost)
+    except FetchError as exc:
+        reason = str(exc)
+    else:
+        if snapshot is not None:
+            from .export import write_definitions
+
+            os.makedirs(snapshot_dir, exist_ok=True)
+            write_definitions(topology, snapshot)
+        return topology
+    if snapshot is None or not os.path.exists(snapshot):
+        hint = ("" if snapshot_dir else
+                "; set rabbitmq_topology_snapshot_dir to draw the last snapshot instead")
+        return Topology(source=broker.label, problems=[Problem(
+            WARNING, "fetch", f"{reason}; nothing drawn{hint}")])
+    topology = read_path(snapshot, vhost=vhost)
+    age = _age(topology.taken_at, now())
+    topology.problems.insert(0, Problem(
+        WARNING, "fetch", f"{reason}; drawn from the snapshot {snapshot}, taken {age}"))
+    return topology
+
+
+def _age(taken_at: str | None, now: float) -> str:
+    if taken_at is None:
+        return "at an unknown time"
+    import calendar
+
+    try:
+        seconds = now - calendar.timegm(time.strptime(taken_at, "%Y-%m-%dT%H:%M:%SZ"))
+    except ValueError:
+        return f"at {taken_at}"
+    for unit, size in (("day", 86400), ("hour", 3600), ("minute", 60)):
+        if seconds >= size:
+            count = int(seconds // size)
+            return f"{count} {unit}{'s' if count != 1 else ''} ago ({taken_at})"
+    return f"less than a minute ago ({taken_at})"
