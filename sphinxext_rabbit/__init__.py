@@ -5,6 +5,7 @@ from __future__ import annotations
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # typing costs the command line's start-up; only checkers need it
     from sphinx.application import Sphinx
+    from sphinx.environment import BuildEnvironment
     from sphinx.util.typing import ExtensionMetadata
 
 __version__ = "0.1.0"
@@ -12,7 +13,12 @@ __version__ = "0.1.0"
 
 def setup(app: Sphinx) -> ExtensionMetadata:
     # Sphinx is imported here, not at module level, so the command line starts fast.
-    from .directive import RabbitmqProblemCodes, RabbitmqTopology, rabbitmq_diagram
+    from .directive import (
+        RabbitmqProblemCodes,
+        RabbitmqTopology,
+        rabbitmq_diagram,
+        start_build,
+    )
     from .render import (
         choose_dot,
         depart_diagram,
@@ -49,10 +55,45 @@ def setup(app: Sphinx) -> ExtensionMetadata:
                          types=frozenset({str}))
     app.add_config_value("rabbitmq_topology_dot_fallback", True, "html",
                          types=frozenset({bool}))
+    # live brokers: name -> {"url", "user" or "user_env", "password_env", "timeout",
+    # "verify", "cafile", "certfile", "keyfile"}; no password (conf.py is pickled)
+    app.add_config_value("rabbitmq_topology_brokers", {}, "env", types=frozenset({dict}))
+    # where fetched brokers are kept, relative to conf.py; drawn when a broker is down
+    app.add_config_value("rabbitmq_topology_snapshot_dir", None, "env",
+                         types=frozenset({str, type(None)}))
+    # a source every diagram is compared with, unless its :compare: names another
+    app.add_config_value("rabbitmq_topology_compare", None, "env",
+                         types=frozenset({str, type(None)}))
     app.connect("builder-inited", choose_dot)
+    app.connect("builder-inited", start_build)
+    app.connect("env-get-outdated", live_documents)
+    app.connect("env-purge-doc", forget_document)
+    app.connect("env-merge-info", merge_live_documents)
     return {
         "version": __version__,
-        # no state of ours lives in the environment, so reading and writing parallelize
+        # the one piece of state in the environment (pages drawing live brokers) is merged
+        # from parallel readers, so reading and writing parallelize
         "parallel_read_safe": True,
         "parallel_write_safe": True,
     }
+
+
+def _live(env: BuildEnvironment) -> set[str]:
+    """The pages that draw a live broker, which every build reads again."""
+    if not hasattr(env, "rabbitmq_live_docs"):
+        env.rabbitmq_live_docs = set()
+    return env.rabbitmq_live_docs
+
+
+def live_documents(app: Sphinx, env: BuildEnvironment, added: set[str], changed: set[str],
+                   removed: set[str]) -> list[str]:
+    return sorted(_live(env) - removed)
+
+
+def forget_document(app: Sphinx, env: BuildEnvironment, docname: str) -> None:
+    _live(env).discard(docname)
+
+
+def merge_live_documents(app: Sphinx, env: BuildEnvironment, docnames: set[str],
+                         other: BuildEnvironment) -> None:
+    _live(env).update(_live(other) & docnames)

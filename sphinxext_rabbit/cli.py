@@ -63,7 +63,7 @@ def _selection_arguments(parser: argparse.ArgumentParser) -> None:
                         help="comma-separated name globs to leave out ('re:' for a regex)")
     parser.add_argument("--default-exchange", action="store_true",
                         help="draw the default exchange and its implicit bindings")
-    parser.add_argument("--hide-transient", action="store_true",
+    parser.add_argument("--hide-temporary", action="store_true",
                         help="leave out exclusive and auto-delete queues")
 
 
@@ -110,7 +110,7 @@ def _selection(args: argparse.Namespace) -> Selection:
         include=parse_patterns(getattr(args, "include", None)),
         exclude=parse_patterns(getattr(args, "exclude", None)),
         default_exchange=getattr(args, "default_exchange", False),
-        hide_transient=getattr(args, "hide_transient", False),
+        hide_temporary=getattr(args, "hide_temporary", False),
     )
 
 

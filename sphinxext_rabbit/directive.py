@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import time
 from typing import TYPE_CHECKING, ClassVar
 
 from docutils import nodes
@@ -11,15 +12,31 @@ from sphinx.ext.graphviz import figure_wrapper
 from sphinx.util import logging
 from sphinx.util.docutils import SphinxDirective
 
+from .diff import differences
 from .graph import to_dot, to_text
-from .load import load
-from .model import Problem, Topology
+from .model import ERROR, Problem, Topology
 from .select import PatternError, Selection, parse_patterns, views
+from .sources import (
+    Broker,
+    SourceError,
+    brokers_from_config,
+    files_of,
+    merge,
+    once_per_build,
+    parse_spec,
+    read_live_or_snapshot,
+    read_path,
+    snapshot_path,
+)
 from .table_nodes import table_node
 from .tables import bindings_table, exchanges_table, policies_table, queues_table
+from .uris import redact
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from docutils.nodes import Node
+    from sphinx.application import Sphinx
     from sphinx.util.typing import OptionSpec
 
 logger = logging.getLogger(__name__)
@@ -32,9 +49,20 @@ _TABLES = {
     "policies": ("Policies", policies_table),
 }
 
-# One model per input file version per process: a directive re-reads only what changed.
-_topologies: dict[tuple[str, int, int, str | None], Topology] = {}
-_reported: set[tuple[str, int, int, str | None]] = set()
+# One model per input version per process: a directive re-reads only what changed.
+_topologies: dict[tuple, Topology] = {}
+_reported: set[tuple] = set()
+#: Which build this process is part of, and where its conf.py is; parallel readers are
+#: forked from the main process after it is set, so they share it (see once_per_build).
+_build = {"id": "", "confdir": ""}
+
+
+def start_build(app: Sphinx) -> None:
+    """builder-inited: a new build, so live brokers are fetched again (once)."""
+    _build["id"] = f"{os.getpid()}-{time.time_ns()}"
+    _build["confdir"] = str(app.confdir)
+    if not hasattr(app.env, "rabbitmq_live_docs"):
+        app.env.rabbitmq_live_docs = set()  # pages drawing a live broker (see setup)
 
 
 class rabbitmq_diagram(nodes.General, nodes.Element):  # noqa: N801 - docutils node style
@@ -54,22 +82,31 @@ def layout_option(argument: str | None) -> str:
     return directives.choice((argument or "").lower(), ("lr", "tb")).upper()
 
 
-def load_cached(path: str, vhost: str | None, source: str,
-                max_bytes: int) -> tuple[Topology, bool]:
-    """The topology of ``path``, and whether its problems are new to this process."""
-    stat = os.stat(path) if os.path.exists(path) else None
-    key = (path, stat.st_mtime_ns if stat else 0, stat.st_size if stat else -1, vhost)
+def _cached(key: tuple, read: Callable[[], Topology]) -> tuple[Topology, bool]:
+    """The topology for ``key``, and whether its problems are new to this process."""
     topology = _topologies.get(key)
     if topology is None:
-        topology = _topologies[key] = load(path, vhost=vhost, source=source,
-                                           max_bytes=max_bytes)
+        topology = _topologies[key] = read()
     first = key not in _reported
     _reported.add(key)
     return topology, first
 
 
+def _stamp(path: str) -> tuple:
+    """What says a file (or a folder's files) changed: names, times and sizes."""
+    stamps = []
+    for file in files_of(path):
+        try:
+            stat = os.stat(file)
+        except OSError:
+            stamps.append((file, 0, -1))
+        else:
+            stamps.append((file, stat.st_mtime_ns, stat.st_size))
+    return tuple(stamps)
+
+
 class RabbitmqTopology(SphinxDirective):
-    """Draw the topology in a definitions file, with tables."""
+    """Draw the topology of one or more sources (files, folders, live brokers), with tables."""
 
     required_arguments = 1
     final_argument_whitespace = True
@@ -83,19 +120,14 @@ class RabbitmqTopology(SphinxDirective):
         "legend": directives.flag,
         "layout": layout_option,
         "default-exchange": directives.flag,
+        "hide-temporary": directives.flag,
+        "compare": directives.unchanged_required,
         "alt": directives.unchanged,
     }
 
     def run(self) -> list[Node]:
-        rel_filename, filename = self.env.relfn2path(self.arguments[0])
-        source = str(rel_filename)
-        if not self.allowed(str(filename)):
-            logger.warning(
-                "rabbitmq-topology: %s is outside the source directory; list its folder in "
-                "rabbitmq_topology_allowed_dirs in conf.py to allow it", self.arguments[0],
-                location=self.get_location(), type="rabbitmq", subtype="path")
-            return []
-        self.env.note_dependency(rel_filename)
+        specs = self.arguments[0].split()
+        source = " + ".join(specs)
         vhost = self.options.get("vhost")
         try:
             selection = Selection(
@@ -103,19 +135,120 @@ class RabbitmqTopology(SphinxDirective):
                 include=parse_patterns(self.options.get("include")),
                 exclude=parse_patterns(self.options.get("exclude")),
                 default_exchange="default-exchange" in self.options,
+                hide_temporary="hide-temporary" in self.options,
             )
-        except PatternError as exc:
-            logger.warning("rabbitmq-topology: %s", exc, location=self.get_location(),
-                           type="rabbitmq", subtype="option")
+            brokers = brokers_from_config(self.config.rabbitmq_topology_brokers,
+                                          _build["confdir"])
+        except (PatternError, SourceError) as exc:
+            self.warn(str(exc), "option")
             return []
-        topology, first_use = load_cached(str(filename), vhost, source,
-                                          self.config.rabbitmq_topology_max_file_bytes)
+        topology = self.read(specs, source, vhost, brokers)
+        if topology is None:
+            return []
         built, problems = views(topology, selection)
-        for problem in problems:
-            if problem in topology.problems and not first_use:
-                continue  # a file's own problems are reported once, not per directive
-            self.report(source, problem, in_file=problem in topology.problems)
+        self.report_problems(source, topology, problems)
+        compare = self.options.get("compare", self.config.rabbitmq_topology_compare)
+        if compare:
+            self.compare(compare, source, built, selection, brokers)
+        return self.nodes(source, built, selection, topology)
 
+    # -- reading -------------------------------------------------------------------------
+
+    def read(self, specs: list[str], source: str, vhost: str | None,
+             brokers: dict[str, Broker]) -> Topology | None:
+        """The sources merged, each read once per process (a live broker once per build);
+        None, with a warning, when a path may not be read."""
+        parts = []
+        self._first_use = False
+        for spec in specs:
+            try:
+                target = parse_spec(spec, brokers)
+            except SourceError as exc:
+                self.warn(str(exc), "source")
+                return None
+            if isinstance(target, Broker):
+                part, first = self.read_live(target, vhost)
+            else:
+                rel_filename, filename = self.env.relfn2path(target)
+                if not self.allowed(str(filename)):
+                    self.warn(f"{spec} is outside the source directory; list its folder in "
+                              "rabbitmq_topology_allowed_dirs in conf.py to allow it", "path")
+                    return None
+                for file in [str(filename), *files_of(str(filename))]:
+                    self.env.note_dependency(file)
+                key = ("path", str(filename), _stamp(str(filename)), vhost)
+                part, first = _cached(key, lambda f=str(filename), r=str(rel_filename):
+                                      read_path(f, vhost=vhost, source=r,
+                                                max_bytes=self.config.
+                                                rabbitmq_topology_max_file_bytes))
+            self._first_use = self._first_use or first
+            parts.append(part)
+        return merge(parts, source=source)
+
+    def read_live(self, broker: Broker, vhost: str | None) -> tuple[Topology, bool]:
+        """A broker fetched once per build, shared by every directive and process."""
+        self.env.rabbitmq_live_docs.add(self.env.current_document.docname)  # read every build
+        snapshot_dir = self.config.rabbitmq_topology_snapshot_dir
+        if snapshot_dir:
+            snapshot_dir = os.path.join(_build["confdir"], snapshot_dir)
+        cache_file = os.path.join(self.env.doctreedir, "rabbitmq-live",
+                                  os.path.basename(snapshot_path("", broker, vhost)))
+        key = ("live", _build["id"], broker.label, vhost)
+        return _cached(key, lambda: once_per_build(
+            cache_file, _build["id"],
+            lambda: read_live_or_snapshot(broker, vhost=vhost, snapshot_dir=snapshot_dir)))
+
+    def compare(self, spec: str, source: str, built: list, selection: Selection,
+                brokers: dict[str, Broker]) -> None:
+        """One warning per difference between what the page draws and ``spec``."""
+        other = self.read(spec.split(), spec, selection.vhosts[0] if selection.vhosts
+                          else None, brokers)
+        if other is None:
+            return
+        other_built, problems = views(other, selection)
+        for problem in problems:
+            if problem.severity == ERROR or problem.code == "fetch":
+                self.warn(f"{redact(spec)}: {problem.message}", problem.code)
+        for difference in differences(built, other_built):
+            self.warn(difference.sentence(source, redact(spec)), "drift")
+
+    def allowed(self, filename: str) -> bool:
+        """Definitions come from the source directory or a folder conf.py names."""
+        target = os.path.realpath(filename)
+        roots = [self.env.srcdir, *(os.path.join(self.env.srcdir, folder)
+                                    for folder in self.config.rabbitmq_topology_allowed_dirs)]
+        return any(os.path.commonpath([target, os.path.realpath(root)])
+                   == os.path.realpath(root) for root in roots)
+
+    # -- reporting -----------------------------------------------------------------------
+
+    def warn(self, message: str, code: str) -> None:
+        logger.warning("rabbitmq-topology: %s", message, location=self.get_location(),
+                       type="rabbitmq", subtype=code)
+
+    def report_problems(self, source: str, topology: Topology,
+                        problems: list[Problem]) -> None:
+        own = set(topology.problems)
+        for problem in problems:
+            if problem in own and not self._first_use:
+                continue  # a source's own problems are reported once, not per directive
+            self.report(source, problem, in_file=problem in own)
+
+    def report(self, source: str, problem: Problem, *, in_file: bool) -> None:
+        source = problem.source or source
+        if in_file and problem.line is not None:
+            location: object = f"{source}:{problem.line}"
+            message = problem.message
+        else:
+            location = self.get_location()
+            where = f" ({problem.where})" if problem.where else ""
+            message = f"{source}{where}: {problem.message}"
+        logger.warning(message, location=location, type="rabbitmq", subtype=problem.code)
+
+    # -- output --------------------------------------------------------------------------
+
+    def nodes(self, source: str, built: list, selection: Selection,
+              topology: Topology) -> list[Node]:
         config = self.config
         show = self.options.get("show") or list(config.rabbitmq_topology_default_show)
         result: list[Node] = []
@@ -127,11 +260,9 @@ class RabbitmqTopology(SphinxDirective):
             limit = config.rabbitmq_topology_max_nodes
             if size > limit:
                 # dot's layout time grows fast, and such a picture is unreadable anyway
-                logger.warning(
-                    "rabbitmq-topology: %s: the diagram would have %d nodes, more than "
-                    "rabbitmq_topology_max_nodes (%d); shown as text. Narrow it with "
-                    ":vhost:, :include: or :exclude:", source, size, limit,
-                    location=self.get_location(), type="rabbitmq", subtype="limit")
+                self.warn(f"{source}: the diagram would have {size} nodes, more than "
+                          f"rabbitmq_topology_max_nodes ({limit}); shown as text. Narrow it "
+                          "with :vhost:, :include: or :exclude:", "limit")
                 diagram["code"] = None
             else:
                 diagram["code"] = to_dot(
@@ -148,31 +279,15 @@ class RabbitmqTopology(SphinxDirective):
         for kind in SHOW_CHOICES[1:]:
             if kind in show:
                 title, build_table = _TABLES[kind]
-                table = table_node(build_table(built, title=f"{title}: {caption}"
-                                               if caption else title))
+                title = f"{title}: {caption}" if caption else title
+                if kind == "queues" and topology.taken_at is not None:
+                    title += f" (as of {topology.taken_at})"
+                table = table_node(build_table(built, title=title))
                 self.set_source_info(table)
                 result.append(table)
         if result:
             self.add_name(result[0])
         return result
-
-    def allowed(self, filename: str) -> bool:
-        """Definitions come from the source directory or a folder conf.py names."""
-        target = os.path.realpath(filename)
-        roots = [self.env.srcdir, *(os.path.join(self.env.srcdir, folder)
-                                    for folder in self.config.rabbitmq_topology_allowed_dirs)]
-        return any(os.path.commonpath([target, os.path.realpath(root)])
-                   == os.path.realpath(root) for root in roots)
-
-    def report(self, source: str, problem: Problem, *, in_file: bool) -> None:
-        if in_file and problem.line is not None:
-            location: object = f"{source}:{problem.line}"
-            message = problem.message
-        else:
-            location = self.get_location()
-            where = f" ({problem.where})" if problem.where else ""
-            message = f"{source}{where}: {problem.message}"
-        logger.warning(message, location=location, type="rabbitmq", subtype=problem.code)
 
 
 class RabbitmqProblemCodes(SphinxDirective):

@@ -30,18 +30,18 @@ class PatternError(ValueError):
 class Selection(Record):
     """What the directive's options and the CLI's flags ask for (``vhosts`` None: every one)."""
 
-    __slots__ = ("vhosts", "include", "exclude", "default_exchange", "hide_transient")
+    __slots__ = ("vhosts", "include", "exclude", "default_exchange", "hide_temporary")
 
     def __init__(self, vhosts: list[str] | None = None,
                  include: list[re.Pattern[str]] | None = None,
                  exclude: list[re.Pattern[str]] | None = None,
-                 default_exchange: bool = False, hide_transient: bool = False) -> None:
+                 default_exchange: bool = False, hide_temporary: bool = False) -> None:
         self.vhosts = vhosts
         self.include = [] if include is None else include
         self.exclude = [] if exclude is None else exclude
         self.default_exchange = default_exchange
         #: leave out exclusive and auto-delete queues (a live broker's client sessions)
-        self.hide_transient = hide_transient
+        self.hide_temporary = hide_temporary
 
     def wants(self, name: str) -> bool:
         if not self.narrowed:
@@ -90,7 +90,7 @@ def select(view: VhostTopology, selection: Selection) -> VhostTopology:
     wants = selection.wants
     kept = VhostTopology(view.vhost, policies=view.policies)
     hidden = {name for name, q in view.queues.items() if q.exclusive or q.auto_delete
-              } if selection.hide_transient else set()
+              } if selection.hide_temporary else set()
     kept.queues = {name: q for name, q in view.queues.items()
                    if wants(name) and name not in hidden}
     kept.exchanges = exchanges = {

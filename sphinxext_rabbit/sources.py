@@ -352,3 +352,32 @@ def _age(taken_at: str | None, now: float) -> str:
             count = int(seconds // size)
             return f"{count} {unit}{'s' if count != 1 else ''} ago ({taken_at})"
     return f"less than a minute ago ({taken_at})"
+
+
+def once_per_build(cache_file: str, build: str, produce: Callable[[], Topology]) -> Topology:
+    """``produce()`` once per build however many processes ask: the first runs it under a
+    file lock and leaves its result in ``cache_file``; the others (parallel readers) wait for
+    the lock and read that. The result holds no secret: loading has redacted them."""
+    import pickle
+
+    os.makedirs(os.path.dirname(cache_file), exist_ok=True)
+    with open(cache_file + ".lock", "a") as lock:
+        try:
+            import fcntl
+        except ImportError:  # no fcntl (Windows): each process fetches for itself
+            pass
+        else:
+            fcntl.flock(lock.fileno(), fcntl.LOCK_EX)  # released when the file closes
+        try:
+            with open(cache_file, "rb") as stream:
+                cached_build, topology = pickle.load(stream)
+            if cached_build == build:
+                return topology
+        except (OSError, EOFError, ValueError, TypeError, pickle.UnpicklingError):
+            pass  # none yet, or unreadable: produce it
+        topology = produce()
+        partial = f"{cache_file}.{os.getpid()}"
+        with open(partial, "wb") as stream:
+            pickle.dump((build, topology), stream)
+        os.replace(partial, cache_file)
+        return topology

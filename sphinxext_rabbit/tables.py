@@ -150,7 +150,14 @@ def bindings_table(views: list[VhostTopology], *, title: str = "Bindings") -> Ta
     return Table(title, headers, rows)
 
 
+#: runtime figures a queue row shows when the input had them, in column order
+_STATS = ("messages", "consumers")
+
+
 def queues_table(views: list[VhostTopology], *, title: str = "Queues") -> Table:
+    """One row per queue; messages and consumers too when the input had them (API output)."""
+    stats = [key for key in _STATS
+             if any(q.stats and key in q.stats for v in views for q in v.queues.values())]
     headers = _with_vhost(
         views,
         [
@@ -160,15 +167,19 @@ def queues_table(views: list[VhostTopology], *, title: str = "Queues") -> Table:
             "Effective policy",
             "Dead-letter target",
             "Key arguments",
+            *(key.capitalize() for key in stats),
         ],
     )
     rows = []
     for view in views:
         dead_letters_of = _edges_by_source(view, "dead-letter")
         for name, queue in sorted(view.queues.items()):
+            figures = [[Span(str(queue.stats[key]) if queue.stats and key in queue.stats
+                             else NONE)] for key in stats]
             if queue.origin == "missing":
                 rows.append(
-                    _row(views, view, [_entity_name(queue)] + [[Span(NONE)] for _ in range(5)])
+                    _row(views, view, [_entity_name(queue)]
+                         + [[Span(NONE)] for _ in range(5)] + figures)
                 )
                 continue
             dead_letters = dead_letters_of.get(name, [])
@@ -190,6 +201,7 @@ def queues_table(views: list[VhostTopology], *, title: str = "Queues") -> Table:
                         _effective_policy(view, "queue", name),
                         _targets(view, dead_letters),
                         _terms(argument_terms(key_arguments)),
+                        *figures,
                     ],
                 )
             )

@@ -316,3 +316,29 @@ def test_table_node_writes_cleanly(writer: str) -> None:
     ).decode()
     assert "orders.created" in output
     assert "Queues of /" in output or writer == "manpage"  # man pages drop table titles
+
+
+def test_saved_api_output_adds_messages_and_consumers_and_hides_temporary_queues():
+    from sphinxext_rabbit.select import Selection, views
+    from sphinxext_rabbit.sources import read_path
+    from tests.helpers import ROOT
+
+    topology = read_path(str(ROOT / "tests" / "fixtures" / "api" / "endpoints"))
+    built, _problems = views(topology, Selection(vhosts=["mgmt-fixture"]))
+    table = queues_table(built)
+    assert table.headers[-2:] == ["Messages", "Consumers"]
+    rows = {shown(row[0]): [shown(cell) for cell in row[-2:]] for row in table.rows}
+    assert rows["`orders.created`"] == ["4", "1"]
+    assert rows["`audit.log`"][0] == "4"
+    assert "`session.replies`" in rows and "`scratch`" in rows
+
+    hidden, _problems = views(topology, Selection(vhosts=["mgmt-fixture"], hide_temporary=True))
+    names = {shown(row[0]) for row in queues_table(hidden).rows}
+    assert "`session.replies`" not in names  # exclusive
+    assert not any("session.replies" in (e.source, e.destination) for e in hidden[0].edges)
+    assert {"`orders.created`", "`scratch`"} <= names  # (scratch is only not durable)
+
+
+def test_an_export_has_no_runtime_columns():
+    view = view_of(Queue("/", "q"))
+    assert "Messages" not in queues_table([view]).headers
