@@ -140,7 +140,7 @@ class RabbitmqTopology(SphinxDirective):
             brokers = brokers_from_config(self.config.rabbitmq_topology_brokers,
                                           _build["confdir"])
         except (PatternError, SourceError) as exc:
-            self.warn(str(exc), "option")
+            self.warn(str(exc), subtype="option")
             return []
         topology = self.read(specs, source, vhost, brokers)
         if topology is None:
@@ -164,7 +164,7 @@ class RabbitmqTopology(SphinxDirective):
             try:
                 target = parse_spec(spec, brokers)
             except SourceError as exc:
-                self.warn(str(exc), "source")
+                self.warn(str(exc), subtype="source")
                 return None
             if isinstance(target, Broker):
                 part, first = self.read_live(target, vhost)
@@ -172,7 +172,8 @@ class RabbitmqTopology(SphinxDirective):
                 rel_filename, filename = self.env.relfn2path(target)
                 if not self.allowed(str(filename)):
                     self.warn(f"{spec} is outside the source directory; list its folder in "
-                              "rabbitmq_topology_allowed_dirs in conf.py to allow it", "path")
+                              "rabbitmq_topology_allowed_dirs in conf.py to allow it",
+                              subtype="path")
                     return None
                 for file in [str(filename), *files_of(str(filename))]:
                     self.env.note_dependency(file)
@@ -208,9 +209,9 @@ class RabbitmqTopology(SphinxDirective):
         other_built, problems = views(other, selection)
         for problem in problems:
             if problem.severity == ERROR or problem.code == "fetch":
-                self.warn(f"{redact(spec)}: {problem.message}", problem.code)
+                self.warn(f"{redact(spec)}: {problem.message}", subtype=problem.code)
         for difference in differences(built, other_built):
-            self.warn(difference.sentence(source, redact(spec)), "drift")
+            self.warn(difference.sentence(source, redact(spec)), subtype="drift")
 
     def allowed(self, filename: str) -> bool:
         """Definitions come from the source directory or a folder conf.py names."""
@@ -222,9 +223,9 @@ class RabbitmqTopology(SphinxDirective):
 
     # -- reporting -----------------------------------------------------------------------
 
-    def warn(self, message: str, code: str) -> None:
+    def warn(self, message: str, *, subtype: str) -> None:
         logger.warning("rabbitmq-topology: %s", message, location=self.get_location(),
-                       type="rabbitmq", subtype=code)
+                       type="rabbitmq", subtype=subtype)
 
     def report_problems(self, source: str, topology: Topology,
                         problems: list[Problem]) -> None:
@@ -262,7 +263,7 @@ class RabbitmqTopology(SphinxDirective):
                 # dot's layout time grows fast, and such a picture is unreadable anyway
                 self.warn(f"{source}: the diagram would have {size} nodes, more than "
                           f"rabbitmq_topology_max_nodes ({limit}); shown as text. Narrow it "
-                          "with :vhost:, :include: or :exclude:", "limit")
+                          "with :vhost:, :include: or :exclude:", subtype="limit")
                 diagram["code"] = None
             else:
                 diagram["code"] = to_dot(

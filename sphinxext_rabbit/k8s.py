@@ -84,18 +84,18 @@ _CAMEL_HUMP = re.compile(r"(?<=[a-z])([A-Z]+)")
 # how load.py names an entry in a problem: "queues[3]"
 _DOCUMENT_ENTRY = re.compile(r"(\w+)\[(\d+)\]")
 
-_API_VERSION = re.compile(r"""(?:^|[{,])[ \t-]*["']?apiVersion["']?[ \t]*:[ \t]*["']?"""
-                          + re.escape(GROUP) + "/", re.MULTILINE)
+_API_VERSION = re.compile(r"""(?:^|[{,])[ \t-]*["']?apiVersion["']?[ \t]*:""", re.MULTILINE)
 _KIND = re.compile(r"""(?:^|[{,])[ \t-]*["']?kind["']?[ \t]*:""", re.MULTILINE)
 
 
 def looks_like_manifests(text: str) -> bool:
-    """Whether the text holds rabbitmq.com Kubernetes objects rather than a definitions export.
+    """Whether the text holds Kubernetes objects rather than a definitions export: the
+    operator's, or others (a Secret, a Deployment) that reading passes over.
 
     A cheap test on the text (YAML or JSON), without parsing it.
     """
     # the substring first: the patterns would take a while over a big export
-    return (GROUP + "/" in text and _API_VERSION.search(text) is not None
+    return ("apiVersion" in text and _API_VERSION.search(text) is not None
             and _KIND.search(text) is not None)
 
 

@@ -169,6 +169,8 @@ def views(topology: Topology, selection: Selection) -> tuple[list[VhostTopology]
     """The one pipeline the directive and the CLI share: resolve and select each vhost."""
     problems = list(topology.problems)
     available = topology.vhost_names()
+    unreadable = any(p.severity == ERROR and p.code in ("parse", "io", "fetch")
+                     for p in problems)
     if selection.vhosts is None:
         wanted = available
     else:
@@ -176,11 +178,11 @@ def views(topology: Topology, selection: Selection) -> tuple[list[VhostTopology]
         for vhost in selection.vhosts:
             if vhost in available:
                 wanted.append(vhost)
-            else:
+            elif not unreadable:  # (a source that could not be read has said so already)
                 known = ", ".join(repr(v) for v in available) or "none"
                 problems.append(
                     Problem(
-                        ERROR, "vhost", f"vhost {vhost!r} is not in this file (it has: {known})"
+                        ERROR, "vhost", f"vhost {vhost!r} is not in this source (it has: {known})"
                     )
                 )
     result = []

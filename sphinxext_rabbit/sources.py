@@ -16,7 +16,15 @@ import os
 import re
 import time
 
-from .load import DEFAULT_MAX_BYTES, _Locator, is_yaml_path, parse, read_document, read_text
+from .load import (
+    _TOP_LEVEL_KEYS,
+    DEFAULT_MAX_BYTES,
+    _Locator,
+    is_yaml_path,
+    parse,
+    read_document,
+    read_text,
+)
 from .model import ERROR, WARNING, Problem, Record, Topology
 from .uris import redact
 
@@ -31,8 +39,8 @@ if TYPE_CHECKING:  # typing costs the command line's start-up; only checkers nee
 PASSWORD_ENV = "RABBITMQ_PASSWORD"
 USER_ENV = "RABBITMQ_USER"
 _DEFINITION_SUFFIXES = (".json", ".yaml", ".yml")
-#: In every Kubernetes manifest of the topology operator (its apiVersion's group, k8s.GROUP)
-_K8S_GROUP = "rabbitmq.com/"
+#: In every Kubernetes manifest: only a file holding it may be one (k8s.looks_like_manifests)
+_K8S_FIELD = "apiVersion"
 _BROKER_KEYS = frozenset({"url", "user", "user_env", "password_env", "timeout", "verify",
                           "cafile", "certfile", "keyfile"})
 
@@ -111,12 +119,16 @@ def brokers_from_config(config: Mapping[str, Any], base_dir: str) -> dict[str, B
                     "'password_env')" if "password" in unknown else "")
             raise SourceError(f"rabbitmq_topology_brokers[{name!r}] has unknown settings "
                               f"{', '.join(map(repr, unknown))}{hint}")
+        timeout = settings.get("timeout", 10.0)
+        if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or timeout <= 0:
+            raise SourceError(f"rabbitmq_topology_brokers[{name!r}]: 'timeout' should be a "
+                              "number of seconds")
         user = settings.get("user") or os.environ.get(settings.get("user_env") or USER_ENV)
         files = {key: os.path.join(base_dir, settings[key])
                  for key in ("cafile", "certfile", "keyfile") if settings.get(key)}
         broker = broker_from_url(settings["url"], user=user,
                                  password_env=settings.get("password_env") or PASSWORD_ENV,
-                                 timeout=float(settings.get("timeout", 10.0)),
+                                 timeout=float(timeout),
                                  verify=bool(settings.get("verify", True)), **files)
         broker.name = name
         brokers[name] = broker
@@ -141,7 +153,7 @@ def read_file(path: str, *, vhost: str | None = None, source: str | None = None,
     text, problem = read_text(path, max_bytes)
     if text is None:
         return Topology(source=source, problems=[problem])
-    if _K8S_GROUP in text:  # k8s.py is imported only for files that may be manifests
+    if _K8S_FIELD in text:  # k8s.py is imported only for files that may be manifests
         from .k8s import looks_like_manifests, read_manifests
 
         if looks_like_manifests(text):
@@ -160,6 +172,10 @@ def read_file(path: str, *, vhost: str | None = None, source: str | None = None,
         topology = read_api_text(text, source=source, name_hint=os.path.basename(path),
                                  vhost=vhost, taken_at=_modified(path))
         return topology
+    if isinstance(document, dict) and document and not document.keys() & _TOP_LEVEL_KEYS:
+        return Topology(source=source, problems=[Problem(
+            WARNING, "source", "neither a definitions export, saved management-API output "
+            "nor Kubernetes manifests; skipped")])
     return read_document(document, vhost=vhost, source=source, locate=_Locator(text, False))
 
 
@@ -251,7 +267,7 @@ def merge(parts: list[Topology], *, source: str) -> Topology:
          lambda p: f"{p.component} parameter {p.name!r}"),
     ]
     # (kind, identity) -> (position in the merged list, the part that declared it)
-    declared: dict[tuple, tuple[int, str]] = {}
+    declared: dict[tuple, tuple[int, Topology]] = {}
     seen_bindings: set[str] = set()
     for part in parts:
         merged.problems.extend(p if p.source is not None or part.source == source
@@ -267,12 +283,12 @@ def merge(parts: list[Topology], *, source: str) -> Topology:
                     items[position] = item
                     merged.problems.append(Problem(
                         WARNING, "override", f"{describe(item)} in vhost {item.vhost!r} from "
-                        f"{earlier} is replaced by the one in {part.source}",
+                        f"{earlier.source} is replaced by the one in {part.source}",
                         source=part.source))
                 else:
                     position = len(items)
                     items.append(item)
-                declared[key] = (position, part.source)
+                declared[key] = (position, part)
         for binding in part.bindings:
             identity = json.dumps([binding.vhost, binding.source, binding.destination,
                                    binding.destination_type, binding.routing_key,
@@ -280,6 +296,13 @@ def merge(parts: list[Topology], *, source: str) -> Topology:
             if identity not in seen_bindings:  # the broker keeps one of identical bindings
                 seen_bindings.add(identity)
                 merged.bindings.append(binding)
+    for (kind, _identity), (position, part) in declared.items():
+        queue = merged.queues[position] if kind == "queues" else None
+        # a part that did not declare the queue's vhost typed it without the vhost's
+        # default queue type; an import would give it that default
+        if (queue is not None and queue.vhost not in part.vhosts and queue.type == "classic"
+                and "x-queue-type" not in queue.arguments and merged.vhosts.get(queue.vhost)):
+            merged.queues[position] = queue.replace(type=merged.vhosts[queue.vhost])
     times = [part.taken_at for part in parts if part.taken_at is not None]
     merged.taken_at = min(times) if times else None
     return merged

@@ -219,9 +219,6 @@ def test_a_wrong_password_is_one_message_that_says_to_check_it(command: str, tmp
     assert not snapshot.exists()
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason=(
-    "select.views adds \"vhost ... is not in this file (it has: none)\" for a source that could "
-    "not be read at all, a second error that blames a file for a refused login"))
 def test_a_wrong_password_for_one_vhost_is_still_one_message(declared_topology: dict[str, Any]):
     vhost = declared_topology["vhosts"][0]["name"]
     completed = sphinxext_rabbit("edges", MANAGEMENT_URL, "--vhost", vhost, env=WRONG_PASSWORD)

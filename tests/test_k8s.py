@@ -507,6 +507,8 @@ def test_manifests_look_like_manifests():
     assert looks_like_manifests(SHOP.read_text(encoding="utf-8"))
     assert looks_like_manifests(json.dumps({"apiVersion": "v1", "kind": "List", "items": [
         yaml.safe_load(EXCHANGE)]}))
-    # a Secret alone is no topology
-    assert not looks_like_manifests(
-        (EXAMPLES / "shovels" / "shovel-secret.yaml").read_text(encoding="utf-8"))
+    # a Secret beside them is read as a manifest too, and passed over without a word
+    secret = EXAMPLES / "shovels" / "shovel-secret.yaml"
+    assert looks_like_manifests(secret.read_text(encoding="utf-8"))
+    topology = read_manifests(secret.read_text(encoding="utf-8"), source=str(secret))
+    assert (topology.problems, topology.queues, topology.parameters) == ([], [], [])

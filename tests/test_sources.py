@@ -183,10 +183,6 @@ spec:
 """
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason=(
-    "read_file reads a Kubernetes object of another API group (Secret, Deployment) as a "
-    "definitions export: unknown-field warnings, or a parse error for a multi-document file, "
-    "which stops the whole folder"))
 @pytest.mark.parametrize("other_objects", ["secret", "deployment-and-service"])
 def test_other_kubernetes_objects_in_a_manifest_folder_are_passed_over(tmp_path, other_objects):
     if other_objects == "secret":  # the operator's own example folder holds one
@@ -208,10 +204,6 @@ def test_a_folder_with_nothing_to_read_is_a_source_warning(tmp_path):
     assert summary(topology) == summary(Topology())
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason=(
-    "problems.CATALOG promises a 'source' warning for a file that is neither an export, API "
-    "output nor manifests; read_file reads it as an export and warns once per unknown "
-    "top-level field instead"))
 def test_a_json_file_that_is_no_topology_at_all_is_a_source_warning(tmp_path):
     (tmp_path / "package.json").write_text(
         '{"name": "shop-docs", "version": "1.0.0", "scripts": {"build": "make html"}}',
@@ -254,10 +246,6 @@ def test_the_later_source_wins():
     assert merged.problems[0].message.endswith(f"from {PROD} is replaced by the one in {BASE}")
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason=(
-    "merge keeps the type each part gave a queue alone: the overlay, declaring no vhosts, types "
-    "orders.created 'classic', although its vhost's default (from base.json) is quorum, as an "
-    "import would make it"))
 def test_an_overlay_queue_keeps_the_type_its_vhost_gives_it():
     merged = merge([read_path(BASE), read_path(PROD)], source="shop (prod)")
     [queue] = [queue for queue in merged.queues if queue.name == "orders.created"]
@@ -360,9 +348,6 @@ def test_a_configured_broker_takes_its_user_and_password_from_the_variables_it_n
     assert "hunter2-PROD" not in repr(broker) + repr(connection)
 
 
-@pytest.mark.xfail(strict=True, raises=ValueError, reason=(
-    "brokers_from_config calls float() on 'timeout' unchecked: a ValueError (a traceback on the "
-    "command line), not a SourceError"))
 def test_a_timeout_that_is_no_number_is_refused():
     with pytest.raises(SourceError, match="timeout"):
         brokers_from_config({"prod": {"url": "https://rabbit.example:15671",
