@@ -399,12 +399,14 @@ class _VhostDrawing:
 
         # label per (kind, routing type, key, origin): thousands of edges share a few
         labels: dict[tuple, str] = {}
+        routing_types = {name: source_exchange_type(view, name) for name in view.exchanges}
         vhost_line = "\\nvhost " + _escaped(visible(view.vhost), True)
         for edge, target, shortcut in routes:
             memo = None
             if not edge.arguments:
-                memo = (edge.kind, source_exchange_type(view, edge.source), edge.routing_key,
-                        edge.origin, shortcut)
+                source_type = (routing_types[edge.source] if edge.source in routing_types
+                               else BUILTIN_EXCHANGES.get(edge.source))
+                memo = (edge.kind, source_type, edge.routing_key, edge.origin, shortcut)
                 label = labels.get(memo)
             if memo is None or label is None:
                 lines = _edge_label(view, edge)

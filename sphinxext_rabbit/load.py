@@ -72,7 +72,6 @@ class _Reader:
         self.single_vhost = self._single_vhost_name(vhost)
         # asked for one vhost: the others are not read (a big export stays fast)
         self.wanted_vhost = None if self.single_vhost else vhost
-        self.skipped_vhosts: set[str] = set()
 
     def problem(self, severity: str, code: str, message: str, path: tuple = ()) -> None:
         where = "".join(f"[{p}]" if isinstance(p, int) else (f".{p}" if i else p)
@@ -113,6 +112,12 @@ class _Reader:
                         seen_any = True
         return seen_any
 
+    def vhosts_of_entities(self) -> set[str]:
+        return {vhost for key in ("queues", "exchanges", "bindings", "policies", "parameters")
+                if isinstance(items := self.document.get(key), list)
+                for item in items
+                if type(item) is dict and (vhost := item.get("vhost")).__class__ is str}
+
     def items(self, key: str, *, in_vhost: bool = True) -> list[tuple[int, dict[str, Any], str]]:
         """(index, object, vhost) of each object in a list, when in a wanted vhost."""
         value = self.document.get(key, [])
@@ -125,10 +130,7 @@ class _Reader:
         indexed = enumerate(value)
         wanted = self.wanted_vhost
         if wanted is not None and in_vhost:
-            # another vhost's entities are neither read nor checked, only counted as a vhost
-            self.skipped_vhosts.update({
-                vhost for item in value
-                if type(item) is dict and (vhost := item.get("vhost")).__class__ is str})
+            # another vhost's entities are neither read nor checked
             indexed = [(index, item) for index, item in indexed
                        if type(item) is not dict or (vhost := item.get("vhost")) == wanted
                        or vhost.__class__ is not str]
@@ -213,8 +215,11 @@ class _Reader:
         self.read_bindings()
         self.read_policies()
         self.read_parameters()
-        for vhost in sorted(self.skipped_vhosts):
-            self.topology.vhosts.setdefault(vhost, None)
+        if self.wanted_vhost is not None and self.wanted_vhost not in (
+                self.topology.vhost_names()):
+            # asked for a vhost the file lacks: look through the others, to name them
+            for vhost in sorted(self.vhosts_of_entities()):
+                self.topology.vhosts.setdefault(vhost, None)
         snapshot = self.document.get("sphinxext_rabbit")
         if isinstance(snapshot, dict) and isinstance(snapshot.get("taken_at"), str):
             self.topology.taken_at = snapshot["taken_at"]
