@@ -267,19 +267,22 @@ class _Collector:
         # per document key, where each of its items came from: (body, index in the body)
         origins: dict[str, list[tuple[_Body, int]]] = {key: [] for key in document}
         stats: dict[tuple[Any, Any], dict[str, int]] = {}
-        seen: set[tuple[str, str]] = set()
+        # an entity listed twice (pages fetched while the broker changed, queues saved
+        # twice, operator policies in /api/parameters too) is one; only entries that share
+        # their names are compared whole
+        named: dict[tuple[str, ...], list[dict[str, Any]]] = {}
         for body in self.bodies:
             key = "parameters" if body.endpoint == "operator-policies" else body.endpoint
             for index, item in enumerate(body.items):
                 entry = _as_definition(body.endpoint, item)
                 if entry is None:
                     continue
-                # an entity listed twice (pages fetched while the broker changed, queues
-                # saved twice, operator policies in /api/parameters too) is one
-                identity = (key, json.dumps(entry, sort_keys=True, default=str))
-                if identity in seen:
+                names = ((key, *(str(entry.get(field)) for field in _NAMING_FIELDS))
+                         if isinstance(entry, dict) else (key, _dumped(entry)))
+                same_names = named.setdefault(names, [])
+                if same_names and _dumped(entry) in map(_dumped, same_names):
                     continue
-                seen.add(identity)
+                same_names.append(entry)
                 document[key].append(entry)
                 origins[key].append((body, index))
                 if body.endpoint == "queues":
@@ -310,6 +313,15 @@ class _Collector:
                 yield Problem(WARNING, "schema", f"{endpoint}: page(s) "
                               f"{', '.join(map(str, missing))} of {count} are not here, so "
                               f"their {endpoint} are missing", where=endpoint)
+
+
+#: The fields that name an entry of any endpoint (the rest describe it).
+_NAMING_FIELDS = ("vhost", "name", "component", "source", "destination", "destination_type",
+                  "routing_key")
+
+
+def _dumped(entry: Any) -> str:
+    return json.dumps(entry, sort_keys=True, default=str)
 
 
 def _as_definition(endpoint: str, item: Any) -> Any:
