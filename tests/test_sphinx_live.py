@@ -252,3 +252,25 @@ def test_no_secret_reaches_pages_images_doctrees_environment_or_snapshots(
         for secret in SECRETS:
             assert secret not in everything  # ... without its password
         assert "password_hash" not in everything
+
+
+def test_a_compare_default_in_conf_checks_every_diagram_against_another_file(make_app,
+                                                                              tmp_path):
+    # no broker needed: a committed snapshot and the docs' own file drift apart
+    docs = json.loads((Path(__file__).parent / "fixtures" / "overlay" / "base.json")
+                      .read_text(encoding="utf-8"))
+    srcdir = project(tmp_path / "src", "http://127.0.0.1:9", {
+        "shop": topology_page("docs.json", "shop"),
+        "orders": topology_page("docs.json", "shop", "   :include: orders.*\n"),
+    }, rabbitmq_topology_compare="snapshot.json")
+    (srcdir / "docs.json").write_text(json.dumps(docs), encoding="utf-8")
+    docs["bindings"] = [b for b in docs["bindings"] if b["destination"] != "orders.shipped"]
+    (srcdir / "snapshot.json").write_text(json.dumps(docs), encoding="utf-8")
+    app = make_app("html", srcdir=srcdir, freshenv=True)
+    app.build()
+    warnings = warnings_of(app)
+    assert len(warnings) == 2  # one per page that draws the binding
+    for page, warning in zip(("orders", "shop"), warnings, strict=True):
+        assert f"{page}.rst:4: WARNING: rabbitmq-topology: binding exchange 'orders' -> " \
+               "queue 'orders.shipped'" in warning
+        assert warning.endswith("is only in docs.json [rabbitmq.drift]")
