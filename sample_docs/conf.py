@@ -37,6 +37,29 @@ rabbitmq_topology_output_format = "svg"
 # dot-compatible binary of the graphviz-pure package (pip install 'sphinxext-rabbit[dot]').
 rabbitmq_topology_dot_fallback = True
 
+# Folders outside the source directory (relative to it) that sources may be read from.
+rabbitmq_topology_allowed_dirs = []
+
+# Larger files are refused (a rabbitmq.limit error); a diagram with more nodes is shown as
+# text (a rabbitmq.limit warning).
+rabbitmq_topology_max_file_bytes = 64 * 1024 * 1024
+rabbitmq_topology_max_nodes = 1500
+
+# Live brokers a directive can name instead of a file: name -> settings (see live.rst).
+# No password here, only the name of the environment variable that holds it, e.g.
+#   {"shop": {"url": "https://rabbit.shop.example:15671", "user": "docs-reader",
+#             "password_env": "SHOP_RABBITMQ_PASSWORD"}}
+# This sample names none: it must build without a broker.
+rabbitmq_topology_brokers = {}
+
+# Where each successful fetch of a live broker is saved, relative to this file; a build
+# that cannot reach the broker draws the last snapshot instead, with one warning.
+rabbitmq_topology_snapshot_dir = None
+
+# A source every diagram is compared with (one rabbitmq.drift warning per difference),
+# unless its :compare: option names another; None compares nothing.
+rabbitmq_topology_compare = None
+
 # sphinx.ext.graphviz settings apply too, for example:
 # graphviz_dot = "dot"
 # graphviz_dot_args = ["-Gfontname=Helvetica", "-Nfontname=Helvetica", "-Efontname=Helvetica"]

@@ -398,7 +398,9 @@ class _VhostDrawing:
                 self._node((node_type, name), "s", label, None, "stub", tooltip)
 
         # label per (kind, routing type, key, origin): thousands of edges share a few
-        labels: dict[tuple, str] = {}
+        # (label, tooltip's last lines) per (kind, routing type, key, origin, shortcut):
+        # thousands of edges share a few
+        parts: dict[tuple, tuple[str, str]] = {}
         routing_types = {name: source_exchange_type(view, name) for name in view.exchanges}
         vhost_line = "\\nvhost " + _escaped(visible(view.vhost), True)
         for edge, target, shortcut in routes:
@@ -407,24 +409,17 @@ class _VhostDrawing:
                 source_type = (routing_types[edge.source] if edge.source in routing_types
                                else BUILTIN_EXCHANGES.get(edge.source))
                 memo = (edge.kind, source_type, edge.routing_key, edge.origin, shortcut)
-                label = labels.get(memo)
-            if memo is None or label is None:
-                lines = _edge_label(view, edge)
-                if shortcut:
-                    lines[0] += " via default exchange"
-                label = _escaped("\n".join(lines))
+                found = parts.get(memo)
+            if memo is None or found is None:
+                found = self._edge_parts(edge, shortcut)
                 if memo is not None:
-                    labels[memo] = label
+                    parts[memo] = found
+            label, tail = found
             source = (edge.source_type, edge.source)
             tooltip = (
                 f"{edge.kind}: {_endpoint_tip(*source)} -> "
-                f"{_endpoint_tip(edge.destination_type, edge.destination)}{vhost_line}"
+                f"{_endpoint_tip(edge.destination_type, edge.destination)}{vhost_line}{tail}"
             )
-            if edge.routing_key is not None:
-                tooltip += "\\nrouting key " + _escaped(key_text(edge.routing_key), True)
-            if edge.arguments:
-                tooltip += "\\narguments " + _escaped(compact_json(edge.arguments), True)
-            tooltip += "\\nfrom " + _escaped(origin_text(edge.origin), True)
             look = edge.kind if edge.kind in _EDGE_LOOKS else "binding"
             self._edge(source, target, label, look, tooltip)
         if draw_default and show_default_exchange:
@@ -461,6 +456,19 @@ class _VhostDrawing:
             f"{_node_style(key[0], look, status)}, "
             f"tooltip={dot_string(chr(10).join(tooltip), tooltip=True)}];"
         )
+
+    def _edge_parts(self, edge: Edge, shortcut: bool) -> tuple[str, str]:
+        """An edge's label and its tooltip's lines after the vhost, escaped."""
+        lines = _edge_label(self.view, edge)
+        if shortcut:
+            lines[0] += " via default exchange"
+        tail = ""
+        if edge.routing_key is not None:
+            tail += "\\nrouting key " + _escaped(key_text(edge.routing_key), True)
+        if edge.arguments:
+            tail += "\\narguments " + _escaped(compact_json(edge.arguments), True)
+        tail += "\\nfrom " + _escaped(origin_text(edge.origin), True)
+        return _escaped("\n".join(lines)), tail
 
     def _edge(self, source: NodeKey, target: NodeKey, label: str, look: str, tooltip: str) -> None:
         """An edge statement; *label* and *tooltip* come escaped (`_escaped`), without quotes."""
