@@ -45,10 +45,10 @@ def _source_arguments(parser: argparse.ArgumentParser, *, several: bool = True) 
                         help="only this vhost (repeatable); default: every vhost")
     live = parser.add_argument_group("live brokers")
     live.add_argument("--user", help=f"management user (default: ${USER_ENV})")
-    live.add_argument("--password-env", default=PASSWORD_ENV, metavar="NAME",
+    live.add_argument("--password-env", metavar="NAME",
                       help="the environment variable that holds the password (default: "
                            f"{PASSWORD_ENV}); never give a password as an argument")
-    live.add_argument("--timeout", type=float, default=10.0, help="seconds (default: 10)")
+    live.add_argument("--timeout", type=float, help="seconds (default: 10)")
     live.add_argument("--cafile", help="CA bundle that verifies the broker's certificate")
     live.add_argument("--certfile", help="client certificate (PEM)")
     live.add_argument("--keyfile", help="client certificate's key (PEM)")
@@ -138,11 +138,10 @@ def _read(specs: list[str], args: argparse.Namespace) -> Topology:
         if isinstance(target, str):
             parts.append(read_path(target, vhost=vhost_hint))
             continue
-        if spec not in brokers:  # a URL: the command line's settings apply
-            target.user = args.user or target.user
-            target.password_env = args.password_env
-            target.timeout, target.cafile = args.timeout, args.cafile
-            target.certfile, target.keyfile = args.certfile, args.keyfile
+        # what the command line gives wins over conf.py's settings of a named broker
+        for setting in ("user", "password_env", "timeout", "cafile", "certfile", "keyfile"):
+            if getattr(args, setting) is not None:
+                setattr(target, setting, getattr(args, setting))
         try:
             parts.append(read_live(target, vhost=vhost_hint))
         except FetchError as exc:
@@ -164,7 +163,15 @@ def _unreadable(problems: list[Problem]) -> bool:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
+    try:
+        return _run(_parser().parse_args(argv))
+    except BrokenPipeError:
+        # the reader went away (| head): point stdout at nothing, so the exit flush is quiet
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
+
+
+def _run(args: argparse.Namespace) -> int:
     try:
         if args.command == "diff":
             return _diff(args)

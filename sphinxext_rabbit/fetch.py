@@ -70,6 +70,8 @@ class Connection:
     #: client certificate (and its key, when not in the same file)
     certfile: str | None = None
     keyfile: str | None = None
+    #: the environment variable the password came from, for messages
+    password_env: str | None = None
 
     def __post_init__(self) -> None:
         scheme, separator, rest = self.url.partition("://")
@@ -237,7 +239,8 @@ class _Api:
         elif "virtual host" in reason:
             hint = f"give user {user!r} permissions on that vhost"
         elif reason in ("", "Login failed"):
-            hint = "check the user and the password variable"
+            hint = ("check the user and the password in $" + self.connection.password_env
+                    if self.connection.password_env else "check the user and the password")
         else:
             hint = f"check the tags and permissions of user {user!r}"
         return (f"{answer.url}: the broker refused user {user!r} "

@@ -83,7 +83,8 @@ class Broker(Record):
 
         return Connection(self.url, user=self.user, password=os.environ.get(self.password_env),
                           timeout=self.timeout, verify=self.verify, cafile=self.cafile,
-                          certfile=self.certfile, keyfile=self.keyfile)
+                          certfile=self.certfile, keyfile=self.keyfile,
+                          password_env=self.password_env)
 
 
 def is_url(spec: str) -> bool:
@@ -97,7 +98,8 @@ def broker_from_url(url: str, *, user: str | None = None,
         raise SourceError(f"{redact(url)}: a URL here must not hold a user or password "
                           f"(anyone who reads it reads them); give the user with --user or "
                           f"{USER_ENV} and the password in {password_env}")
-    return Broker(url, url.rstrip("/"), user=user or os.environ.get(USER_ENV),
+    url = url.rstrip("/")
+    return Broker(url, url, user=user or os.environ.get(USER_ENV),
                   password_env=password_env, **tls)
 
 
@@ -356,9 +358,11 @@ def read_live_or_snapshot(broker: Broker, *, vhost: str | None = None,
         return Topology(source=broker.label, vhosts={} if vhost is None else {vhost: None},
                         problems=[Problem(WARNING, "fetch", f"{reason}; nothing drawn{hint}")])
     topology = read_path(snapshot, vhost=vhost)
-    age = _age(topology.taken_at, now())
-    topology.problems.insert(0, Problem(
-        WARNING, "fetch", f"{reason}; drawn from the snapshot {snapshot}, taken {age}"))
+    if any(problem.severity == ERROR for problem in topology.problems):
+        drawn = f"the snapshot {snapshot} has errors too (below); what it holds is drawn"
+    else:
+        drawn = f"drawn from the snapshot {snapshot}, taken {_age(topology.taken_at, now())}"
+    topology.problems.insert(0, Problem(WARNING, "fetch", f"{reason}; {drawn}"))
     return topology
 
 

@@ -205,8 +205,8 @@ def test_password_env_names_the_variable_that_holds_the_password(vhost: str):
 
 WRONG_PASSWORD = {"RABBITMQ_USER": USER, "RABBITMQ_PASSWORD": "not-the-password"}
 REFUSED = (f"{MANAGEMENT_URL}: error: {MANAGEMENT_URL}/api/overview: the broker refused user "
-           f"{USER!r} (HTTP 401: Login failed): check the user and the password variable "
-           "[rabbitmq.fetch]\n")
+           f"{USER!r} (HTTP 401: Login failed): check the user and the password in "
+           "$RABBITMQ_PASSWORD [rabbitmq.fetch]\n")
 
 
 @pytest.mark.parametrize("command", ["edges", "fetch"])

@@ -249,7 +249,7 @@ def test_a_vhost_the_user_may_not_read_is_an_error(
 def test_a_wrong_password(broker: Broker):
     assert failure(Connection(broker.url, broker.user, HIDDEN_PASSWORD)) == (
         f"{broker.url}/api/overview: the broker refused user 'sphinx-test' "
-        "(HTTP 401: Login failed): check the user and the password variable")
+        "(HTTP 401: Login failed): check the user and the password")
 
 
 def test_no_user(broker: Broker):
@@ -267,7 +267,7 @@ def test_credentials_in_the_url_are_used_and_never_shown(broker: Broker):
     wrong = Connection(f"http://{broker.user}:{HIDDEN_PASSWORD}@{host}/%2F")
     assert failure(wrong) == (
         f"{broker.url}/api/overview: the broker refused user 'sphinx-test' "
-        "(HTTP 401: Login failed): check the user and the password variable")
+        "(HTTP 401: Login failed): check the user and the password")
 
 
 def test_a_vhost_that_does_not_exist(broker: Broker):
