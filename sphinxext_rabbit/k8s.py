@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 
-from .load import MAX_YAML_ALIASES, _kind, _yaml_loader, read_document
+from .load import ParseError, _kind, read_document, read_yaml
 from .model import ERROR, WARNING, Problem, Topology
 from .uris import SECRET_SCHEME
 
@@ -429,16 +429,7 @@ def read_manifests(text: str, *, source: str, vhost: str | None = None) -> Topol
     ``kind: List`` of them. Objects of other API groups (Secrets, ConfigMaps...) are skipped
     without being read. ``vhost``, when given, is the only vhost read.
     """
-    import yaml
-
-    loader_class = _yaml_loader()
-    try:
-        aliases = sum(isinstance(event, yaml.AliasEvent)
-                      for event in yaml.parse(text, Loader=loader_class))
-        if aliases > MAX_YAML_ALIASES:
-            return Topology(source=source, problems=[Problem(
-                ERROR, "limit", f"the YAML uses {aliases} aliases; more than "
-                f"{MAX_YAML_ALIASES} are refused (an alias bomb?)")])
+    def read_each(loader_class: type) -> _ManifestReader:
         loader = loader_class(text)
         try:
             reader = _ManifestReader(loader)
@@ -446,17 +437,12 @@ def read_manifests(text: str, *, source: str, vhost: str | None = None) -> Topol
                 reader.read(loader.get_node())
         finally:
             loader.dispose()
-    except yaml.MarkedYAMLError as exc:
-        # The problem text only: the context snippet could quote a secret.
-        mark = exc.problem_mark or exc.context_mark
-        return Topology(source=source, problems=[Problem(
-            ERROR, "parse", f"not valid YAML: {exc.problem or exc.context}",
-            mark.line + 1 if mark is not None else None)])
-    except yaml.YAMLError:
-        return Topology(source=source, problems=[Problem(ERROR, "parse", "not valid YAML")])
-    except RecursionError:
-        return Topology(source=source, problems=[Problem(ERROR, "parse",
-                                                         "nested too deeply to read")])
+        return reader
+
+    try:
+        reader = read_yaml(text, read_each)
+    except ParseError as exc:
+        return Topology(source=source, problems=[exc.problem()])
     topology = read_document(reader.document, vhost=vhost, source=source, locate=reader.locate)
     problems = reader.problems + [reader.in_manifest_terms(p) for p in topology.problems]
     topology.problems = sorted(problems, key=lambda p: (p.line is None, p.line or 0))

@@ -540,12 +540,13 @@ def parse(text: str, *, is_yaml: bool = False, vhost: str | None = None,
     """
     try:
         if is_yaml:
-            document = _parse_yaml(text)
+            import yaml
+
+            document = read_yaml(text, lambda loader: yaml.load(text, Loader=loader))  # noqa: S506
         else:
             document = json.loads(text)
-    except _ParseError as exc:
-        return Topology(source=source, problems=[Problem(ERROR, exc.code, exc.message,
-                                                         exc.line)])
+    except ParseError as exc:
+        return Topology(source=source, problems=[exc.problem()])
     except ValueError as exc:  # json.JSONDecodeError
         line = getattr(exc, "lineno", None)
         message = getattr(exc, "msg", "not valid JSON")
@@ -579,31 +580,41 @@ def _no_line(_path: tuple) -> None:
     return None
 
 
-class _ParseError(Exception):
+class ParseError(Exception):
+    """Text that cannot be read as JSON or YAML within the limits: one located problem."""
+
     def __init__(self, message: str, line: int | None, code: str = "parse") -> None:
         super().__init__(message)
         self.message = message
         self.line = line
         self.code = code
 
+    def problem(self) -> Problem:
+        return Problem(ERROR, self.code, self.message, self.line)
 
-def _parse_yaml(text: str) -> Any:
+
+def read_yaml(text: str, build: Callable[[type], Any]) -> Any:
+    """``build(loader class)`` over YAML text within the limits (aliases, nesting), with
+    YAML's errors turned into a ParseError that quotes no part of the text."""
     import yaml
 
+    loader = _yaml_loader()
     try:
         aliases = sum(isinstance(event, yaml.AliasEvent)
-                      for event in yaml.parse(text, Loader=_yaml_loader()))
+                      for event in yaml.parse(text, Loader=loader))
         if aliases > MAX_YAML_ALIASES:
-            raise _ParseError(f"the YAML uses {aliases} aliases; more than "
-                              f"{MAX_YAML_ALIASES} are refused (an alias bomb?)", None, "limit")
-        return yaml.load(text, Loader=_yaml_loader())  # noqa: S506 - a safe loader
+            raise ParseError(f"the YAML uses {aliases} aliases; more than "
+                             f"{MAX_YAML_ALIASES} are refused (an alias bomb?)", None, "limit")
+        return build(loader)
     except yaml.MarkedYAMLError as exc:
         # The problem text only: the context snippet could quote a secret.
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark is not None else None
-        raise _ParseError(f"not valid YAML: {exc.problem or exc.context}", line) from None
+        raise ParseError(f"not valid YAML: {exc.problem or exc.context}", line) from None
     except yaml.YAMLError:
-        raise _ParseError("not valid YAML", None) from None
+        raise ParseError("not valid YAML", None) from None
+    except RecursionError:
+        raise ParseError("nested too deeply to read", None) from None
 
 
 def read_text(path: str, max_bytes: int = DEFAULT_MAX_BYTES) -> tuple[str | None, Problem | None]:
