@@ -167,7 +167,7 @@ class RabbitmqTopology(SphinxDirective):
                 self.warn(str(exc), subtype="source")
                 return None
             if isinstance(target, Broker):
-                part, first = self.read_live(target, vhost)
+                part, first = self.read_live(target)
             else:
                 rel_filename, filename = self.env.relfn2path(target)
                 if not self.allowed(str(filename)):
@@ -186,18 +186,19 @@ class RabbitmqTopology(SphinxDirective):
             parts.append(part)
         return merge(parts, source=source)
 
-    def read_live(self, broker: Broker, vhost: str | None) -> tuple[Topology, bool]:
-        """A broker fetched once per build, shared by every directive and process."""
+    def read_live(self, broker: Broker) -> tuple[Topology, bool]:
+        """A broker fetched once per build, whole, shared by every directive and process
+        (each draws its own vhost of it); its URL may name one vhost to fetch less."""
         self.env.rabbitmq_live_docs.add(self.env.current_document.docname)  # read every build
         snapshot_dir = self.config.rabbitmq_topology_snapshot_dir
         if snapshot_dir:
             snapshot_dir = os.path.join(_build["confdir"], snapshot_dir)
         cache_file = os.path.join(self.env.doctreedir, "rabbitmq-live",
-                                  os.path.basename(snapshot_path("", broker, vhost)))
-        key = ("live", _build["id"], broker.label, vhost)
+                                  os.path.basename(snapshot_path("", broker, None)))
+        key = ("live", _build["id"], broker.label)
         return _cached(key, lambda: once_per_build(
             cache_file, _build["id"],
-            lambda: read_live_or_snapshot(broker, vhost=vhost, snapshot_dir=snapshot_dir)))
+            lambda: read_live_or_snapshot(broker, snapshot_dir=snapshot_dir)))
 
     def compare(self, spec: str, source: str, built: list, selection: Selection,
                 brokers: dict[str, Broker]) -> None:

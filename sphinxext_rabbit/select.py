@@ -169,8 +169,9 @@ def views(topology: Topology, selection: Selection) -> tuple[list[VhostTopology]
     """The one pipeline the directive and the CLI share: resolve and select each vhost."""
     problems = list(topology.problems)
     available = topology.vhost_names()
-    unreadable = any(p.severity == ERROR and p.code in ("parse", "io", "fetch")
-                     for p in problems)
+    # a source that could not be read, or held nothing to read, has said so already
+    unreadable = not available and any(p.code in ("parse", "io", "fetch", "source")
+                                       for p in problems)
     if selection.vhosts is None:
         wanted = available
     else:

@@ -354,9 +354,8 @@ def read_live_or_snapshot(broker: Broker, *, vhost: str | None = None,
     if snapshot is None or not os.path.exists(snapshot):
         hint = ("" if snapshot_dir else
                 "; set rabbitmq_topology_snapshot_dir to draw the last snapshot instead")
-        # the vhost asked for is there, empty: the one warning says why
-        return Topology(source=broker.label, vhosts={} if vhost is None else {vhost: None},
-                        problems=[Problem(WARNING, "fetch", f"{reason}; nothing drawn{hint}")])
+        return Topology(source=broker.label, problems=[Problem(
+            WARNING, "fetch", f"{reason}; nothing drawn{hint}")])
     topology = read_path(snapshot, vhost=vhost)
     if any(problem.severity == ERROR for problem in topology.problems):
         drawn = f"the snapshot {snapshot} has errors too (below); what it holds is drawn"
