@@ -16,7 +16,7 @@ numfig = True
 html_theme = "alabaster"
 # Wider than alabaster's 940 px, so that diagrams and the wider tables (queues with their
 # messages and consumers) fit beside the sidebar.
-html_theme_options = {"page_width": "1240px", "body_max_width": "none"}
+html_theme_options = {"page_width": "1320px", "body_max_width": "none"}
 html_title = "Shop messaging — RabbitMQ topology"
 exclude_patterns = ["_build"]
 

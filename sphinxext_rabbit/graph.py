@@ -451,10 +451,12 @@ class _VhostDrawing:
         node_id = f"{self.prefix}{id_letter}{len(self.ids)}"
         self.ids[key] = node_id
         self.looks.update(item for item in (look, status) if item)
+        # line by line: most lines (types, vhost, policies, arguments) repeat across nodes
+        label_text = "\\n".join(_escaped(line) for line in label)
+        tooltip_text = "\\n".join(_escaped(line, True) for line in tooltip)
         self.node_lines.append(
-            f"{node_id} [label={dot_string(chr(10).join(label))}, "
-            f"{_node_style(key[0], look, status)}, "
-            f"tooltip={dot_string(chr(10).join(tooltip), tooltip=True)}];"
+            f'{node_id} [label="{label_text}", {_node_style(key[0], look, status)}, '
+            f'tooltip="{tooltip_text}"];'
         )
 
     def _edge_parts(self, edge: Edge, shortcut: bool) -> tuple[str, str]:
