@@ -48,12 +48,22 @@ def _source_arguments(parser: argparse.ArgumentParser, *, several: bool = True) 
     live.add_argument("--password-env", metavar="NAME",
                       help="the environment variable that holds the password (default: "
                            f"{PASSWORD_ENV}); never give a password as an argument")
-    live.add_argument("--timeout", type=float, help="seconds (default: 10)")
+    live.add_argument("--timeout", type=_seconds, help="seconds (default: 10)")
     live.add_argument("--cafile", help="CA bundle that verifies the broker's certificate")
     live.add_argument("--certfile", help="client certificate (PEM)")
     live.add_argument("--keyfile", help="client certificate's key (PEM)")
     live.add_argument("--conf", metavar="CONF_PY",
                       help="a Sphinx conf.py whose rabbitmq_topology_brokers name brokers")
+
+
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = 0.0
+    if not 0 < value < 1e6:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds above 0")
+    return value
 
 
 def _selection_arguments(parser: argparse.ArgumentParser) -> None:

@@ -137,31 +137,32 @@ class RabbitmqTopology(SphinxDirective):
                 default_exchange="default-exchange" in self.options,
                 hide_temporary="hide-temporary" in self.options,
             )
-            brokers = brokers_from_config(self.config.rabbitmq_topology_brokers,
-                                          _build["confdir"])
-        except (PatternError, SourceError) as exc:
+        except PatternError as exc:
             self.warn(str(exc), subtype="option")
             return []
-        topology = self.read(specs, source, vhost, brokers)
+        topology = self.read(specs, source, vhost)
         if topology is None:
             return []
         built, problems = views(topology, selection)
         self.report_problems(source, topology, problems)
         compare = self.options.get("compare", self.config.rabbitmq_topology_compare)
-        if compare:
-            self.compare(compare, source, built, selection, brokers)
+        if compare and compare != "none":  # ":compare: none" opts out of conf.py's default
+            self.compare(compare, source, built, selection)
         return self.nodes(source, built, selection, topology)
 
     # -- reading -------------------------------------------------------------------------
 
-    def read(self, specs: list[str], source: str, vhost: str | None,
-             brokers: dict[str, Broker]) -> Topology | None:
+    def read(self, specs: list[str], source: str, vhost: str | None) -> Topology | None:
         """The sources merged, each read once per process (a live broker once per build);
         None, with a warning, when a path may not be read."""
         parts = []
         self._first_use = False
         for spec in specs:
             try:
+                # only the brokers a page names are checked: a bad entry spoils only them
+                configured = self.config.rabbitmq_topology_brokers
+                brokers = brokers_from_config({spec: configured[spec]}, _build["confdir"]
+                                              ) if spec in configured else {}
                 target = parse_spec(spec, brokers)
             except SourceError as exc:
                 self.warn(str(exc), subtype="source")
@@ -200,11 +201,10 @@ class RabbitmqTopology(SphinxDirective):
             cache_file, _build["id"],
             lambda: read_live_or_snapshot(broker, snapshot_dir=snapshot_dir)))
 
-    def compare(self, spec: str, source: str, built: list, selection: Selection,
-                brokers: dict[str, Broker]) -> None:
+    def compare(self, spec: str, source: str, built: list, selection: Selection) -> None:
         """One warning per difference between what the page draws and ``spec``."""
         other = self.read(spec.split(), spec, selection.vhosts[0] if selection.vhosts
-                          else None, brokers)
+                          else None)
         if other is None:
             return
         other_built, problems = views(other, selection)

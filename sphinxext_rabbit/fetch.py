@@ -121,8 +121,7 @@ def fetch_api(connection: Connection, vhost: str | None = None
             if vhost is None and endpoint in _PAGED_COLUMNS:
                 # vhost by vhost: for each page of a whole-broker list the broker lists
                 # every vhost's entities (measured: 4.2 s against 2.2 s for 5,000 queues)
-                bodies[endpoint] = [item for name in _names(bodies["vhosts"])
-                                    for item in api.list(endpoint, name)]
+                bodies[endpoint] = api.list_each_vhost(endpoint, bodies["vhosts"])
             else:
                 bodies[endpoint] = api.list(endpoint, vhost)
         except AccessRefused as refused:
@@ -130,17 +129,13 @@ def fetch_api(connection: Connection, vhost: str | None = None
                 raise
             warnings.append(f"{refused}; {_OPTIONAL[endpoint]} are not shown "
                             "(the policymaker or administrator tag allows reading them)")
-            bodies[endpoint] = []
+            bodies[endpoint] = None  # not read: unknown, not empty
     if vhost is not None:
         for endpoint, key in _FILTERED.items():
-            bodies[endpoint] = [item for item in bodies[endpoint]
-                                if isinstance(item, dict) and item.get(key) == vhost]
+            if bodies[endpoint] is not None:
+                bodies[endpoint] = [item for item in bodies[endpoint]
+                                    if isinstance(item, dict) and item.get(key) == vhost]
     return bodies, warnings
-
-
-def _names(vhosts: list[Any]) -> list[str]:
-    return [item["name"] for item in vhosts
-            if isinstance(item, dict) and isinstance(item.get("name"), str)]
 
 
 class _Api:
@@ -180,6 +175,20 @@ class _Api:
                 "and does the URL hold its path prefix (management.path_prefix), if one is "
                 "set? A vhost at the end of the URL is percent-encoded (%2F for /)")
         return self.json(self.checked(answer), dict), None
+
+    def list_each_vhost(self, endpoint: str, vhosts: list[Any]) -> list[Any]:
+        """A list of every vhost, vhost by vhost. Vhosts the user may not read are left out,
+        of ``vhosts`` too, as a whole-broker list leaves them out: a page that asks for one
+        is told the source lacks it."""
+        items: list[Any] = []
+        for vhost in list(vhosts):
+            name = vhost.get("name") if isinstance(vhost, dict) else None
+            if isinstance(name, str):
+                try:
+                    items += self.list(endpoint, name)
+                except AccessRefused:
+                    vhosts.remove(vhost)
+        return items
 
     def list(self, endpoint: str, vhost: str | None) -> list[Any]:
         """One endpoint's list, every page of it; limited to a vhost where the API can."""

@@ -183,18 +183,20 @@ class Topology(Record):
 
     ``vhosts``: declared vhosts with their default queue type (None = classic);
     ``taken_at``: when a fetched or saved broker state was taken (ISO 8601, UTC), None
-    for exports.
+    for exports; ``unread``: lists the source could not read (``"parameters"`` when the
+    broker refused them), so nothing is called missing for want of them.
     """
 
     __slots__ = ("source", "exchanges", "queues", "bindings", "policies", "parameters",
-                 "vhosts", "problems", "taken_at")
+                 "vhosts", "problems", "taken_at", "unread")
 
     def __init__(self, source: str = "", exchanges: list[Exchange] | None = None,
                  queues: list[Queue] | None = None, bindings: list[Binding] | None = None,
                  policies: list[Policy] | None = None,
                  parameters: list[Parameter] | None = None,
                  vhosts: dict[str, str | None] | None = None,
-                 problems: list[Problem] | None = None, taken_at: str | None = None) -> None:
+                 problems: list[Problem] | None = None, taken_at: str | None = None,
+                 unread: frozenset[str] = frozenset()) -> None:
         self.source = source
         self.exchanges = [] if exchanges is None else exchanges
         self.queues = [] if queues is None else queues
@@ -204,6 +206,7 @@ class Topology(Record):
         self.vhosts = {} if vhosts is None else vhosts
         self.problems = [] if problems is None else problems
         self.taken_at = taken_at
+        self.unread = unread
 
     def vhost_names(self) -> list[str]:
         """Every vhost the input mentions, sorted."""

@@ -54,6 +54,8 @@ class _Resolver:
         self.view.policies = [p for p in topology.policies if p.vhost == vhost]
         self.bindings = [b for b in topology.bindings if b.vhost == vhost]
         self.parameters = [p for p in topology.parameters if p.vhost == vhost]
+        # upstreams the source could not read are unknown, not missing
+        self.upstreams_unknown = "parameters" in topology.unread
         self.edges: list[Edge] = []
 
     def problem(self, severity: str, code: str, message: str) -> None:
@@ -213,6 +215,8 @@ class _Resolver:
             elif isinstance(upstream_set, str):
                 members = sets.get(upstream_set)
                 if not isinstance(members, list):
+                    if self.upstreams_unknown:
+                        continue
                     self.problem(ERROR, "dangling", f"policy {policy.name!r} refers to "
                                  f"federation upstream set {upstream_set!r}, which is not "
                                  "declared")
@@ -222,6 +226,8 @@ class _Resolver:
             for upstream in chosen:
                 value = upstreams.get(upstream)
                 if value is None:
+                    if self.upstreams_unknown:
+                        continue
                     self.problem(ERROR, "dangling", f"policy {policy.name!r} refers to "
                                  f"federation upstream {upstream!r}, which is not declared")
                     continue

@@ -96,8 +96,9 @@ def broker_from_url(url: str, *, user: str | None = None,
     """A broker written as a URL; credentials in it are refused, not used."""
     if re.match(r"[a-z]+://[^/?#]*@", url, re.IGNORECASE):
         raise SourceError(f"{redact(url)}: a URL here must not hold a user or password "
-                          f"(anyone who reads it reads them); give the user with --user or "
-                          f"{USER_ENV} and the password in {password_env}")
+                          f"(anyone who reads it reads them); give the user in {USER_ENV} "
+                          f"and the password in {password_env}, or name a broker configured "
+                          "with them")
     url = url.rstrip("/")
     return Broker(url, url, user=user or os.environ.get(USER_ENV),
                   password_env=password_env, **tls)
@@ -305,6 +306,7 @@ def merge(parts: list[Topology], *, source: str) -> Topology:
         if (queue is not None and queue.vhost not in part.vhosts and queue.type == "classic"
                 and "x-queue-type" not in queue.arguments and merged.vhosts.get(queue.vhost)):
             merged.queues[position] = queue.replace(type=merged.vhosts[queue.vhost])
+    merged.unread = frozenset().union(*(part.unread for part in parts))
     times = [part.taken_at for part in parts if part.taken_at is not None]
     merged.taken_at = min(times) if times else None
     return merged
@@ -320,6 +322,7 @@ def read_live(broker: Broker, *, vhost: str | None = None) -> Topology:
     taken_at = iso_utc(time.time())
     bodies, warnings = fetch_api(broker.connection(), vhost=vhost)
     topology = read_api(bodies, source=redact(broker.url), vhost=vhost, taken_at=taken_at)
+    topology.unread = frozenset(key for key in ("parameters",) if bodies.get(key) is None)
     topology.problems[:0] = [Problem(WARNING, "fetch", warning) for warning in warnings]
     return topology
 

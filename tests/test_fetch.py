@@ -20,6 +20,9 @@ import pytest
 
 from sphinxext_rabbit import fetch
 from sphinxext_rabbit.fetch import ENDPOINTS, Connection, FetchError, fetch_api
+from sphinxext_rabbit.select import Selection, views
+from sphinxext_rabbit.sources import Broker as SourceBroker
+from sphinxext_rabbit.sources import read_live
 from tests.broker import Broker, q, unique_prefix
 
 #: given wherever a password is needed and must not come back in a message
@@ -217,9 +220,24 @@ def test_a_monitoring_user_is_warned_that_shovels_and_federation_are_missing(
         "(HTTP 401: User not authorised to access object): check the tags and permissions "
         f"of user {monitoring_user!r}; shovels and federation upstreams are not shown "
         "(the policymaker or administrator tag allows reading them)"]
-    assert bodies["parameters"] == []
+    assert bodies["parameters"] is None  # unknown: not read, rather than empty
     assert "billing" in {exchange["name"] for exchange in bodies["exchanges"]}
     assert not any(HIDDEN_PASSWORD in warning for warning in warnings)
+
+
+def test_the_whole_broker_for_a_user_who_may_read_one_vhost_is_that_vhost(
+        broker: Broker, declared_topology: dict[str, Any], monitoring_user: str, monkeypatch):
+    readable, other = (v["name"] for v in declared_topology["vhosts"])
+    bodies, _warnings = fetch_api(Connection(broker.url, monitoring_user, HIDDEN_PASSWORD))
+    vhosts = {item["vhost"] for key in ("exchanges", "queues") for item in bodies[key]}
+    assert readable in vhosts and other not in vhosts
+    monkeypatch.setenv("MONITOR_PASSWORD", HIDDEN_PASSWORD)
+    topology = read_live(SourceBroker("m", broker.url, monitoring_user, "MONITOR_PASSWORD"))
+    # the refused parameters are unknown, not missing: no "not declared" for the upstream
+    _built, problems = views(topology, Selection(vhosts=[readable]))
+    assert [p.code for p in problems] == ["fetch"]
+    _built, problems = views(topology, Selection(vhosts=[other]))
+    assert [p.code for p in problems] == ["fetch", "vhost"]
 
 
 def test_a_user_without_a_management_tag(broker: Broker):

@@ -350,3 +350,17 @@ def test_unknown_exchange_type_is_drawn_and_reported():
     view, problems = resolved(definitions(exchanges=[exchange("x", "x-custom")]))
     assert view.exchanges["x"].type == "x-custom"
     assert [p.code for p in problems] == ["exchange-type"]
+
+
+@pytest.mark.parametrize("named", ["federation-upstream", "federation-upstream-set"])
+def test_an_upstream_the_source_could_not_read_is_unknown_not_missing(named):
+    doc = definitions(
+        exchanges=[{"name": "events", "type": "topic"}],
+        policies=[policy("fed", "^events$", {named: "eu"}, apply_to="exchanges")],
+    )
+    topology = parse(json.dumps(doc))
+    _view, problems = resolve(topology, "/")
+    assert [p.code for p in problems] == ["dangling"]
+    topology.unread = frozenset({"parameters"})  # a broker that refused /api/parameters
+    view, problems = resolve(topology, "/")
+    assert (problems, edges_of(view, "federation")) == ([], [])

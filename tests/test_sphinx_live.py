@@ -276,3 +276,24 @@ def test_a_compare_default_in_conf_checks_every_diagram_against_another_file(mak
         assert f"{page}.rst:4: WARNING: rabbitmq-topology: binding exchange 'orders' -> " \
                "queue 'orders.shipped'" in warning
         assert warning.endswith("is only in docs.json [rabbitmq.drift]")
+
+
+def test_a_bad_broker_setting_spoils_only_the_pages_that_name_it(make_app, tmp_path):
+    base = (Path(__file__).parent / "fixtures" / "overlay" / "base.json").read_text("utf-8")
+    srcdir = project(tmp_path / "src", "http://127.0.0.1:9", {
+        "files": topology_page("docs.json", "shop", "   :compare: none\n"),
+        "broker": topology_page("bad", "shop"),
+    }, rabbitmq_topology_compare="other.json")
+    (srcdir / "docs.json").write_text(base, encoding="utf-8")
+    conf = (srcdir / "conf.py").read_text(encoding="utf-8")
+    (srcdir / "conf.py").write_text(conf + "rabbitmq_topology_brokers['bad'] = "
+                                    "{'url': 'http://127.0.0.1:9', 'password': 'hunter2'}\n",
+                                    encoding="utf-8")
+    app = make_app("html", srcdir=srcdir, freshenv=True)
+    app.build()
+    # the file page draws, and ":compare: none" spares it the missing other.json
+    [warning] = warnings_of(app)
+    assert "broker.rst:4: WARNING: rabbitmq-topology: rabbitmq_topology_brokers['bad'] has " \
+           "unknown settings 'password'" in warning
+    assert "hunter2" not in warning and warning.endswith("[rabbitmq.source]")
+    assert "orders.created" in page_text((Path(app.outdir) / "files.html").read_text("utf-8"))
