@@ -260,8 +260,8 @@ def test_a_url_with_credentials_is_refused_without_echoing_them(command: str, tm
     assert (completed.returncode, completed.stdout) == (2, "")
     assert completed.stderr == (
         f"sphinxext-rabbit: {MANAGEMENT_URL}: a URL here must not hold a user or password "
-        "(anyone who reads it reads them); give the user with --user or RABBITMQ_USER and "
-        "the password in RABBITMQ_PASSWORD\n")
+        "(anyone who reads it reads them); give the user in RABBITMQ_USER and the password "
+        "in RABBITMQ_PASSWORD, or name a broker configured with them\n")
     assert not snapshot.exists()
 
 

@@ -305,8 +305,8 @@ def test_a_url_with_credentials_is_refused_without_showing_them(url):
     assert "hunter2-PROD" not in message and "admin" not in message
     assert "rabbit.example" in message
     assert message.endswith("a URL here must not hold a user or password (anyone who reads it "
-                            "reads them); give the user with --user or RABBITMQ_USER and the "
-                            "password in RABBITMQ_PASSWORD")
+                            "reads them); give the user in RABBITMQ_USER and the password in "
+                            "RABBITMQ_PASSWORD, or name a broker configured with them")
 
 
 def test_an_at_sign_in_the_vhost_of_a_url_is_no_credential(monkeypatch):
