@@ -155,7 +155,7 @@ def _read(specs: list[str], args: argparse.Namespace) -> Topology:
         try:
             parts.append(read_live(target, vhost=vhost_hint))
         except FetchError as exc:
-            parts.append(Topology(source=target.label,
+            parts.append(Topology(source=target.name,
                                   problems=[Problem(ERROR, "fetch", str(exc))]))
     return merge(parts, source=" + ".join(redact(spec) for spec in specs))
 

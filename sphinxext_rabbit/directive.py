@@ -196,7 +196,7 @@ class RabbitmqTopology(SphinxDirective):
             snapshot_dir = os.path.join(_build["confdir"], snapshot_dir)
         cache_file = os.path.join(self.env.doctreedir, "rabbitmq-live",
                                   os.path.basename(snapshot_path("", broker, None)))
-        key = ("live", _build["id"], broker.label)
+        key = ("live", _build["id"], broker.name)
         return _cached(key, lambda: once_per_build(
             cache_file, _build["id"],
             lambda: read_live_or_snapshot(broker, snapshot_dir=snapshot_dir)))

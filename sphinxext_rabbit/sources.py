@@ -50,7 +50,8 @@ class SourceError(Exception):
 
 
 class Broker(Record):
-    """A live broker: its management URL and where its credentials come from.
+    """A live broker: its name (the one conf.py gives it, else its URL), its management URL
+    and where its credentials come from.
 
     The password is never held here, only the name of the environment variable that
     holds it, so a Broker can be pickled, logged and cached without a secret.
@@ -72,11 +73,6 @@ class Broker(Record):
         self.cafile = cafile
         self.certfile = certfile
         self.keyfile = keyfile
-
-    @property
-    def label(self) -> str:
-        """How messages name it: the configured name, else the URL."""
-        return self.name if self.name != self.url else self.url
 
     def connection(self) -> Connection:
         from .fetch import Connection
@@ -172,9 +168,8 @@ def read_file(path: str, *, vhost: str | None = None, source: str | None = None,
     if is_api_output(document):
         from .management import read_api_text
 
-        topology = read_api_text(text, source=source, name_hint=os.path.basename(path),
-                                 vhost=vhost, taken_at=_modified(path))
-        return topology
+        return read_api_text(text, source=source, name_hint=os.path.basename(path),
+                             vhost=vhost, taken_at=_modified(path))
     if isinstance(document, dict) and document and not document.keys() & _TOP_LEVEL_KEYS:
         return Topology(source=source, problems=[Problem(
             WARNING, "source", "neither a definitions export, saved management-API output "
@@ -191,9 +186,7 @@ def read_folder(path: str, *, vhost: str | None = None, source: str | None = Non
     """
     source = path if source is None else source
     try:
-        names = sorted(name for name in os.listdir(path)
-                       if name.lower().endswith(_DEFINITION_SUFFIXES)
-                       and os.path.isfile(os.path.join(path, name)))
+        names = _definition_files(path)
     except OSError as exc:
         return Topology(source=source, problems=[Problem(
             ERROR, "io", f"cannot read the folder: {exc.strerror or exc}")])
@@ -205,9 +198,16 @@ def read_folder(path: str, *, vhost: str | None = None, source: str | None = Non
         from .management import read_api_folder
 
         return read_api_folder(path, vhost=vhost, max_bytes=max_bytes)
-    return merge([read_file(os.path.join(path, name), vhost=vhost,
-                            source=os.path.join(source, name), max_bytes=max_bytes)
-                  for name in names], source=source)
+    return merge([read_file(file, vhost=vhost, source=os.path.join(source, name),
+                            max_bytes=max_bytes) for file, name in zip(files, names, strict=True)],
+                 source=source)
+
+
+def _definition_files(folder: str) -> list[str]:
+    """The names of the files in a folder a source may read, sorted."""
+    return sorted(name for name in os.listdir(folder)
+                  if name.lower().endswith(_DEFINITION_SUFFIXES)
+                  and os.path.isfile(os.path.join(folder, name)))
 
 
 def _is_api_file(path: str) -> bool:
@@ -231,11 +231,9 @@ def files_of(path: str) -> list[str]:
     if not os.path.isdir(path):
         return [path]
     try:
-        names = sorted(os.listdir(path))
+        return [os.path.join(path, name) for name in _definition_files(path)]
     except OSError:
         return []
-    return [os.path.join(path, name) for name in names
-            if name.lower().endswith(_DEFINITION_SUFFIXES)]
 
 
 def _modified(path: str) -> str | None:
@@ -357,7 +355,7 @@ def read_live_or_snapshot(broker: Broker, *, vhost: str | None = None,
     if snapshot is None or not os.path.exists(snapshot):
         hint = ("" if snapshot_dir else
                 "; set rabbitmq_topology_snapshot_dir to draw the last snapshot instead")
-        return Topology(source=broker.label, problems=[Problem(
+        return Topology(source=broker.name, problems=[Problem(
             WARNING, "fetch", f"{reason}; nothing drawn{hint}")])
     topology = read_path(snapshot, vhost=vhost)
     if any(problem.severity == ERROR for problem in topology.problems):

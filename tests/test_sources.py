@@ -342,7 +342,7 @@ def test_a_configured_broker_takes_its_user_and_password_from_the_variables_it_n
         "password_env": "PROD_RABBIT_PASSWORD", "cafile": "certs/ca.pem", "timeout": 3}},
         "/docs").items()
     connection = broker.connection()
-    assert (name, broker.label, broker.user) == ("prod", "prod", "docs-reader")
+    assert (name, broker.name, broker.user) == ("prod", "prod", "docs-reader")
     assert (connection.user, connection.password) == ("docs-reader", "hunter2-PROD")
     assert (connection.cafile, connection.timeout) == ("/docs/certs/ca.pem", 3.0)
     assert "hunter2-PROD" not in repr(broker) + repr(connection)
