@@ -60,6 +60,9 @@ _build = {"id": "", "confdir": ""}
 def start_build(app: Sphinx) -> None:
     """builder-inited: a new build, so live brokers are fetched again (once)."""
     _build["id"] = f"{os.getpid()}-{time.time_ns()}"
+    for key in [key for key in _topologies if key[0] == "live"]:  # earlier builds' fetches
+        del _topologies[key]
+        _reported.discard(key)
     _build["confdir"] = str(app.confdir)
     if not hasattr(app.env, "rabbitmq_live_docs"):
         app.env.rabbitmq_live_docs = set()  # pages drawing a live broker (see setup)
@@ -140,11 +143,12 @@ class RabbitmqTopology(SphinxDirective):
         except PatternError as exc:
             self.warn(str(exc), subtype="option")
             return []
-        topology = self.read(specs, source, vhost)
-        if topology is None:
+        read = self.read(specs, source, vhost)
+        if read is None:
             return []
+        topology, first_use = read
         built, problems = views(topology, selection)
-        self.report_problems(source, topology, problems)
+        self.report_problems(source, topology, problems, first_use=first_use)
         compare = self.options.get("compare", self.config.rabbitmq_topology_compare)
         if compare and compare != "none":  # ":compare: none" opts out of conf.py's default
             self.compare(compare, source, built, selection)
@@ -152,11 +156,13 @@ class RabbitmqTopology(SphinxDirective):
 
     # -- reading -------------------------------------------------------------------------
 
-    def read(self, specs: list[str], source: str, vhost: str | None) -> Topology | None:
-        """The sources merged, each read once per process (a live broker once per build);
-        None, with a warning, when a path may not be read."""
+    def read(self, specs: list[str], source: str,
+             vhost: str | None) -> tuple[Topology, bool] | None:
+        """The sources merged, each read once per process (a live broker once per build),
+        and whether one of them is new to this process (its problems not yet reported);
+        None, with a warning, when a source may not be read."""
         parts = []
-        self._first_use = False
+        first_use = False
         for spec in specs:
             try:
                 # only the brokers a page names are checked: a bad entry spoils only them
@@ -183,9 +189,9 @@ class RabbitmqTopology(SphinxDirective):
                                       read_path(f, vhost=vhost, source=r,
                                                 max_bytes=self.config.
                                                 rabbitmq_topology_max_file_bytes))
-            self._first_use = self._first_use or first
+            first_use = first_use or first
             parts.append(part)
-        return merge(parts, source=source)
+        return merge(parts, source=source), first_use
 
     def read_live(self, broker: Broker) -> tuple[Topology, bool]:
         """A broker fetched once per build, whole, shared by every directive and process
@@ -203,11 +209,10 @@ class RabbitmqTopology(SphinxDirective):
 
     def compare(self, spec: str, source: str, built: list, selection: Selection) -> None:
         """One warning per difference between what the page draws and ``spec``."""
-        other = self.read(spec.split(), spec, selection.vhosts[0] if selection.vhosts
-                          else None)
-        if other is None:
+        read = self.read(spec.split(), spec, selection.vhosts[0] if selection.vhosts else None)
+        if read is None:
             return
-        other_built, problems = views(other, selection)
+        other_built, problems = views(read[0], selection)
         for problem in problems:
             if problem.severity == ERROR or problem.code == "fetch":
                 self.warn(f"{redact(spec)}: {problem.message}", subtype=problem.code)
@@ -228,11 +233,11 @@ class RabbitmqTopology(SphinxDirective):
         logger.warning("rabbitmq-topology: %s", message, location=self.get_location(),
                        type="rabbitmq", subtype=subtype)
 
-    def report_problems(self, source: str, topology: Topology,
-                        problems: list[Problem]) -> None:
+    def report_problems(self, source: str, topology: Topology, problems: list[Problem], *,
+                        first_use: bool) -> None:
         own = set(topology.problems)
         for problem in problems:
-            if problem in own and not self._first_use:
+            if problem in own and not first_use:
                 continue  # a source's own problems are reported once, not per directive
             self.report(source, problem, in_file=problem in own)
 
