@@ -25,7 +25,15 @@ import functools
 import json
 import re
 
-from .model import BUILTIN_EXCHANGES, DEFAULT_EXCHANGE, Edge, Exchange, Queue, VhostTopology
+from .model import (
+    BUILTIN_EXCHANGES,
+    DEFAULT_EXCHANGE,
+    Edge,
+    Exchange,
+    Queue,
+    VhostTopology,
+    without_gc,
+)
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # typing costs the command line's start-up; only checkers need it
@@ -510,6 +518,7 @@ def _legend(looks: set[str], edge_looks: set[str]) -> list[str]:
     return lines
 
 
+@without_gc
 def to_dot(
     views: list[VhostTopology],
     *,

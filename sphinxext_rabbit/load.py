@@ -17,6 +17,7 @@ from .model import (
     Problem,
     Queue,
     Topology,
+    without_gc,
 )
 from .uris import redact_value
 
@@ -531,6 +532,7 @@ def is_yaml_path(path: str) -> bool:
     return path.lower().endswith((".yaml", ".yml"))
 
 
+@without_gc
 def parse(text: str, *, is_yaml: bool = False, vhost: str | None = None,
           source: str = "") -> Topology:
     """Parse definitions text; never raises on bad input, reports Problems instead.
@@ -632,6 +634,7 @@ def read_text(path: str, max_bytes: int = DEFAULT_MAX_BYTES) -> tuple[str | None
         return None, Problem(ERROR, "io", f"cannot read the file: {exc.strerror or exc}")
 
 
+@without_gc
 def load(path: str | os.PathLike[str], *, vhost: str | None = None,
          source: str | None = None, max_bytes: int = DEFAULT_MAX_BYTES) -> Topology:
     """Read a definitions file; ``source`` is how problems name it (default: the path)."""

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # typing costs the command line's start-up; only checkers need it
+    from collections.abc import Callable
     from typing import Any
 
 
@@ -34,6 +35,29 @@ KNOWN_EXCHANGE_TYPES = frozenset({
     "x-local-random", "x-modulus-hash", "x-consistent-hash", "x-random",
     "x-jms-topic", "x-recent-history", "x-delayed-message", "x-federation-upstream",
 })
+
+
+def without_gc(function: Callable[..., Any]) -> Callable[..., Any]:
+    """Run *function* with Python's cycle collector paused.
+
+    Reading, resolving and drawing build tens of thousands of objects and no cycles; the
+    collector would walk the whole parsed export again and again meanwhile (about a tenth
+    of the time on a 20,000-entity export). It runs again afterwards, if it was on.
+    """
+    import functools
+    import gc
+
+    @functools.wraps(function)
+    def paused(*args: Any, **kwargs: Any) -> Any:
+        was_enabled = gc.isenabled()
+        gc.disable()
+        try:
+            return function(*args, **kwargs)
+        finally:
+            if was_enabled:
+                gc.enable()
+
+    return paused
 
 
 class Record:

@@ -15,6 +15,7 @@ from .model import (
     Record,
     Topology,
     VhostTopology,
+    without_gc,
 )
 from .resolve import resolve
 
@@ -165,6 +166,7 @@ def _kept(view: VhostTopology, kind: str, name: str) -> bool:
     return False
 
 
+@without_gc
 def views(topology: Topology, selection: Selection) -> tuple[list[VhostTopology], list[Problem]]:
     """The one pipeline the directive and the CLI share: resolve and select each vhost."""
     problems = list(topology.problems)

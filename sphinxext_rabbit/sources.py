@@ -25,7 +25,7 @@ from .load import (
     read_document,
     read_text,
 )
-from .model import ERROR, WARNING, Problem, Record, Topology
+from .model import ERROR, WARNING, Problem, Record, Topology, without_gc
 from .uris import redact
 
 TYPE_CHECKING = False
@@ -220,6 +220,7 @@ def _is_api_file(path: str) -> bool:
         return False
 
 
+@without_gc
 def read_path(path: str, *, vhost: str | None = None, source: str | None = None,
               max_bytes: int = DEFAULT_MAX_BYTES) -> Topology:
     reader = read_folder if os.path.isdir(path) else read_file

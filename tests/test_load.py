@@ -192,3 +192,22 @@ def test_file_over_the_size_limit_is_refused(tmp_path):
     [problem] = load(path, max_bytes=1000).problems
     assert problem.code == "limit"
     assert "2,014 bytes, more than the 1,000 allowed" in problem.message
+
+
+def test_reading_pauses_the_cycle_collector_and_restores_it():
+    import gc
+
+    from sphinxext_rabbit.model import without_gc
+
+    seen = []
+    paused = without_gc(lambda: seen.append(gc.isenabled()))
+    assert gc.isenabled()
+    paused()
+    assert seen == [False] and gc.isenabled()
+    gc.disable()
+    try:
+        paused()
+        assert not gc.isenabled()  # a caller that paused it keeps it paused
+    finally:
+        gc.enable()
+    assert parse("{}").problems == [] and gc.isenabled()
