@@ -405,31 +405,30 @@ class _VhostDrawing:
                 ]
                 self._node((node_type, name), "s", label, None, "stub", tooltip)
 
-        # label per (kind, routing type, key, origin): thousands of edges share a few
-        # (label, tooltip's last lines) per (kind, routing type, key, origin, shortcut):
-        # thousands of edges share a few
+        # (attributes before the tooltip, tooltip's last lines) per (kind, routing type,
+        # key, origin, shortcut): thousands of edges share a few
         parts: dict[tuple, tuple[str, str]] = {}
-        routing_types = {name: source_exchange_type(view, name) for name in view.exchanges}
+        routing_types = {**BUILTIN_EXCHANGES,
+                         **{name: source_exchange_type(view, name) for name in view.exchanges}}
         vhost_line = "\\nvhost " + _escaped(visible(view.vhost), True)
+        ids = self.ids
         for edge, target, shortcut in routes:
             memo = None
             if not edge.arguments:
-                source_type = (routing_types[edge.source] if edge.source in routing_types
-                               else BUILTIN_EXCHANGES.get(edge.source))
-                memo = (edge.kind, source_type, edge.routing_key, edge.origin, shortcut)
+                memo = (edge.kind, routing_types.get(edge.source), edge.routing_key, edge.origin,
+                        shortcut)
                 found = parts.get(memo)
             if memo is None or found is None:
                 found = self._edge_parts(edge, shortcut)
                 if memo is not None:
                     parts[memo] = found
-            label, tail = found
-            source = (edge.source_type, edge.source)
-            tooltip = (
-                f"{edge.kind}: {_endpoint_tip(*source)} -> "
-                f"{_endpoint_tip(edge.destination_type, edge.destination)}{vhost_line}{tail}"
+            attrs, tail = found
+            self.edge_lines.append(
+                f"{ids[edge.source_type, edge.source]} -> {ids[target]} [{attrs}tooltip=\""
+                f"{edge.kind}: {_endpoint_tip(edge.source_type, edge.source)} -> "
+                f"{_endpoint_tip(edge.destination_type, edge.destination)}"
+                f"{vhost_line}{tail}\"];"
             )
-            look = edge.kind if edge.kind in _EDGE_LOOKS else "binding"
-            self._edge(source, target, label, look, tooltip)
         if draw_default and show_default_exchange:
             # every queue, and the queues outside the selection that routes here name
             named = {
@@ -468,7 +467,8 @@ class _VhostDrawing:
         )
 
     def _edge_parts(self, edge: Edge, shortcut: bool) -> tuple[str, str]:
-        """An edge's label and its tooltip's lines after the vhost, escaped."""
+        """An edge's attributes before its tooltip, and the tooltip's lines after the
+        vhost, escaped."""
         lines = _edge_label(self.view, edge)
         if shortcut:
             lines[0] += " via default exchange"
@@ -478,17 +478,21 @@ class _VhostDrawing:
         if edge.arguments:
             tail += "\\narguments " + _escaped(compact_json(edge.arguments), True)
         tail += "\\nfrom " + _escaped(origin_text(edge.origin), True)
-        return _escaped("\n".join(lines)), tail
+        look = edge.kind if edge.kind in _EDGE_LOOKS else "binding"
+        return self._attributes(_escaped("\n".join(lines)), look), tail
 
-    def _edge(self, source: NodeKey, target: NodeKey, label: str, look: str, tooltip: str) -> None:
-        """An edge statement; *label* and *tooltip* come escaped (`_escaped`), without quotes."""
+    def _attributes(self, label: str, look: str) -> str:
+        """``label="...", style...,`` of an edge: what comes before its tooltip."""
         self.edge_looks.add(look)
         attrs = f'label="{label}", ' if label else ""
         if style := _edge_style(look):
             attrs += style + ", "
-        self.edge_lines.append(
-            f'{self.ids[source]} -> {self.ids[target]} [{attrs}tooltip="{tooltip}"];'
-        )
+        return attrs
+
+    def _edge(self, source: NodeKey, target: NodeKey, label: str, look: str, tooltip: str) -> None:
+        """An edge statement; *label* and *tooltip* come escaped (`_escaped`), without quotes."""
+        self.edge_lines.append(f'{self.ids[source]} -> {self.ids[target]} '
+                               f'[{self._attributes(label, look)}tooltip="{tooltip}"];')
 
 
 @functools.cache
