@@ -146,7 +146,8 @@ class _Reader:
             if known is not None and not item.keys() <= known:
                 for field in sorted(item.keys() - known):
                     self.problem(WARNING, "unknown-field",
-                                 f"{key}[{index}] has an unknown field {field!r}", (key, index))
+                                 f"{key}[{index}] has an unknown field {field!r}",
+                                 (key, index, field))
             if vhost.__class__ is not str:
                 vhost = self.bad_vhost(key, index, vhost)
                 if vhost is None:

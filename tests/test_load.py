@@ -211,3 +211,11 @@ def test_reading_pauses_the_cycle_collector_and_restores_it():
     finally:
         gc.enable()
     assert parse("{}").problems == [] and gc.isenabled()
+
+
+def test_an_unknown_field_is_located_at_its_own_line():
+    text = json.dumps({"queues": [{"name": "q", "vhost": "/", "durable": True,
+                                   "arguments": {}, "auto_delte": True}]}, indent=2)
+    [problem] = parse(text).problems
+    assert (problem.code, problem.where) == ("unknown-field", "queues[0].auto_delte")
+    assert problem.line == text.splitlines().index('      "auto_delte": true') + 1
