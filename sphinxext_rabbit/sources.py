@@ -194,7 +194,9 @@ def read_folder(path: str, *, vhost: str | None = None, source: str | None = Non
         return Topology(source=source, problems=[Problem(
             WARNING, "source", "the folder holds no .json, .yaml or .yml file")])
     files = [os.path.join(path, name) for name in names]
-    if all(name.lower().endswith(".json") for name in names) and all(map(_is_api_file, files)):
+    # saved API bodies come as a folder of them: the first file tells (reading every file
+    # to tell would parse each twice), and read_api_folder warns of any file that is not one
+    if all(name.lower().endswith(".json") for name in names) and _is_api_file(files[0]):
         from .management import read_api_folder
 
         return read_api_folder(path, vhost=vhost, max_bytes=max_bytes)
