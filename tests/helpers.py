@@ -11,6 +11,11 @@ ROOT = Path(__file__).resolve().parents[1]
 FIXTURES = ROOT / "tests" / "fixtures"
 # the read-only corpus of real files sits beside the checkout, in CI as here
 REAL_DEFINITIONS = ROOT.parent / "shared" / "definitions" / "real"
+#: every definitions export the tests have: fixtures, the sample's, and the real corpus
+DEFINITION_FILES = sorted(
+    [*FIXTURES.glob("*.json"), *FIXTURES.glob("*.yaml"),
+     *(ROOT / "sample_docs" / "broker").glob("*.*")]
+) + (sorted(REAL_DEFINITIONS.glob("*.json")) if REAL_DEFINITIONS.is_dir() else [])
 
 
 def run_dot(dot: str, image_format: str = "svg") -> bytes:

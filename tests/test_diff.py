@@ -10,8 +10,8 @@ import pytest
 from sphinxext_rabbit.diff import Difference, differences
 from sphinxext_rabbit.load import load, parse
 from sphinxext_rabbit.select import Selection, parse_patterns, views
-from tests.helpers import FIXTURES
-from tests.test_export import EVERY_FILE, SAMPLE
+from tests.helpers import DEFINITION_FILES, FIXTURES
+from tests.test_export import SAMPLE
 
 DRIFT = FIXTURES / "drift"
 
@@ -69,7 +69,7 @@ def test_each_change_to_a_real_export_is_one_sentence_naming_both_sources():
     assert sentences(right, left)[3] == "exchange 'orders.audit' in vhost '/' is only in docs.json"
 
 
-@pytest.mark.parametrize("path", EVERY_FILE, ids=[p.name for p in EVERY_FILE])
+@pytest.mark.parametrize("path", DEFINITION_FILES, ids=[p.name for p in DEFINITION_FILES])
 def test_the_same_definitions_listed_in_another_order_do_not_differ(path):
     topology = load(path)
     reordered = load(path)

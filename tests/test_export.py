@@ -13,13 +13,10 @@ from sphinxext_rabbit.export import METADATA_KEY, to_definitions, write_definiti
 from sphinxext_rabbit.load import load, parse
 from sphinxext_rabbit.model import Exchange, Parameter, Policy, Queue, Topology
 from sphinxext_rabbit.select import Selection, views
-from tests.helpers import FIXTURES, REAL_DEFINITIONS, ROOT
+from tests.helpers import DEFINITION_FILES, FIXTURES, ROOT
 
 SAMPLE = ROOT / "sample_docs" / "broker" / "definitions.json"
 #: every definitions file the project has: fixtures, the samples, the real corpus if present
-EVERY_FILE = sorted(
-    [*FIXTURES.glob("*.json"), *FIXTURES.glob("*.yaml"), *SAMPLE.parent.iterdir()]
-) + (sorted(REAL_DEFINITIONS.glob("*.json")) if REAL_DEFINITIONS.is_dir() else [])
 
 
 def written(topology: Topology, tmp_path) -> str:
@@ -54,7 +51,7 @@ def typed_in_arguments(topology: Topology) -> Topology:
     return topology.replace(queues=queues)
 
 
-@pytest.mark.parametrize("path", EVERY_FILE, ids=[p.name for p in EVERY_FILE])
+@pytest.mark.parametrize("path", DEFINITION_FILES, ids=[p.name for p in DEFINITION_FILES])
 def test_reading_a_written_topology_back_gives_the_same_model(path, tmp_path):
     topology = load(path)
     again = parse(written(topology, tmp_path))
