@@ -22,6 +22,10 @@ from .sources import (
 )
 from .uris import redact
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # typing costs the command line's start-up; only checkers need it
+    from collections.abc import Callable
+
 _RENDER_FORMATS = ("svg", "png", "pdf")
 
 
@@ -77,40 +81,65 @@ def _selection_arguments(parser: argparse.ArgumentParser) -> None:
                         help="leave out exclusive and auto-delete queues")
 
 
-def _parser() -> argparse.ArgumentParser:
+def _drawing_arguments(parser: argparse.ArgumentParser) -> None:
+    _source_arguments(parser)
+    _selection_arguments(parser)
+    parser.add_argument("--layout", choices=("LR", "TB"), default="LR")
+    parser.add_argument("--legend", action="store_true", help="add a legend")
+
+
+def _render_arguments(parser: argparse.ArgumentParser) -> None:
+    _drawing_arguments(parser)
+    parser.add_argument("-o", "--output", required=True,
+                        help="the image to write; its suffix picks svg, png or pdf")
+    parser.add_argument("--dot-command", default=None,
+                        help="the Graphviz dot binary (default: dot, else graphviz-pure)")
+
+
+def _edges_arguments(parser: argparse.ArgumentParser) -> None:
+    _source_arguments(parser)
+    _selection_arguments(parser)
+
+
+def _fetch_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("sources", nargs=1, metavar="BROKER",
+                        help="a management URL, or a broker named in --conf")
+    parser.add_argument("-o", "--output", required=True, help="the JSON file to write")
+    _source_arguments(parser, several=False)
+
+
+def _diff_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("left", metavar="A", help="a source, as for dot")
+    parser.add_argument("right", metavar="B", help="another source")
+    _source_arguments(parser, several=False)
+    _selection_arguments(parser)
+
+
+#: command -> (help, what adds its arguments)
+_COMMANDS: dict[str, tuple[str, Callable[[argparse.ArgumentParser], None]]] = {
+    "dot": ("print the diagram as Graphviz DOT", _drawing_arguments),
+    "render": ("draw the diagram into an svg/png/pdf file", _render_arguments),
+    "edges": ("print the resolved routing graph as JSON", _edges_arguments),
+    "check": ("list every problem; exit 1 when one of them is an error", _source_arguments),
+    "fetch": ("save a live broker as a definitions file (a snapshot, no secrets)",
+              _fetch_arguments),
+    "diff": ("list what differs between two sources; exit 1 when they differ",
+             _diff_arguments),
+}
+
+
+def _parser(command: str | None = None) -> argparse.ArgumentParser:
+    """The parser of every command, or of *command* only: argparse's set-up costs a run
+    about as much as drawing a small export, and one command's help and errors do not
+    involve the others."""
     parser = argparse.ArgumentParser(
         prog="sphinxext-rabbit",
         description="Draw, check and compare RabbitMQ topologies: definitions exports, "
                     "saved management-API output, Kubernetes manifests, live brokers.")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    dot = commands.add_parser("dot", help="print the diagram as Graphviz DOT")
-    render = commands.add_parser("render", help="draw the diagram into an svg/png/pdf file")
-    edges = commands.add_parser("edges", help="print the resolved routing graph as JSON")
-    for command in (dot, render, edges):
-        _source_arguments(command)
-        _selection_arguments(command)
-    for command in (dot, render):
-        command.add_argument("--layout", choices=("LR", "TB"), default="LR")
-        command.add_argument("--legend", action="store_true", help="add a legend")
-    render.add_argument("-o", "--output", required=True,
-                        help="the image to write; its suffix picks svg, png or pdf")
-    render.add_argument("--dot-command", default=None,
-                        help="the Graphviz dot binary (default: dot, else graphviz-pure)")
-    check = commands.add_parser(
-        "check", help="list every problem; exit 1 when one of them is an error")
-    _source_arguments(check)
-    fetch = commands.add_parser(
-        "fetch", help="save a live broker as a definitions file (a snapshot, no secrets)")
-    fetch.add_argument("sources", nargs=1, metavar="BROKER",
-                       help="a management URL, or a broker named in --conf")
-    fetch.add_argument("-o", "--output", required=True, help="the JSON file to write")
-    _source_arguments(fetch, several=False)
-    diff = commands.add_parser(
-        "diff", help="list what differs between two sources; exit 1 when they differ")
-    diff.add_argument("left", metavar="A", help="a source, as for dot")
-    diff.add_argument("right", metavar="B", help="another source")
-    _source_arguments(diff, several=False)
-    _selection_arguments(diff)
+    for name, (help_text, add_arguments) in _COMMANDS.items():
+        if command in (None, name):
+            add_arguments(commands.add_parser(name, help=help_text))
     return parser
 
 
@@ -173,12 +202,32 @@ def _unreadable(problems: list[Problem]) -> bool:
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    command = argv[0] if argv and argv[0] in _COMMANDS else None
     try:
-        return _run(_parser().parse_args(argv))
+        return _run(_parser(command).parse_args(argv))
     except BrokenPipeError:
-        # the reader went away (| head): point stdout at nothing, so the exit flush is quiet
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        _quiet_stdout()
         return 1
+
+
+def _quiet_stdout() -> None:
+    """The reader went away (``| head``): point stdout at nothing, so flushing it is quiet."""
+    os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+
+
+def run() -> None:
+    """The installed command and ``python -m``: `main`, then an exit that leaves the
+    process's objects to the operating system instead of freeing them one by one, which
+    on a large export takes a few percent of the run (as mypy does)."""
+    code = main()
+    try:
+        sys.stdout.flush()
+    except BrokenPipeError:
+        _quiet_stdout()
+        code = code or 1
+    sys.stderr.flush()
+    os._exit(code)
 
 
 def _run(args: argparse.Namespace) -> int:

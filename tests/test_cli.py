@@ -196,7 +196,7 @@ def test_console_script_is_installed():
         text=True,
         check=True,
     )
-    assert completed.stdout.strip() == "['sphinxext_rabbit.cli:main']"
+    assert completed.stdout.strip() == "['sphinxext_rabbit.cli:run']"
 
 
 def test_secrets_fixture_leaks_through_no_command(tmp_path):
