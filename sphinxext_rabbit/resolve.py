@@ -103,14 +103,17 @@ class _Resolver:
                     if _applies_to(p.apply_to, applies)]
         # ... narrowed by a name's first character, as most patterns start "^literal"
         by_initial: dict[tuple[bool, str, str], list[tuple[Policy, re.Pattern[str], str]]] = {}
+        # (most vhosts have no operator policies: their pass is skipped)
+        passes = [(operator, found) for operator, found in (
+            (False, self.view.effective_policies), (True, self.view.effective_operator_policies))
+            if any(p.operator == operator for p in self.view.policies)]
         for kind, entities in (("queue", self.view.queues), ("exchange", self.view.exchanges)):
             for name, entity in entities.items():
                 if entity.origin != "declared":
                     continue
                 applies = kind if kind == "exchange" else (
                     entity.type if entity.type in _QUEUE_APPLY_TO else "other")
-                for operator, found in ((False, self.view.effective_policies),
-                                        (True, self.view.effective_operator_policies)):
+                for operator, found in passes:
                     key = (operator, applies, name[:1])
                     candidates = by_initial.get(key)
                     if candidates is None:
@@ -181,7 +184,9 @@ class _Resolver:
             routing_key = queue.arguments.get("x-dead-letter-routing-key")
             if routing_key is None:
                 routing_key, _ = self.policy_value("queue", name, "dead-letter-routing-key")
-            if exchange != "":  # the default exchange is drawn only on request
+            # the default exchange is drawn only on request; the referrer is worded only
+            # for an exchange without a node yet
+            if exchange != "" and exchange not in self.view.exchanges:
                 self.exchange(exchange, f"the dead-letter setting of queue {name!r}")
             self.add("dead-letter", name, "queue", exchange, "exchange",
                      routing_key if isinstance(routing_key, str) else None, {}, origin)
@@ -196,7 +201,8 @@ class _Resolver:
                 alternate, origin = self.policy_value("exchange", name, "alternate-exchange")
             if not isinstance(alternate, str):
                 continue
-            self.exchange(alternate, f"the alternate exchange of exchange {name!r}")
+            if alternate not in self.view.exchanges:
+                self.exchange(alternate, f"the alternate exchange of exchange {name!r}")
             self.add("alternate", name, "exchange", alternate, "exchange", None, {}, origin)
 
     def federation_edges(self) -> None:
