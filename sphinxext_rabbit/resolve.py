@@ -101,8 +101,11 @@ class _Resolver:
                 ranked[operator, applies] = [
                     (p, compiled[id(p)], _literal_prefix(p.pattern)) for p in ordered
                     if _applies_to(p.apply_to, applies)]
-        # ... narrowed by a name's first character, as most patterns start "^literal"
-        by_initial: dict[tuple[bool, str, str], list[tuple[Policy, re.Pattern[str], str]]] = {}
+        # ... narrowed by the start of a name, as most patterns start "^literal": as long as
+        # the shortest literal start, a policy whose literal start differs there cannot match
+        start_length = {key: min((len(c[2]) for c in candidates if c[2]), default=1)
+                        for key, candidates in ranked.items()}
+        by_start: dict[tuple[bool, str, str], list[tuple[Policy, re.Pattern[str], str]]] = {}
         # (most vhosts have no operator policies: their pass is skipped)
         passes = [(operator, found) for operator, found in (
             (False, self.view.effective_policies), (True, self.view.effective_operator_policies))
@@ -114,12 +117,13 @@ class _Resolver:
                 applies = kind if kind == "exchange" else (
                     entity.type if entity.type in _QUEUE_APPLY_TO else "other")
                 for operator, found in passes:
-                    key = (operator, applies, name[:1])
-                    candidates = by_initial.get(key)
+                    start = name[:start_length[operator, applies]]
+                    key = (operator, applies, start)
+                    candidates = by_start.get(key)
                     if candidates is None:
-                        candidates = by_initial[key] = [
+                        candidates = by_start[key] = [
                             c for c in ranked[operator, applies]
-                            if not c[2] or c[2][:1] == name[:1]]
+                            if not c[2] or c[2].startswith(start)]
                     policy = self.pick(candidates, kind, name)
                     if policy is not None:
                         found[(kind, name)] = policy
