@@ -138,6 +138,26 @@ def test_one_policy_applies_highest_priority_and_apply_to():
     assert problems == []
 
 
+def test_anchored_patterns_of_different_lengths_each_reach_their_names():
+    """Candidates are narrowed by the start of a name; short names, longer literal starts
+    and unanchored patterns must all still be matched as the broker matches them."""
+    view, problems = resolved(
+        definitions(
+            queues=[queue(name) for name in ("o", "or", "orders.eu", "orders.euro", "audit")],
+            policies=[
+                policy("orders-eu", r"^orders\.eu$", {}, priority=4),
+                policy("orders", r"^orders\.", {}, priority=3),
+                policy("or", "^or", {}, priority=2),
+                policy("anything", ".", {}, priority=1),
+            ],
+        )
+    )
+    effective = {name: p.name for (_, name), p in view.effective_policies.items()}
+    assert effective == {"o": "anything", "or": "or", "orders.eu": "orders-eu",
+                         "orders.euro": "orders", "audit": "anything"}
+    assert problems == []
+
+
 def test_policy_tie_is_reported():
     _, problems = resolved(
         definitions(
