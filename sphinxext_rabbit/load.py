@@ -26,6 +26,9 @@ if TYPE_CHECKING:  # typing costs the command line's start-up; only checkers nee
     from collections.abc import Callable
     from typing import Any
 
+    #: (index in its list, object, vhost) of an entity the document declares
+    Entry = tuple[int, dict[str, Any], str]
+
 #: Deeper arguments, definitions or parameter values are refused: no real file needs them,
 #: and every renderer would have to recurse through them.
 MAX_DEPTH = 32
@@ -121,11 +124,11 @@ class _Reader:
                 for item in items
                 if type(item) is dict and (vhost := item.get("vhost")).__class__ is str}
 
-    def entries(self, key: str, *, in_vhost: bool = True) -> list[tuple[int, dict[str, Any], str]]:
-        """(index, object, vhost) of each object of a list that is in a wanted vhost.
+    def entries(self, key: str, *, in_vhost: bool = True) -> list[Entry]:
+        """The entries of a list that are in a wanted vhost.
 
-        One pass over the list: another vhost's objects are passed over unread, and an item
-        that is not an object, an unknown field or a vhost that is not a string is reported.
+        Another vhost's objects are passed over unread; an item that is not an object, an
+        unknown field or a vhost that is not a string is reported.
         """
         value = self.document.get(key, [])
         if value is None:
@@ -134,10 +137,26 @@ class _Reader:
             self.problem(ERROR, "schema", f"{key!r} should be a list, not {_kind(value)}", (key,))
             return []
         known = _ENTITY_KEYS.get(key)
+        reported = len(self.problems)
+        entries, objects = self.read_list(key, value, in_vhost, known=None)
+        # Unknown fields are rare: the fields of all the objects are checked at once, and
+        # only when one is unknown is the list read again, checking each object, so that
+        # every problem stands in order.
+        if known is not None and not known.issuperset(set().union(*objects)):
+            del self.problems[reported:]
+            entries, _ = self.read_list(key, value, in_vhost, known=known)
+        return entries
+
+    def read_list(self, key: str, value: list[Any], in_vhost: bool, *,
+                  known: frozenset[str] | None) -> tuple[list[Entry], list[dict[str, Any]]]:
+        """One pass over a list: its entries, and the objects read from it. Each object's
+        fields are checked against ``known``, unless it is None (entries checks them all at
+        once)."""
         wanted = self.wanted_vhost if in_vhost else None
         # a per-vhost export's vhost, or "" for the list of vhosts; None: each object names its own
         common_vhost = (self.single_vhost or None) if in_vhost else ""
-        result = []
+        entries = []
+        objects = []
         for index, item in enumerate(value):
             if item.__class__ is not dict:
                 self.problem(ERROR, "schema",
@@ -147,6 +166,7 @@ class _Reader:
             vhost = item.get("vhost") if common_vhost is None else common_vhost
             if wanted is not None and vhost != wanted and vhost.__class__ is str:
                 continue  # another vhost's: neither read nor checked
+            objects.append(item)
             if known is not None and not known.issuperset(item):
                 for field in sorted(item.keys() - known):
                     self.problem(WARNING, "unknown-field",
@@ -156,8 +176,8 @@ class _Reader:
                 vhost = self.bad_vhost(key, index, vhost)
                 if vhost is None:
                     continue
-            result.append((index, item, vhost))
-        return result
+            entries.append((index, item, vhost))
+        return entries, objects
 
     # -- field access --------------------------------------------------------------
     # Each takes a field's value and returns it, or what is assumed instead, reporting why.
