@@ -26,6 +26,9 @@ if TYPE_CHECKING:  # typing costs the command line's start-up; only checkers nee
     from collections.abc import Callable
     from typing import Any
 
+    #: (index in its list, object, vhost) of an entity the document declares
+    Entry = tuple[int, dict[str, Any], str]
+
 #: Deeper arguments, definitions or parameter values are refused: no real file needs them,
 #: and every renderer would have to recurse through them.
 MAX_DEPTH = 32
@@ -57,6 +60,8 @@ _ENTITY_KEYS = {
     "policies": frozenset({"vhost", "name", "pattern", "apply-to", "definition", "priority"}),
     "parameters": frozenset({"vhost", "component", "name", "value"}),
 }
+#: the JSON types that nest
+_CONTAINERS = frozenset({dict, list})
 _APPLY_TO = frozenset({"all", "queues", "exchanges", "classic_queues", "quorum_queues",
                        "streams"})
 
@@ -119,8 +124,12 @@ class _Reader:
                 for item in items
                 if type(item) is dict and (vhost := item.get("vhost")).__class__ is str}
 
-    def items(self, key: str, *, in_vhost: bool = True) -> list[tuple[int, dict[str, Any], str]]:
-        """(index, object, vhost) of each object in a list, when in a wanted vhost."""
+    def entries(self, key: str, *, in_vhost: bool = True) -> list[Entry]:
+        """The entries of a list that are in a wanted vhost.
+
+        Another vhost's objects are passed over unread; an item that is not an object, an
+        unknown field or a vhost that is not a string is reported.
+        """
         value = self.document.get(key, [])
         if value is None:
             return []
@@ -128,22 +137,37 @@ class _Reader:
             self.problem(ERROR, "schema", f"{key!r} should be a list, not {_kind(value)}", (key,))
             return []
         known = _ENTITY_KEYS.get(key)
-        indexed = enumerate(value)
-        wanted = self.wanted_vhost
-        if wanted is not None and in_vhost:
-            # another vhost's entities are neither read nor checked
-            indexed = [(index, item) for index, item in indexed
-                       if type(item) is not dict or (vhost := item.get("vhost")) == wanted
-                       or vhost.__class__ is not str]
-        result = []
-        for index, item in indexed:
-            if type(item) is not dict:
+        reported = len(self.problems)
+        entries, objects = self.read_list(key, value, in_vhost, known=None)
+        # Unknown fields are rare: the fields of all the objects are checked at once, and
+        # only when one is unknown is the list read again, checking each object, so that
+        # every problem stands in order.
+        if known is not None and not known.issuperset(set().union(*objects)):
+            del self.problems[reported:]
+            entries, _ = self.read_list(key, value, in_vhost, known=known)
+        return entries
+
+    def read_list(self, key: str, value: list[Any], in_vhost: bool, *,
+                  known: frozenset[str] | None) -> tuple[list[Entry], list[dict[str, Any]]]:
+        """One pass over a list: its entries, and the objects read from it. Each object's
+        fields are checked against ``known``, unless it is None (entries checks them all at
+        once)."""
+        wanted = self.wanted_vhost if in_vhost else None
+        # a per-vhost export's vhost, or "" for the list of vhosts; None: each object names its own
+        common_vhost = (self.single_vhost or None) if in_vhost else ""
+        entries = []
+        objects = []
+        for index, item in enumerate(value):
+            if item.__class__ is not dict:
                 self.problem(ERROR, "schema",
                              f"{key}[{index}] should be an object, not {_kind(item)}",
                              (key, index))
                 continue
-            vhost = (self.single_vhost or item.get("vhost")) if in_vhost else ""
-            if known is not None and not item.keys() <= known:
+            vhost = item.get("vhost") if common_vhost is None else common_vhost
+            if wanted is not None and vhost != wanted and vhost.__class__ is str:
+                continue  # another vhost's: neither read nor checked
+            objects.append(item)
+            if known is not None and not known.issuperset(item):
                 for field in sorted(item.keys() - known):
                     self.problem(WARNING, "unknown-field",
                                  f"{key}[{index}] has an unknown field {field!r}",
@@ -152,10 +176,12 @@ class _Reader:
                 vhost = self.bad_vhost(key, index, vhost)
                 if vhost is None:
                     continue
-            result.append((index, item, vhost))
-        return result
+            entries.append((index, item, vhost))
+        return entries, objects
 
     # -- field access --------------------------------------------------------------
+    # Each takes a field's value and returns it, or what is assumed instead, reporting why.
+    # The long lists (queues, bindings) call them only for a value of an unexpected type.
 
     def bad_vhost(self, key: str, index: int, vhost: Any) -> str | None:
         if vhost is None:
@@ -166,9 +192,7 @@ class _Reader:
                      f"not {_kind(vhost)}; skipped", (key, index, "vhost"))
         return None
 
-    def text(self, key: str, index: int, item: dict[str, Any], field: str,
-             default: str | None = None) -> str | None:
-        value = item.get(field, default)
+    def text(self, key: str, index: int, field: str, value: Any) -> str | None:
         if isinstance(value, str):
             return value
         if value is None:
@@ -179,9 +203,8 @@ class _Reader:
                          f"not {_kind(value)}; skipped", (key, index, field))
         return None
 
-    def flag(self, key: str, index: int, item: dict[str, Any], field: str,
-             default: bool) -> bool:
-        value = item.get(field, default)
+    def flag(self, key: str, index: int, field: str, value: Any, default: bool) -> bool:
+        """``default``: what a missing field means, and what a wrong one is taken for."""
         if isinstance(value, bool):
             return value
         if value in ("true", "false"):
@@ -190,11 +213,15 @@ class _Reader:
                      f"not {_kind(value)}; {str(default).lower()} assumed", (key, index, field))
         return default
 
-    def mapping(self, key: str, index: int, item: dict[str, Any],
-                field: str) -> dict[str, Any]:
-        value = item.get(field)
+    def mapping(self, key: str, index: int, field: str, value: Any) -> dict[str, Any]:
+        if value.__class__ is dict:
+            for child in value.values():
+                if child.__class__ in _CONTAINERS:
+                    break  # nested: walked below
+            else:
+                return value  # the usual flat arguments
         if isinstance(value, dict):
-            if value and _too_deep(value):
+            if _too_deep(value):
                 self.problem(WARNING, "limit", f"{key}[{index}].{field} is nested more than "
                              f"{MAX_DEPTH} levels deep; ignored", (key, index, field))
                 return {}
@@ -217,8 +244,10 @@ class _Reader:
         self.read_bindings()
         self.read_policies()
         self.read_parameters()
-        if self.wanted_vhost is not None and self.wanted_vhost not in (
-                self.topology.vhost_names()):
+        wanted = self.wanted_vhost
+        # the declared vhosts first: gathering every entity's vhost takes a while
+        if (wanted is not None and wanted not in self.topology.vhosts
+                and wanted not in self.topology.vhost_names()):
             # asked for a vhost the file lacks: look through the others, to name them
             for vhost in sorted(self.vhosts_of_entities()):
                 self.topology.vhosts.setdefault(vhost, None)
@@ -232,16 +261,16 @@ class _Reader:
         if self.single_vhost is not None:
             vhosts[self.single_vhost] = _default_queue_type(self.document)
             return
-        for index, item, _ in self.items("vhosts", in_vhost=False):
-            name = self.text("vhosts", index, item, "name")
+        for index, item, _ in self.entries("vhosts", in_vhost=False):
+            name = self.text("vhosts", index, "name", item.get("name"))
             if name is not None:
                 vhosts[name] = _default_queue_type(item)
 
     def read_exchanges(self) -> None:
         declared: dict[tuple[str, str], Exchange] = {}
-        for index, item, vhost in self.items("exchanges"):
-            name = self.text("exchanges", index, item, "name")
-            type_ = self.text("exchanges", index, item, "type")
+        for index, item, vhost in self.entries("exchanges"):
+            name = self.text("exchanges", index, "name", item.get("name"))
+            type_ = self.text("exchanges", index, "type", item.get("type"))
             if name is None or type_ is None:
                 continue
             key = (vhost, name)
@@ -249,10 +278,13 @@ class _Reader:
                 self.duplicate("exchanges", index, "exchange", name, vhost)
             declared[key] = Exchange(
                 vhost, name, type_,
-                durable=self.flag("exchanges", index, item, "durable", True),
-                auto_delete=self.flag("exchanges", index, item, "auto_delete", False),
-                internal=self.flag("exchanges", index, item, "internal", False),
-                arguments=self.mapping("exchanges", index, item, "arguments"),
+                durable=self.flag("exchanges", index, "durable", item.get("durable", True),
+                                  True),
+                auto_delete=self.flag("exchanges", index, "auto_delete",
+                                      item.get("auto_delete", False), False),
+                internal=self.flag("exchanges", index, "internal", item.get("internal", False),
+                                   False),
+                arguments=self.mapping("exchanges", index, "arguments", item.get("arguments")),
             )
         self.topology.exchanges = list(declared.values())
 
@@ -263,11 +295,13 @@ class _Reader:
     def read_queues(self) -> None:
         declared: dict[tuple[str, str], Queue] = {}
         default_types = self.topology.vhosts
-        for index, item, vhost in self.items("queues"):
-            name = self.text("queues", index, item, "name")
-            if name is None:
-                continue
-            arguments = self.mapping("queues", index, item, "arguments")
+        for index, item, vhost in self.entries("queues"):
+            name = item.get("name")
+            if name.__class__ is not str:
+                name = self.text("queues", index, "name", name)
+                if name is None:
+                    continue
+            arguments = self.mapping("queues", index, "arguments", item.get("arguments"))
             queue_type = arguments.get("x-queue-type")
             if queue_type.__class__ is not str:
                 # CLI and 4.3+ exports also write the type beside the arguments
@@ -277,54 +311,53 @@ class _Reader:
             key = (vhost, name)
             if key in declared:
                 self.duplicate("queues", index, "queue", name, vhost)
-            declared[key] = Queue(
-                vhost, name, queue_type,
-                durable=self.flag("queues", index, item, "durable", True),
-                auto_delete=self.flag("queues", index, item, "auto_delete", False),
-                exclusive=self.flag("queues", index, item, "exclusive", False),
-                arguments=arguments,
-            )
+            durable = item.get("durable", True)
+            auto_delete = item.get("auto_delete", False)
+            exclusive = item.get("exclusive", False)
+            if not durable.__class__ is auto_delete.__class__ is exclusive.__class__ is bool:
+                durable = self.flag("queues", index, "durable", durable, True)
+                auto_delete = self.flag("queues", index, "auto_delete", auto_delete, False)
+                exclusive = self.flag("queues", index, "exclusive", exclusive, False)
+            declared[key] = Queue(vhost, name, queue_type, durable, auto_delete, exclusive,
+                                  arguments)
         self.topology.queues = list(declared.values())
 
     def read_bindings(self) -> None:
         bindings = self.topology.bindings
-        for index, item, vhost in self.items("bindings"):
+        for index, item, vhost in self.entries("bindings"):
             source = item.get("source")
             destination = item.get("destination")
             destination_type = item.get("destination_type")
             routing_key = item.get("routing_key", "")
-            arguments = item.get("arguments")
-            if (source.__class__ is str and destination.__class__ is str
-                    and routing_key.__class__ is str and arguments.__class__ is dict
-                    and destination_type in ("queue", "exchange")
-                    and not (arguments and _too_deep(arguments))):
-                # the common, well-formed case, checked without a call per field
-                bindings.append(Binding(vhost, source, destination, destination_type,
-                                        routing_key, arguments))
-                continue
-            source = self.text("bindings", index, item, "source")
-            destination = self.text("bindings", index, item, "destination")
-            destination_type = self.text("bindings", index, item, "destination_type")
-            routing_key = self.text("bindings", index, item, "routing_key", "")
-            if None in (source, destination, destination_type, routing_key):
-                continue
+            if not (source.__class__ is destination.__class__ is destination_type.__class__
+                    is routing_key.__class__ is str):
+                source = self.text("bindings", index, "source", source)
+                destination = self.text("bindings", index, "destination", destination)
+                destination_type = self.text("bindings", index, "destination_type",
+                                             destination_type)
+                routing_key = self.text("bindings", index, "routing_key", routing_key)
+                if None in (source, destination, destination_type, routing_key):
+                    continue
             if destination_type not in ("queue", "exchange"):
                 self.problem(ERROR, "destination-type",
                              f"bindings[{index}]: binding from {source!r} to {destination!r} "
                              f"has destination_type {destination_type!r}; it must be "
                              "'queue' or 'exchange'; skipped", ("bindings", index))
                 continue
+            arguments = item.get("arguments")
+            if arguments.__class__ is not dict or arguments:  # anything but the usual {}
+                arguments = self.mapping("bindings", index, "arguments", arguments)
             bindings.append(Binding(vhost, source, destination, destination_type, routing_key,
-                                    self.mapping("bindings", index, item, "arguments")))
+                                    arguments))
 
     def read_policies(self) -> None:
-        for index, item, vhost in self.items("policies"):
+        for index, item, vhost in self.entries("policies"):
             self.add_policy("policies", index, item, vhost, item.get("name"), operator=False)
 
     def add_policy(self, key: str, index: int, item: dict[str, Any], vhost: str,
                    name: Any, *, operator: bool) -> None:
         """Policies and operator policies share their shape."""
-        pattern = self.text(key, index, item, "pattern")
+        pattern = self.text(key, index, "pattern", item.get("pattern"))
         if not isinstance(name, str) or pattern is None:
             if not isinstance(name, str):
                 self.problem(ERROR, "schema", f"{key}[{index}] has no name; skipped",
@@ -351,14 +384,14 @@ class _Reader:
             self.problem(WARNING, "schema", f"{key}[{index}]: policy {name!r} has priority "
                          f"of type {_kind(priority)}; 0 assumed", (key, index))
             priority = 0
-        definition = self.mapping(key, index, item, "definition")
+        definition = self.mapping(key, index, "definition", item.get("definition"))
         self.topology.policies.append(Policy(vhost, name, pattern, apply_to,
                                              redact_value(definition), priority, operator))
 
     def read_parameters(self) -> None:
-        for index, item, vhost in self.items("parameters"):
-            component = self.text("parameters", index, item, "component")
-            name = self.text("parameters", index, item, "name")
+        for index, item, vhost in self.entries("parameters"):
+            component = self.text("parameters", index, "component", item.get("component"))
+            name = self.text("parameters", index, "name", item.get("name"))
             if component is None or name is None:
                 continue
             value = item.get("value")
@@ -387,10 +420,6 @@ def _default_queue_type(vhost: dict[str, Any]) -> str | None:
 
 def _too_deep(value: Any) -> bool:
     """Whether containers nest deeper than MAX_DEPTH (checked without recursion)."""
-    if value.__class__ is dict and not any(
-        child.__class__ in (dict, list) for child in value.values()
-    ):
-        return False  # the usual flat arguments, answered at once
     stack = [(value, 1)]
     while stack:
         node, depth = stack.pop()

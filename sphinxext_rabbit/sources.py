@@ -152,17 +152,18 @@ def read_file(path: str, *, vhost: str | None = None, source: str | None = None,
     text, problem = read_text(path, max_bytes)
     if text is None:
         return Topology(source=source, problems=[problem])
-    if _K8S_FIELD in text:  # k8s.py is imported only for files that may be manifests
-        from .k8s import looks_like_manifests, read_manifests
-
-        if looks_like_manifests(text):
-            return read_manifests(text, source=source, vhost=vhost)
     if is_yaml_path(path):
-        return parse(text, is_yaml=True, vhost=vhost, source=source)
+        return _manifests(text, source, vhost) or parse(text, is_yaml=True, vhost=vhost,
+                                                        source=source)
     try:
         document = json.loads(text)
     except (ValueError, RecursionError):
-        return parse(text, vhost=vhost, source=source)  # which reports where it fails
+        # YAML manifests in a .json file, or JSON that parse tells where it fails
+        return _manifests(text, source, vhost) or parse(text, vhost=vhost, source=source)
+    if isinstance(document, dict) and _K8S_FIELD in document and "kind" in document:
+        from .k8s import read_manifests  # a Kubernetes object, or a List of them
+
+        return read_manifests(text, source=source, vhost=vhost)
     from .management import is_api_output
 
     if is_api_output(document):
@@ -175,6 +176,19 @@ def read_file(path: str, *, vhost: str | None = None, source: str | None = None,
             WARNING, "source", "neither a definitions export, saved management-API output "
             "nor Kubernetes manifests; skipped")])
     return read_document(document, vhost=vhost, source=source, locate=_Locator(text, False))
+
+
+def _manifests(text: str, source: str, vhost: str | None) -> Topology | None:
+    """What Kubernetes manifests in a text declare; None when the text holds none.
+
+    Told from the text, for what is not parsed as JSON (a scan of a big JSON export would
+    cost more than telling it from the parsed document).
+    """
+    if _K8S_FIELD not in text:  # k8s.py is imported only for files that may be manifests
+        return None
+    from .k8s import looks_like_manifests, read_manifests
+
+    return read_manifests(text, source=source, vhost=vhost) if looks_like_manifests(text) else None
 
 
 def read_folder(path: str, *, vhost: str | None = None, source: str | None = None,

@@ -219,3 +219,52 @@ def test_an_unknown_field_is_located_at_its_own_line():
     [problem] = parse(text).problems
     assert (problem.code, problem.where) == ("unknown-field", "queues[0].auto_delte")
     assert problem.line == text.splitlines().index('      "auto_delte": true') + 1
+
+
+def test_one_vhost_is_read_without_the_others_and_problems_keep_their_indexes():
+    bad_elsewhere = {"name": 42, "vhost": "b", "durable": "maybe", "extra": 1}
+    doc = {
+        "queues": [bad_elsewhere, {"name": "q", "vhost": "a"}, bad_elsewhere,
+                   {"name": "r", "vhost": "a", "durable": "yes"}],
+        "bindings": [{"source": "x", "vhost": "b", "destination": 7}] * 3 + [
+            {"source": "x", "vhost": "a", "destination": "q", "destination_type": "queue"},
+            {"source": "x", "vhost": "a", "destination": "q", "destination_type": "stream"}],
+    }
+    topology = parse(json.dumps(doc), vhost="a")
+    assert [(q.vhost, q.name, q.durable) for q in topology.queues] == [
+        ("a", "q", True), ("a", "r", True)]
+    assert [(b.vhost, b.destination, b.routing_key) for b in topology.bindings] == [
+        ("a", "q", "")]
+    assert [(p.code, p.where) for p in topology.problems] == [
+        ("schema", "queues[3].durable"), ("destination-type", "bindings[4]")]
+
+
+def test_what_is_wrong_with_a_list_s_objects_comes_before_what_is_wrong_with_their_fields():
+    doc = {
+        "queues": [
+            {"name": "q", "vhost": "/", "arguments": "none", "exclusive": 1},
+            {"name": "q", "vhost": "/", "durable": None, "auto_delete": "true"},
+            {"name": "r", "vhost": "/", "autodelete": True},
+            {"name": "s", "vhost": 5},
+            ["t"],
+        ],
+        "bindings": [
+            {"source": 1, "vhost": "/", "destination": None, "destination_type": "queue",
+             "routing_key": []},
+            {"source": "x", "destination": "q", "destination_type": "queue",
+             "arguments": [1]},
+        ],
+    }
+    topology = parse(json.dumps(doc))
+    assert [(p.code, p.where) for p in topology.problems] == [
+        ("unknown-field", "queues[2].autodelete"), ("schema", "queues[3].vhost"),
+        ("schema", "queues[4]"),
+        ("schema", "queues[0].arguments"), ("schema", "queues[0].exclusive"),
+        ("duplicate", "queues[1]"), ("schema", "queues[1].durable"),
+        ("vhost", "bindings[1]"),
+        ("schema", "bindings[0].source"), ("schema", "bindings[0]"),
+        ("schema", "bindings[0].routing_key"), ("schema", "bindings[1].arguments"),
+    ]
+    assert [(q.name, q.durable, q.auto_delete, q.exclusive) for q in topology.queues] == [
+        ("q", True, True, False), ("r", True, False, False)]
+    assert [(b.vhost, b.arguments) for b in topology.bindings] == [("/", {})]

@@ -165,6 +165,40 @@ def test_a_folder_of_manifests_is_read_as_one_cluster():
     }
 
 
+@pytest.mark.parametrize("written_as", ["json-list", "json-object", "yaml-in-a-json-file"])
+def test_manifests_are_told_by_their_content_whatever_the_file_is_named(tmp_path, written_as):
+    shop = (K8S / "shop.yaml").read_text(encoding="utf-8")
+    manifests = list(yaml.safe_load_all(shop))
+    exchange = next(m for m in manifests if m["kind"] == "Exchange")
+    as_yaml, path = tmp_path / "expected.yaml", tmp_path / "cluster.json"
+    if written_as == "json-list":
+        as_yaml.write_text(shop, encoding="utf-8")
+        path.write_text(json.dumps({"apiVersion": "v1", "kind": "List", "items": manifests}),
+                        encoding="utf-8")
+    elif written_as == "json-object":
+        as_yaml.write_text(yaml.safe_dump(exchange), encoding="utf-8")
+        path.write_text(json.dumps(exchange, indent=2), encoding="utf-8")
+    else:
+        as_yaml.write_text(shop, encoding="utf-8")
+        path.write_text(shop, encoding="utf-8")
+    topology = read_path(str(path))
+    assert topology.problems == []
+    assert summary(topology) == summary(read_path(str(as_yaml)))
+    assert topology.exchanges
+
+
+def test_an_export_whose_values_hold_kubernetes_fields_is_still_an_export(tmp_path):
+    export = json.loads((OVERLAY / "base.json").read_text(encoding="utf-8"))
+    export["parameters"] = [{"vhost": "shop", "component": "note", "name": "deployed-by",
+                             "value": {"apiVersion": "v1", "kind": "ConfigMap"}}]
+    path = tmp_path / "export.json"
+    path.write_text(json.dumps(export), encoding="utf-8")
+    topology = read_path(str(path))
+    assert topology.problems == []
+    assert summary(topology) == {**BASE_SUMMARY, "parameters": [
+        ("shop", "note", "deployed-by")]}
+
+
 APP_MANIFESTS = """\
 apiVersion: apps/v1
 kind: Deployment
