@@ -144,9 +144,10 @@ NodeKey = tuple[str, str]  # (node type, name), node type "exchange" | "queue" |
 # -- wording shared with tables.py ------------------------------------------------------
 
 
-@functools.lru_cache(maxsize=65536)  # names and keys repeat across a diagram's edges
 def visible(text: str) -> str:
     """*text* with control characters, lone surrogates and non-characters as escapes."""
+    if text.isprintable():  # none of those is printable, and most text holds none
+        return text
     return _INVISIBLE.sub(_escape_char, text)
 
 
@@ -155,8 +156,12 @@ def _escape_char(match: re.Match[str]) -> str:
     return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
 
 
+#: `json.dumps` with options builds an encoder on every call
+_COMPACT_ENCODER = json.JSONEncoder(sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+
+
 def compact_json(value: Any) -> str:
-    return visible(json.dumps(value, sort_keys=True, ensure_ascii=False, separators=(",", ":")))
+    return visible(_COMPACT_ENCODER.encode(value))
 
 
 def value_text(value: Any) -> str:
@@ -196,7 +201,10 @@ def queue_type_text(queue: Queue) -> str:
 
 def entity_flags(entity: Exchange | Queue) -> list[str]:
     """The flags a reader must notice, durability aside."""
-    flags = [word for word in ("internal", "exclusive") if getattr(entity, word, False)]
+    if isinstance(entity, Exchange):
+        flags = ["internal"] if entity.internal else []
+    else:
+        flags = ["exclusive"] if entity.exclusive else []
     if entity.auto_delete:
         flags.append("auto-delete")
     return flags
