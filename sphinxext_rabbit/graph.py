@@ -24,6 +24,8 @@ from __future__ import annotations
 import functools
 import json
 import re
+from collections import defaultdict
+from itertools import count
 
 from .model import (
     BUILTIN_EXCHANGES,
@@ -139,14 +141,16 @@ _VHOST_LABEL = {"labelloc": "t", "labeljust": "l", "fontcolor": "gray30"}
 _NOTHING = {"label": "nothing selected", "shape": "note"}
 
 NodeKey = tuple[str, str]  # (node type, name), node type "exchange" | "queue" | "external"
+_DEFAULT_EXCHANGE_KEY = ("exchange", DEFAULT_EXCHANGE)
 
 
 # -- wording shared with tables.py ------------------------------------------------------
 
 
-@functools.lru_cache(maxsize=65536)  # names and keys repeat across a diagram's edges
 def visible(text: str) -> str:
     """*text* with control characters, lone surrogates and non-characters as escapes."""
+    if text.isprintable():  # none of those is printable, and most text holds none
+        return text
     return _INVISIBLE.sub(_escape_char, text)
 
 
@@ -155,8 +159,12 @@ def _escape_char(match: re.Match[str]) -> str:
     return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
 
 
+#: `json.dumps` with options builds an encoder on every call
+_COMPACT_ENCODER = json.JSONEncoder(sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+
+
 def compact_json(value: Any) -> str:
-    return visible(json.dumps(value, sort_keys=True, ensure_ascii=False, separators=(",", ":")))
+    return visible(_COMPACT_ENCODER.encode(value))
 
 
 def value_text(value: Any) -> str:
@@ -196,7 +204,10 @@ def queue_type_text(queue: Queue) -> str:
 
 def entity_flags(entity: Exchange | Queue) -> list[str]:
     """The flags a reader must notice, durability aside."""
-    flags = [word for word in ("internal", "exclusive") if getattr(entity, word, False)]
+    if isinstance(entity, Exchange):
+        flags = ["internal"] if entity.internal else []
+    else:
+        flags = ["exclusive"] if entity.exclusive else []
     if entity.auto_delete:
         flags.append("auto-delete")
     return flags
@@ -254,12 +265,14 @@ def dot_string(text: str, *, tooltip: bool = False) -> str:
     """
     if _NEEDS_ESCAPE.search(text) is None:
         return '"' + text.replace("\n", "\\n") + '"'
-    backslash = "\\" * (4 if tooltip else 2)
-    lines = (
-        visible(line).replace("\\", backslash).replace('"', '\\"').replace("&", "&#38;")
-        for line in text.split("\n")
-    )
+    lines = (_escaped_visible(visible(line), tooltip) for line in text.split("\n"))
     return '"' + "\\n".join(lines) + '"'
+
+
+def _escaped_visible(line: str, tooltip: bool = False) -> str:
+    """A line `visible` has made readable, escaped as in `dot_string`, without the quotes."""
+    backslash = "\\" * (4 if tooltip else 2)
+    return line.replace("\\", backslash).replace('"', '\\"').replace("&", "&#38;")
 
 
 def _attr_list(attrs: dict[str, str], tooltip: list[str] | None = None) -> str:
@@ -281,39 +294,6 @@ def _node_style(node_type: str, look: str | None, status: str | None) -> str:
     return ", ".join(f"{name}={dot_string(value)}" for name, value in attrs.items())
 
 
-def _entity_node(
-    view: VhostTopology, node_type: str, entity: Exchange | Queue
-) -> tuple[list[str], str | None, str | None, list[str]]:
-    """(label lines, type look, status, tooltip lines) of an exchange or queue."""
-    name = display_name(node_type, entity.name)
-    tooltip = [f"{node_type} {name}", f"vhost {visible(view.vhost)}"]
-    if entity.origin == "missing":
-        tooltip.append("missing: referenced but not declared")
-        return [name, f"missing {node_type}"], None, "missing", tooltip
-    if isinstance(entity, Exchange):
-        type_text = exchange_type_text(entity)
-    else:
-        type_text = queue_type_text(entity)
-    look = f"{node_type}:{entity.type}"
-    if look not in _NODE_LOOKS:
-        look = f"{node_type}:other"
-    details = [type_text, *entity_flags(entity)]
-    if not entity.durable:
-        details.append("durable=false")
-    status = "builtin" if entity.origin == "builtin" else None
-    if status:
-        details.append("built-in")
-    tooltip.append(", ".join(details))
-    if entity.arguments:
-        tooltip.append(f"arguments {compact_json(entity.arguments)}")
-    key = (node_type, entity.name)
-    if (policy := view.effective_policies.get(key)) is not None:
-        tooltip.append(f"policy {visible(policy.name)}")
-    if (policy := view.effective_operator_policies.get(key)) is not None:
-        tooltip.append(f"operator policy {visible(policy.name)}")
-    return [name, ", ".join(details)], look, status, tooltip
-
-
 def _edge_label(view: VhostTopology, edge: Edge) -> list[str]:
     if edge.kind == "binding":
         return binding_terms(edge, source_exchange_type(view, edge.source))
@@ -326,160 +306,299 @@ def _edge_label(view: VhostTopology, edge: Edge) -> list[str]:
     return [head] + ([key_text(edge.routing_key)] if edge.routing_key is not None else [])
 
 
-@functools.lru_cache(maxsize=65536)  # endpoints, keys and origins repeat across edges
+@functools.lru_cache(maxsize=65536)  # keys, origins and node descriptions repeat
 def _escaped(text: str, tooltip: bool = False) -> str:
     """`dot_string` without the quotes: its escaping works character by character, so
     pieces escaped once can be joined into many labels and tooltips."""
     return dot_string(text, tooltip=tooltip)[1:-1]
 
 
-@functools.lru_cache(maxsize=65536)
-def _endpoint_tip(node_type: str, name: str) -> str:
-    return _escaped(f"{node_type} {display_name(node_type, name)}", True)
+#: what a node shows besides its name: (node type, label text before the name, label lines
+#: after it, type look, status, tooltip words before the name, tooltip lines after it)
+NodeDescription = tuple[str, str, tuple[str, ...], "str | None", "str | None", str, tuple[str, ...]]
+#: a node statement's text before its label's name, between that and its tooltip's name,
+#: and after that but for the tooltip's last lines (which vary more), escaped
+NodeTemplate = tuple[str, str, str]
+#: (node, node type, name, ID letter, template, tooltip's last lines) of a node to write
+ListedNode = tuple["_Node", str, str, str, NodeTemplate, str]
+#: (source, node drawn to, whether that skips the default exchange, `_edge_text`) of an edge
+Route = tuple["_Node", "_Node", bool, tuple[str, str]]
+
+
+class _Node:
+    """A node as the edges of its drawing need it: its ID and its type and name as edge
+    tooltips show them (set once all nodes are listed), and the routing type of the
+    exchange of its name (by which bindings from it are labelled)."""
+
+    __slots__ = ("id", "tip", "routing_type")
+
+    def __init__(self, routing_type: str | None) -> None:
+        self.routing_type = routing_type
 
 
 class _VhostDrawing:
-    """The DOT node and edge statements of one vhost, and the looks they use."""
+    """The DOT node and edge statements of one vhost, and the looks they use.
+
+    Thousands of nodes differ only by name, and thousands of edges only by their ends: what
+    they share is worded and escaped once per drawing, and each statement is that text with
+    its names put in.
+    """
 
     def __init__(self, index: int, view: VhostTopology, show_default_exchange: bool) -> None:
         self.prefix = f"v{index}_"
         self.view = view
-        self.ids: dict[NodeKey, str] = {}
+        #: node type -> name -> node, for every node drawn
+        self.nodes: defaultdict[str, dict[str, _Node]] = defaultdict(dict)
+        #: endpoints the view does not hold, drawn as outside the selection like its stubs
+        self.outside: dict[NodeKey, _Node] = {}
         self.node_lines: list[str] = []
         self.edge_lines: list[str] = []
         self.looks: set[str] = set()
         self.edge_looks: set[str] = set()
+        self.vhost_line = f"vhost {visible(view.vhost)}"
+        #: exchange name -> the type it routes as
+        self.routing_types = {**BUILTIN_EXCHANGES, **{
+            name: source_exchange_type(view, name) for name in view.exchanges
+        }}
+        # the memos of this drawing
+        self._templates: dict[NodeDescription, NodeTemplate] = {}
+        self._entity_templates: dict[tuple, NodeTemplate] = {}
+        self._arguments_lines: dict[str, str] = {}
+        self._edge_texts: dict[tuple, tuple[str, str]] = {}
+        self._policy_lines = self._policies_lines()
         self._draw(show_default_exchange)
 
     def _draw(self, show_default_exchange: bool) -> None:
         view = self.view
-        default_key = ("exchange", DEFAULT_EXCHANGE)
-        queue_names = set(view.queues) | {
-            name for node_type, name in view.stubs if node_type == "queue"
-        }
-        # (edge, node it is drawn to, whether that skips the default exchange)
-        routes: list[tuple[Edge, NodeKey, bool]] = []
-        for edge in view.edges:
-            target = (edge.destination_type, edge.destination)
-            # Unless the default exchange is drawn, a route through it goes straight to
-            # the queue its routing key names.
-            shortcut = (
-                not show_default_exchange
-                and target == default_key
-                and edge.routing_key is not None
-                and edge.routing_key in queue_names
-            )
-            routes.append((edge, ("queue", edge.routing_key) if shortcut else target, shortcut))
-
-        endpoints = {(edge.source_type, edge.source) for edge in view.edges}
-        endpoints.update(target for _, target, _ in routes)
+        nodes = self.nodes
         exchanges = dict(view.exchanges)
-        draw_default = default_key in endpoints or (show_default_exchange and bool(view.queues))
-        if draw_default and DEFAULT_EXCHANGE not in exchanges:
-            exchanges[DEFAULT_EXCHANGE] = Exchange(
+        # the default exchange is drawn only when something leads to it, or when asked
+        default_exchange = exchanges.pop(DEFAULT_EXCHANGE, None)
+        for node_type, names in (("exchange", exchanges), ("queue", view.queues),
+                                 ("external", view.externals)):
+            nodes[node_type] = {name: _Node(self.routing_types.get(name)) for name in names}
+        routes = self._routes(show_default_exchange)
+        draw_default = _DEFAULT_EXCHANGE_KEY in self.outside or (
+            show_default_exchange and bool(view.queues)
+        )
+        if draw_default or (show_default_exchange and default_exchange is not None):
+            exchanges[DEFAULT_EXCHANGE] = default_exchange or Exchange(
                 view.vhost, DEFAULT_EXCHANGE, "direct", origin="builtin"
             )
-        elif not draw_default and not show_default_exchange:
-            exchanges.pop(DEFAULT_EXCHANGE, None)
+            # routes to it may hold its node already
+            nodes["exchange"][DEFAULT_EXCHANGE] = self._outside_node(*_DEFAULT_EXCHANGE_KEY)
+            del self.outside[_DEFAULT_EXCHANGE_KEY]
+        self._write_nodes(self._listed_nodes(exchanges))
 
-        for name, exchange in sorted(exchanges.items()):
-            self._node(("exchange", name), "x", *_entity_node(view, "exchange", exchange))
-        for name, queue in sorted(view.queues.items()):
-            self._node(("queue", name), "q", *_entity_node(view, "queue", queue))
-        for name in sorted(view.externals):
-            tooltip = [
-                f"external endpoint {visible(name)}",
-                f"seen from vhost {visible(view.vhost)}",
-            ]
-            self._node(
-                ("external", name), "ext", [visible(name), "external"], "external", None, tooltip
-            )
-        # Endpoints the view does not hold are outside the selection, like its stubs.
-        for node_type, name in sorted(view.stubs | endpoints):
-            if (node_type, name) not in self.ids:
-                label = [f"{STUB_MARK} {display_name(node_type, name)}"]
-                tooltip = [
-                    f"{node_type} {display_name(node_type, name)}",
-                    f"vhost {visible(view.vhost)}",
-                    "outside this selection",
-                ]
-                self._node((node_type, name), "s", label, None, "stub", tooltip)
-
-        # (attributes before the tooltip, tooltip's last lines) per (kind, routing type,
-        # key, origin, shortcut): thousands of edges share a few
-        parts: dict[tuple, tuple[str, str]] = {}
-        routing_types = {**BUILTIN_EXCHANGES,
-                         **{name: source_exchange_type(view, name) for name in view.exchanges}}
-        vhost_line = "\\nvhost " + _escaped(visible(view.vhost), True)
-        ids = self.ids
-        for edge, target, shortcut in routes:
-            memo = None
-            if not edge.arguments:
-                memo = (edge.kind, routing_types.get(edge.source), edge.routing_key, edge.origin,
-                        shortcut)
-                found = parts.get(memo)
-            if memo is None or found is None:
-                found = self._edge_parts(edge, shortcut)
-                if memo is not None:
-                    parts[memo] = found
-            attrs, tail = found
-            self.edge_lines.append(
-                f"{ids[edge.source_type, edge.source]} -> {ids[target]} [{attrs}tooltip=\""
-                f"{edge.kind}: {_endpoint_tip(edge.source_type, edge.source)} -> "
-                f"{_endpoint_tip(edge.destination_type, edge.destination)}"
-                f"{vhost_line}{tail}\"];"
-            )
+        # a shortcut's tooltip still names the default exchange it goes through
+        default_tip = f"exchange {_escaped_visible(display_name(*_DEFAULT_EXCHANGE_KEY), True)}"
+        self.edge_lines = [
+            f"{source.id} -> {target.id} {head}{source.tip} -> "
+            f"{default_tip if shortcut else target.tip}{tail}"
+            for source, target, shortcut, (head, tail) in routes
+        ]
         if draw_default and show_default_exchange:
-            # every queue, and the queues outside the selection that routes here name
-            named = {
-                edge.routing_key
-                for edge, target, _ in routes
-                if target == default_key and ("queue", edge.routing_key) in self.ids
-            }
-            for name in sorted(set(view.queues) | named):
-                tooltip = [
-                    f"the default exchange routes key {visible(name)} to queue {visible(name)}",
-                    f"vhost {visible(view.vhost)}",
-                ]
-                self._edge(default_key, ("queue", name), _escaped(visible(name)),
-                           "default-route", _escaped("\n".join(tooltip), True))
+            self._default_routes()
         if not self.node_lines:
             self.node_lines.append(f"{self.prefix}empty {_attr_list(_NOTHING)};")
 
-    def _node(
-        self,
-        key: NodeKey,
-        id_letter: str,
-        label: list[str],
-        look: str | None,
-        status: str | None,
-        tooltip: list[str],
-    ) -> None:
-        node_id = f"{self.prefix}{id_letter}{len(self.ids)}"
-        self.ids[key] = node_id
-        self.looks.update(item for item in (look, status) if item)
-        # line by line: most lines (types, vhost, policies, arguments) repeat across nodes
-        label_text = "\\n".join(_escaped(line) for line in label)
-        tooltip_text = "\\n".join(_escaped(line, True) for line in tooltip)
-        self.node_lines.append(
-            f'{node_id} [label="{label_text}", {_node_style(key[0], look, status)}, '
-            f'tooltip="{tooltip_text}"];'
-        )
+    def _routes(self, show_default_exchange: bool) -> list[Route]:
+        """The route of each edge; its endpoints the view does not hold go to `outside`."""
+        view = self.view
+        nodes = self.nodes
+        texts = self._edge_texts
+        queue_names = set(view.queues) | {
+            name for node_type, name in view.stubs if node_type == "queue"
+        }
+        shortcuts = not show_default_exchange
+        routes: list[Route] = []
+        for edge in view.edges:
+            source = (nodes[edge.source_type].get(edge.source)
+                      or self._outside_node(edge.source_type, edge.source))
+            # Unless the default exchange is drawn, a route through it goes straight to
+            # the queue its routing key names.
+            shortcut = (
+                shortcuts
+                and edge.destination == DEFAULT_EXCHANGE
+                and edge.destination_type == "exchange"
+                and edge.routing_key is not None
+                and edge.routing_key in queue_names
+            )
+            if shortcut:
+                target_type, target_name = "queue", edge.routing_key
+            else:
+                target_type, target_name = edge.destination_type, edge.destination
+            target = (nodes[target_type].get(target_name)
+                      or self._outside_node(target_type, target_name))
+            if edge.arguments:  # seldom, and seldom alike
+                text = self._edge_text(edge, shortcut)
+            else:
+                # all that the text depends on: thousands of edges share a few
+                memo = (edge.kind, source.routing_type, edge.routing_key, edge.origin, shortcut)
+                text = texts.get(memo)
+                if text is None:
+                    text = texts[memo] = self._edge_text(edge, shortcut)
+            routes.append((source, target, shortcut, text))
+        return routes
 
-    def _edge_parts(self, edge: Edge, shortcut: bool) -> tuple[str, str]:
-        """An edge's attributes before its tooltip, and the tooltip's lines after the
-        vhost, escaped."""
+    def _outside_node(self, node_type: str, name: str) -> _Node:
+        """The node of an endpoint the view does not hold, made when first met."""
+        found = self.outside.get((node_type, name))
+        if found is None:
+            found = self.outside[node_type, name] = _Node(self.routing_types.get(name))
+        return found
+
+    def _listed_nodes(self, exchanges: dict[str, Exchange]) -> list[ListedNode]:
+        """Every node to draw, in order: *exchanges*, queues, externals and stubs."""
+        view = self.view
+        nodes = self.nodes
+        listed = [self._entity("exchange", "x", exchanges[name]) for name in sorted(exchanges)]
+        listed += [self._entity("queue", "q", view.queues[name]) for name in sorted(view.queues)]
+        if view.externals:
+            external = self._template(("external", "", ("external",), "external", None,
+                                       "external endpoint", (f"seen from {self.vhost_line}",)))
+            listed += [(nodes["external"][name], "external", name, "ext", external, "")
+                       for name in sorted(view.externals)]
+        for node_type, name in sorted(view.stubs | self.outside.keys()):
+            if name not in nodes[node_type]:
+                stub = self._template((node_type, f"{STUB_MARK} ", (), None, "stub", node_type,
+                                       (self.vhost_line, "outside this selection")))
+                node = nodes[node_type][name] = self._outside_node(node_type, name)
+                listed.append((node, node_type, name, "s", stub, ""))
+        return listed
+
+    def _entity(self, node_type: str, id_letter: str, entity: Exchange | Queue) -> ListedNode:
+        """An exchange or queue to draw."""
+        arguments = self._arguments_line(entity.arguments) if entity.arguments else ""
+        # All that the template shows, `_describe`'s fields and the arguments: nodes alike
+        # in it share one.
+        alike = (node_type, entity.type, entity.durable, entity.auto_delete,
+                 entity.internal if node_type == "exchange" else entity.exclusive,
+                 entity.origin, arguments)
+        template = self._entity_templates.get(alike)
+        if template is None:
+            label_start, middle, tooltip_middle = self._template(self._describe(node_type, entity))
+            template = label_start, middle, tooltip_middle + arguments
+            self._entity_templates[alike] = template
+        name = entity.name
+        policies = self._policy_lines.get((node_type, name), "")
+        return self.nodes[node_type][name], node_type, name, id_letter, template, policies
+
+    def _describe(self, node_type: str, entity: Exchange | Queue) -> NodeDescription:
+        """What an exchange or queue node shows besides its name, arguments and policies."""
+        if entity.origin == "missing":
+            return (node_type, "", (f"missing {node_type}",), None, "missing", node_type,
+                    (self.vhost_line, "missing: referenced but not declared"))
+        if isinstance(entity, Exchange):
+            type_text = exchange_type_text(entity)
+        else:
+            type_text = queue_type_text(entity)
+        look = f"{node_type}:{entity.type}"
+        if look not in _NODE_LOOKS:
+            look = f"{node_type}:other"
+        details = [type_text, *entity_flags(entity)]
+        if not entity.durable:
+            details.append("durable=false")
+        status = "builtin" if entity.origin == "builtin" else None
+        if status:
+            details.append("built-in")
+        details_line = ", ".join(details)
+        return (node_type, "", (details_line,), look, status, node_type,
+                (self.vhost_line, details_line))
+
+    def _arguments_line(self, arguments: dict[str, Any]) -> str:
+        """A tooltip's arguments line, escaped, after its line break: worded once per drawing
+        for each repr (which tells JSON values apart exactly: 1, True, "1")."""
+        text = repr(arguments)
+        line = self._arguments_lines.get(text)
+        if line is None:
+            # compact JSON is made visible and holds no line break
+            line = "\\narguments " + _escaped_visible(compact_json(arguments), True)
+            self._arguments_lines[text] = line
+        return line
+
+    def _policies_lines(self) -> dict[NodeKey, str]:
+        """Node key -> the tooltip lines naming the policy and operator policy that apply,
+        escaped, each after its line break."""
+        view = self.view
+        lines: dict[NodeKey, str] = {}
+        for words, policies in (("policy", view.effective_policies),
+                                ("operator policy", view.effective_operator_policies)):
+            by_name: dict[str, str] = {}  # many nodes share a policy
+            for key, policy in policies.items():
+                line = by_name.get(policy.name)
+                if line is None:
+                    line = "\\n" + _escaped(f"{words} {visible(policy.name)}", True)
+                    by_name[policy.name] = line
+                lines[key] = lines.get(key, "") + line
+        return lines
+
+    def _template(self, description: NodeDescription) -> NodeTemplate:
+        """The template of the nodes *description* fits."""
+        template = self._templates.get(description)
+        if template is None:
+            node_type, label_head, label_tail, look, status, heading, tooltip_tail = description
+            self.looks.update(item for item in (look, status) if item)
+            label_end = "".join("\\n" + _escaped(line) for line in label_tail)
+            tooltip_end = "".join("\\n" + _escaped(line, True) for line in tooltip_tail)
+            template = self._templates[description] = (
+                f' [label="{_escaped(label_head)}',
+                f'{label_end}", {_node_style(node_type, look, status)}, '
+                f'tooltip="{_escaped(heading, True)} ',
+                tooltip_end,
+            )
+        return template
+
+    def _write_nodes(self, listed: list[ListedNode]) -> None:
+        """The statements of *listed*, and their nodes' IDs and tooltip names."""
+        # Escaping works character by character, and no shown name holds a line break
+        # (`visible` writes them as escapes): all the names are escaped in one go.
+        shown = "\n".join([display_name(node_type, name) for _, node_type, name, _, _, _ in listed])
+        label_names = _escaped_visible(shown).split("\n")
+        tooltip_names = _escaped_visible(shown, True).split("\n")
+        lines = self.node_lines
+        for (
+            index, (node, node_type, _, id_letter, template, tooltip_end), label_name, tooltip_name
+        ) in zip(count(), listed, label_names, tooltip_names):
+            node.id = node_id = f"{self.prefix}{id_letter}{index}"
+            node.tip = f"{node_type} {tooltip_name}"
+            label_start, middle, tooltip_middle = template
+            lines.append(f"{node_id}{label_start}{label_name}{middle}{tooltip_name}"
+                         f'{tooltip_middle}{tooltip_end}"];')
+
+    def _edge_text(self, edge: Edge, shortcut: bool) -> tuple[str, str]:
+        """An edge statement's text before its source's tooltip name (from the attribute
+        list's start) and after its destination's, escaped."""
         lines = _edge_label(self.view, edge)
         if shortcut:
             lines[0] += " via default exchange"
-        tail = ""
+        tail = "\\n" + _escaped(self.vhost_line, True)
         if edge.routing_key is not None:
             tail += "\\nrouting key " + _escaped(key_text(edge.routing_key), True)
         if edge.arguments:
-            tail += "\\narguments " + _escaped(compact_json(edge.arguments), True)
+            tail += self._arguments_line(edge.arguments)
         tail += "\\nfrom " + _escaped(origin_text(edge.origin), True)
         look = edge.kind if edge.kind in _EDGE_LOOKS else "binding"
-        return self._attributes(_escaped("\n".join(lines)), look), tail
+        attrs = self._attributes(_escaped("\n".join(lines)), look)
+        return f'[{attrs}tooltip="{edge.kind}: ', tail + '"];'
+
+    def _default_routes(self) -> None:
+        """The default exchange's implicit routes: to every queue, and to the queues outside
+        the selection that routes to it name."""
+        view = self.view
+        named = {
+            edge.routing_key
+            for edge in view.edges
+            if (edge.destination_type, edge.destination) == _DEFAULT_EXCHANGE_KEY
+            and edge.routing_key in self.nodes["queue"]
+        }
+        for name in sorted(set(view.queues) | named):
+            tooltip = [
+                f"the default exchange routes key {visible(name)} to queue {visible(name)}",
+                self.vhost_line,
+            ]
+            self._edge(_DEFAULT_EXCHANGE_KEY, ("queue", name), _escaped(visible(name)),
+                       "default-route", _escaped("\n".join(tooltip), True))
 
     def _attributes(self, label: str, look: str) -> str:
         """``label="...", style...,`` of an edge: what comes before its tooltip."""
@@ -491,7 +610,9 @@ class _VhostDrawing:
 
     def _edge(self, source: NodeKey, target: NodeKey, label: str, look: str, tooltip: str) -> None:
         """An edge statement; *label* and *tooltip* come escaped (`_escaped`), without quotes."""
-        self.edge_lines.append(f'{self.ids[source]} -> {self.ids[target]} '
+        source_id = self.nodes[source[0]][source[1]].id
+        target_id = self.nodes[target[0]][target[1]].id
+        self.edge_lines.append(f'{source_id} -> {target_id} '
                                f'[{self._attributes(label, look)}tooltip="{tooltip}"];')
 
 

@@ -351,6 +351,75 @@ def test_tooltips_carry_full_details() -> None:
     ]
 
 
+#: (an exchange or queue, changes to one of its fields): together they change every field
+#: but the vhost and the name, and arguments also by JSON type alone
+ALIKE_BUT_FOR = [
+    (Exchange("/", "a", "direct"), {"type": "topic"}),
+    (Exchange("/", "a", "direct"), {"durable": False}),
+    (Exchange("/", "a", "direct"), {"auto_delete": True}),
+    (Exchange("/", "a", "direct"), {"internal": True}),
+    (Exchange("/", "a", "direct"), {"origin": "builtin"}),
+    (Exchange("/", "a", "direct"), {"origin": "missing"}),
+    (Exchange("/", "a", "direct"), {"arguments": {"alternate-exchange": "b"}}),
+    (
+        Exchange("/", "a", "x-delayed-message", arguments={"x-delayed-type": "topic"}),
+        {"arguments": {"x-delayed-type": "fanout"}},
+    ),
+    (Queue("/", "a"), {"type": "quorum"}),
+    (Queue("/", "a"), {"durable": False}),
+    (Queue("/", "a"), {"auto_delete": True}),
+    (Queue("/", "a"), {"exclusive": True}),
+    (Queue("/", "a"), {"origin": "shovel"}),
+    (Queue("/", "a"), {"origin": "missing"}),
+    (Queue("/", "a"), {"stats": {"messages": 3}}),
+    (Queue("/", "a", arguments={"x-max-length": 1}), {"arguments": {"x-max-length": True}}),
+    (Queue("/", "a", arguments={"x-max-length": 1}), {"arguments": {"x-max-length": "1"}}),
+    (Queue("/", "a", arguments={"x-max-length": 1}), {"arguments": {"x-max-length": 1.0}}),
+]
+
+
+def node_statement(dot: str, node_type: str, name: str) -> str:
+    """The statement of node *name*, but for its ID."""
+    line = next(line for line in dot.splitlines() if f'tooltip="{node_type} {name}\\n' in line)
+    return line.split(" ", 1)[1]
+
+
+@pytest.mark.parametrize(
+    ("entity", "changes"),
+    ALIKE_BUT_FOR,
+    ids=[f"{type(entity).__name__}-{next(iter(changes))}" for entity, changes in ALIKE_BUT_FOR],
+)
+def test_nodes_alike_but_for_one_field_are_each_drawn_as_when_alone(
+    entity: Exchange | Queue, changes: dict
+) -> None:
+    """Nodes share what they show besides their names: no field may go unseen."""
+    other = entity.replace(name="b", **changes)
+    node_type = "exchange" if isinstance(entity, Exchange) else "queue"
+    together = to_dot([view_of(entity, other)])
+    assert node_statement(together, node_type, "b") == node_statement(
+        to_dot([view_of(other)]), node_type, "b"
+    )
+
+
+def test_alike_nodes_cover_every_field() -> None:
+    changed = {field for _, changes in ALIKE_BUT_FOR for field in changes}
+    fields = {*Exchange.__slots__, *Queue.__slots__} - {"vhost", "name"}
+    assert changed == fields
+
+
+def test_nodes_alike_but_for_their_policies_show_their_own() -> None:
+    policy = Policy("/", "p", "^b$", "queues", {"max-length": 1}, 1)
+    view = view_of(
+        Queue("/", "a"),
+        Queue("/", "b"),
+        effective_policies={("queue", "b"): policy},
+        effective_operator_policies={("queue", "a"): policy},
+    )
+    dot = to_dot([view])
+    assert node_statement(dot, "queue", "a").endswith('\\noperator policy p"];')
+    assert node_statement(dot, "queue", "b").endswith('\\npolicy p"];')
+
+
 def dead_letter_to_default(key: str | None) -> VhostTopology:
     return view_of(
         Queue("/", "work"),
