@@ -275,11 +275,8 @@ def _escaped_visible(line: str, tooltip: bool = False) -> str:
     return line.replace("\\", backslash).replace('"', '\\"').replace("&", "&#38;")
 
 
-def _attr_list(attrs: dict[str, str], tooltip: list[str] | None = None) -> str:
-    items = [f"{name}={dot_string(value)}" for name, value in attrs.items()]
-    if tooltip is not None:
-        items.append("tooltip=" + dot_string("\n".join(tooltip), tooltip=True))
-    return "[" + ", ".join(items) + "]"
+def _attr_list(attrs: dict[str, str]) -> str:
+    return "[" + ", ".join(f"{name}={dot_string(value)}" for name, value in attrs.items()) + "]"
 
 
 @functools.cache
