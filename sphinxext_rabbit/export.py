@@ -11,9 +11,10 @@ shovel-declared placeholders (should a topology built in code hold them), nor ru
 figures (``Queue.stats``), which are no definitions.
 
 When and where a snapshot was taken (``Topology.taken_at``, and ``Topology.source``
-without credentials) go in the top-level `METADATA_KEY`, which the broker ignores on
-import. A topology without ``taken_at`` (an export read from a file) gets no such key, so
-converting a file does not record a local path.
+without credentials), and the lists the broker refused to give (``Topology.unread``), go
+in the top-level `METADATA_KEY`, which the broker ignores on import. A topology without
+``taken_at`` (an export read from a file) gets no time or source, so converting a file
+does not record a local path.
 
 Reading the file back (``load.parse``) gives the same model, with one exception made
 for the broker's sake: a queue whose type is neither the vhost's default nor set in its
@@ -42,10 +43,17 @@ METADATA_KEY = "sphinxext_rabbit"
 def to_definitions(topology: Topology) -> dict[str, Any]:
     """The full-cluster definitions document of *topology*; lists sorted, secrets removed."""
     document: dict[str, Any] = {"rabbitmq_definition_format": "cluster"}
+    metadata: dict[str, Any] = {}
     if topology.taken_at is not None:  # a snapshot; an export read from a file is not one
-        document[METADATA_KEY] = {"taken_at": topology.taken_at}
+        metadata["taken_at"] = topology.taken_at
         if topology.source:
-            document[METADATA_KEY]["source"] = redact(topology.source)
+            metadata["source"] = redact(topology.source)
+    if topology.unread:
+        # what the broker refused to list is unknown, not empty: kept so, a snapshot of a
+        # fetch without /api/parameters draws no upstream as missing
+        metadata["unread"] = sorted(topology.unread)
+    if metadata:
+        document[METADATA_KEY] = metadata
     document["vhosts"] = [_vhost(name, default_type)
                           for name, default_type in sorted(topology.vhosts.items())]
     exchanges = [x for x in topology.exchanges if x.origin == "declared"]

@@ -252,9 +252,20 @@ class _Reader:
             for vhost in sorted(self.vhosts_of_entities()):
                 self.topology.vhosts.setdefault(vhost, None)
         snapshot = self.document.get("sphinxext_rabbit")
-        if isinstance(snapshot, dict) and isinstance(snapshot.get("taken_at"), str):
-            self.topology.taken_at = snapshot["taken_at"]
+        if isinstance(snapshot, dict):
+            self.read_snapshot_metadata(snapshot)
         return self.topology
+
+    def read_snapshot_metadata(self, snapshot: dict[str, Any]) -> None:
+        """When a snapshot was taken, and which lists the broker did not give (export.py)."""
+        if isinstance(snapshot.get("taken_at"), str):
+            self.topology.taken_at = snapshot["taken_at"]
+        unread = snapshot.get("unread", [])
+        if isinstance(unread, list) and all(isinstance(key, str) for key in unread):
+            self.topology.unread = frozenset(unread)
+        else:
+            self.problem(WARNING, "schema", "sphinxext_rabbit.unread should be a list of "
+                         "names such as 'parameters'; ignored", ("sphinxext_rabbit",))
 
     def read_vhosts(self) -> None:
         vhosts = self.topology.vhosts

@@ -154,6 +154,33 @@ def test_when_and_where_a_snapshot_was_taken_is_kept_without_credentials():
     assert again.taken_at == "2025-03-01T09:30:00Z"
 
 
+def test_a_snapshot_of_a_broker_that_refused_its_parameters_draws_no_upstream_as_missing():
+    federated = {
+        "vhosts": [{"name": "/"}],
+        "exchanges": [{"name": "events", "vhost": "/", "type": "topic"}],
+        "policies": [{"name": "fed", "vhost": "/", "pattern": "^events$",
+                      "apply-to": "exchanges", "definition": {"federation-upstream": "eu"}}],
+    }
+    topology = parse(json.dumps(federated))
+    topology.taken_at = "2025-03-01T09:30:00Z"
+    topology.unread = frozenset({"parameters"})  # as read_live records a refused list
+    document = to_definitions(topology)
+    assert document[METADATA_KEY]["unread"] == ["parameters"]
+    again = parse(json.dumps(document))
+    assert again.unread == frozenset({"parameters"})
+    _built, problems = views(again, Selection())
+    assert problems == []  # without "unread": the upstream 'eu' would be "not declared"
+
+
+def test_a_malformed_unread_list_is_reported_and_ignored():
+    document = {"vhosts": [{"name": "/"}], METADATA_KEY: {"unread": "parameters"}}
+    topology = parse(json.dumps(document))
+    assert topology.unread == frozenset()
+    assert [(p.code, p.message) for p in topology.problems] == [
+        ("schema", "sphinxext_rabbit.unread should be a list of names such as 'parameters'; "
+                   "ignored")]
+
+
 def test_the_file_is_deterministic_sorted_indented_and_ends_with_a_newline(tmp_path):
     topology = load(SAMPLE)
     text = written(topology, tmp_path)

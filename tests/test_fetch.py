@@ -19,7 +19,9 @@ from typing import Any
 import pytest
 
 from sphinxext_rabbit import fetch
+from sphinxext_rabbit.export import to_definitions
 from sphinxext_rabbit.fetch import ENDPOINTS, Connection, FetchError, fetch_api
+from sphinxext_rabbit.load import parse
 from sphinxext_rabbit.select import Selection, views
 from sphinxext_rabbit.sources import Broker as SourceBroker
 from sphinxext_rabbit.sources import read_live
@@ -238,6 +240,10 @@ def test_the_whole_broker_for_a_user_who_may_read_one_vhost_is_that_vhost(
     assert [p.code for p in problems] == ["fetch"]
     _built, problems = views(topology, Selection(vhosts=[other]))
     assert [p.code for p in problems] == ["fetch", "vhost"]
+    # and so they stay in a snapshot of it
+    snapshot = parse(json.dumps(to_definitions(topology)))
+    _built, problems = views(snapshot, Selection(vhosts=[readable]))
+    assert problems == []
 
 
 def test_a_user_without_a_management_tag(broker: Broker):
