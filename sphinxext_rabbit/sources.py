@@ -90,7 +90,7 @@ def is_url(spec: str) -> bool:
 def broker_from_url(url: str, *, user: str | None = None,
                     password_env: str = PASSWORD_ENV, **tls: Any) -> Broker:
     """A broker written as a URL; credentials in it are refused, not used."""
-    if re.match(r"[a-z]+://[^/?#]*@", url, re.IGNORECASE):
+    if redact(url) != url:  # it holds user info
         raise SourceError(f"{redact(url)}: a URL here must not hold a user or password "
                           f"(anyone who reads it reads them); give the user in {USER_ENV} "
                           f"and the password in {password_env}, or name a broker configured "
