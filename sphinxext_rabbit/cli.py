@@ -128,18 +128,42 @@ _COMMANDS: dict[str, tuple[str, Callable[[argparse.ArgumentParser], None]]] = {
 }
 
 
+class _HelpFormatter(argparse.HelpFormatter):
+    """argparse's help, as wide as the terminal as ``shutil.get_terminal_size`` tells it
+    (``COLUMNS``, else the terminal of stdout, else 80), without importing shutil: argparse
+    makes a formatter for every argument it adds, and shutil's imports would cost each
+    run more than parsing its arguments does."""
+
+    def __init__(self, prog: str) -> None:
+        super().__init__(prog, width=_terminal_columns() - 2)
+
+
+def _terminal_columns() -> int:
+    try:
+        columns = int(os.environ.get("COLUMNS", ""))
+    except ValueError:
+        columns = 0
+    if columns <= 0:
+        try:
+            columns = os.get_terminal_size(sys.__stdout__.fileno()).columns
+        except (AttributeError, ValueError, OSError):
+            columns = 0
+    return columns if columns > 0 else 80
+
+
 def _parser(command: str | None = None) -> argparse.ArgumentParser:
     """The parser of every command, or of *command* only: argparse's set-up costs a run
     about as much as drawing a small export, and one command's help and errors do not
     involve the others."""
     parser = argparse.ArgumentParser(
-        prog="sphinxext-rabbit",
+        prog="sphinxext-rabbit", formatter_class=_HelpFormatter,
         description="Draw, check and compare RabbitMQ topologies: definitions exports, "
                     "saved management-API output, Kubernetes manifests, live brokers.")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for name, (help_text, add_arguments) in _COMMANDS.items():
         if command in (None, name):
-            add_arguments(commands.add_parser(name, help=help_text))
+            add_arguments(commands.add_parser(name, help=help_text,
+                                              formatter_class=_HelpFormatter))
     return parser
 
 

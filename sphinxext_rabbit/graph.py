@@ -47,9 +47,9 @@ KEY_IGNORED_TYPES = frozenset({"fanout", "x-random", "x-local-random", "x-modulu
 DEFAULT_EXCHANGE_LABEL = "(default exchange)"
 STUB_MARK = "↗"
 
-_INVISIBLE = re.compile(r"[\x00-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]")
-# what dot_string must rewrite; most names hold none of it
-_NEEDS_ESCAPE = re.compile(r'[\\"&\x00-\x09\x0b-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]')
+#: what `visible` rewrites: a pattern, compiled by `re` when first used, as few names need
+#: it (compiling its range of surrogates costs as much as drawing hundreds of nodes)
+_INVISIBLE = r"[\x00-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]"
 
 _EXCHANGE_FILL = "#fdf0d5"
 _QUEUE_FILL = "#dcebfa"
@@ -151,7 +151,7 @@ def visible(text: str) -> str:
     """*text* with control characters, lone surrogates and non-characters as escapes."""
     if text.isprintable():  # none of those is printable, and most text holds none
         return text
-    return _INVISIBLE.sub(_escape_char, text)
+    return re.sub(_INVISIBLE, _escape_char, text)
 
 
 def _escape_char(match: re.Match[str]) -> str:
@@ -263,8 +263,8 @@ def dot_string(text: str, *, tooltip: bool = False) -> str:
     tooltip once more than a label (2.42 to 16.1 alike), so there backslashes are doubled
     twice.
     """
-    if _NEEDS_ESCAPE.search(text) is None:
-        return '"' + text.replace("\n", "\\n") + '"'
+    if text.isprintable() and "\\" not in text and '"' not in text and "&" not in text:
+        return f'"{text}"'  # most text: nothing to rewrite
     lines = (_escaped_visible(visible(line), tooltip) for line in text.split("\n"))
     return '"' + "\\n".join(lines) + '"'
 

@@ -33,10 +33,12 @@ if TYPE_CHECKING:  # typing costs the command line's start-up; only checkers nee
     from typing import Any
 
 # an endpoint named as a key or a file name: "queues" (fetch.ENDPOINTS, the live client's
-# keys), "/api/queues/detailed", "api_operator_policies.json", "queues-page-2.json"
-_ENDPOINT_NAME = re.compile(
-    r"/?(?:api[/_.-])?(?P<name>overview|vhosts|exchanges|queues|bindings|policies|"
-    r"operator[-_]policies|parameters)(?![A-Za-z0-9])", re.IGNORECASE)
+# keys), "/api/queues/detailed", "api_operator_policies.json", "queues-page-2.json".
+# The module's patterns are compiled by `re` when first used: telling an export from API
+# output seldom needs them, and compiling them would cost every run that reads an export.
+_ENDPOINT_NAME = (
+    r"(?i)/?(?:api[/_.-])?(?P<name>overview|vhosts|exchanges|queues|bindings|policies|"
+    r"operator[-_]policies|parameters)(?![A-Za-z0-9])")
 #: Top-level keys only a definitions export has.
 _EXPORT_MARKERS = frozenset({
     "rabbit_version", "rabbitmq_version", "product_name", "product_version",
@@ -56,7 +58,7 @@ _OVERVIEW_FIELDS = frozenset({"management_version", "object_totals", "exchange_t
 _VHOST_FIELDS = frozenset({"name", "metadata", "default_queue_type"})
 _POLICY_FIELDS = ("pattern", "apply-to", "definition", "priority")
 #: The part of a Problem's ``where`` that names an item: "queues[7]" of "queues[7].name".
-_ITEM_WHERE = re.compile(r"(?P<key>[a-z]+)\[(?P<index>\d+)\]")
+_ITEM_WHERE = r"(?P<key>[a-z]+)\[(?P<index>\d+)\]"
 
 
 def endpoint_of(body: Any) -> str | None:
@@ -145,7 +147,7 @@ def _is_paged(body: Any) -> bool:
 
 def _endpoint_name(name: Any) -> str | None:
     """The endpoint a key or a file name names (see _ENDPOINT_NAME), or None."""
-    found = _ENDPOINT_NAME.match(name) if isinstance(name, str) else None
+    found = re.match(_ENDPOINT_NAME, name) if isinstance(name, str) else None
     return found["name"].lower().replace("_", "-") if found else None
 
 
@@ -345,7 +347,7 @@ def _as_definition(endpoint: str, item: Any) -> Any:
 
 def _in_body(problem: Problem, origins: dict[str, list[tuple[_Body, int]]]) -> Problem:
     """Name the saved file and the item's place in its body, not in the merged document."""
-    found = _ITEM_WHERE.match(problem.where or "")
+    found = re.match(_ITEM_WHERE, problem.where or "")
     if found is None or found["key"] not in origins:
         return problem
     body, index = origins[found["key"]][int(found["index"])]

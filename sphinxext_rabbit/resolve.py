@@ -25,19 +25,27 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:  # typing costs the command line's start-up; only checkers need it
     from typing import Any
 
+    #: a policy, its compiled pattern and the literal text the pattern starts with
+    Candidate = tuple[Policy, re.Pattern[str], str]
+
 _QUEUE_APPLY_TO = {"classic": "classic_queues", "quorum": "quorum_queues", "stream": "streams"}
-# AMQP 1.0 shovel addresses: /queues/NAME, /exchanges/NAME[/KEY] (names percent-encoded)
-_AMQP10_ADDRESS = re.compile(r"/(?P<kind>queues|exchanges)/(?P<name>[^/]*)(?:/(?P<key>.*))?")
+# AMQP 1.0 shovel addresses: /queues/NAME, /exchanges/NAME[/KEY] (names percent-encoded);
+# compiled by `re` when first used, as few vhosts have shovels
+_AMQP10_ADDRESS = r"/(?P<kind>queues|exchanges)/(?P<name>[^/]*)(?:/(?P<key>.*))?"
 
 
 def is_builtin_exchange(name: str) -> bool:
     return name in BUILTIN_EXCHANGES or name.startswith("amq.")
 
 
-def edge_sort_key(edge: Edge) -> tuple:
-    return (edge.vhost, edge.kind, edge.source_type, edge.source, edge.destination_type,
-            edge.destination, edge.routing_key or "", edge.origin,
-            json.dumps(edge.arguments, sort_keys=True, default=str) if edge.arguments else "")
+def edge_sort_key(edge: Edge) -> str:
+    """An edge's fields, most significant first, joined by NUL: the least character, so the
+    order is their tuple's (for names without NUL; with NUL it is still fixed), and strings
+    compare several times faster than tuples of strings that are equal but not identical."""
+    return "\0".join((
+        edge.vhost, edge.kind, edge.source_type, edge.source, edge.destination_type,
+        edge.destination, edge.routing_key or "", edge.origin,
+        json.dumps(edge.arguments, sort_keys=True, default=str) if edge.arguments else ""))
 
 
 class _Resolver:
@@ -91,21 +99,16 @@ class _Resolver:
     # -- policies ------------------------------------------------------------------------
 
     def effective_policies(self) -> None:
-        compiled = {id(p): re.compile(p.pattern) for p in self.view.policies}
-        # per (operator?, entity kind) the candidate policies, highest priority first ...
-        ranked: dict[tuple[bool, str], list[tuple[Policy, re.Pattern[str], str]]] = {}
+        compiled = {id(p): (re.compile(p.pattern), _literal_prefix(p.pattern))
+                    for p in self.view.policies}
+        # per (operator?, entity kind) the policies that may apply, highest priority first
+        candidates: dict[tuple[bool, str], _Candidates] = {}
         for operator in (False, True):
             ordered = sorted((p for p in self.view.policies if p.operator == operator),
                              key=lambda p: (-p.priority, p.name))
             for applies in ("exchange", *_QUEUE_APPLY_TO, "other"):
-                ranked[operator, applies] = [
-                    (p, compiled[id(p)], _literal_prefix(p.pattern)) for p in ordered
-                    if _applies_to(p.apply_to, applies)]
-        # ... narrowed by the start of a name, as most patterns start "^literal": as long as
-        # the shortest literal start, a policy whose literal start differs there cannot match
-        start_length = {key: min((len(c[2]) for c in candidates if c[2]), default=1)
-                        for key, candidates in ranked.items()}
-        by_start: dict[tuple[bool, str, str], list[tuple[Policy, re.Pattern[str], str]]] = {}
+                candidates[operator, applies] = _Candidates([
+                    (p, *compiled[id(p)]) for p in ordered if _applies_to(p.apply_to, applies)])
         # (most vhosts have no operator policies: their pass is skipped)
         passes = [(operator, found) for operator, found in (
             (False, self.view.effective_policies), (True, self.view.effective_operator_policies))
@@ -117,24 +120,16 @@ class _Resolver:
                 applies = kind if kind == "exchange" else (
                     entity.type if entity.type in _QUEUE_APPLY_TO else "other")
                 for operator, found in passes:
-                    start = name[:start_length[operator, applies]]
-                    key = (operator, applies, start)
-                    candidates = by_start.get(key)
-                    if candidates is None:
-                        candidates = by_start[key] = [
-                            c for c in ranked[operator, applies]
-                            if not c[2] or c[2].startswith(start)]
-                    policy = self.pick(candidates, kind, name)
+                    policy = self.pick(candidates[operator, applies].of(name), kind, name)
                     if policy is not None:
                         found[(kind, name)] = policy
 
-    def pick(self, candidates: list[tuple[Policy, re.Pattern[str], str]], kind: str,
-             name: str) -> Policy | None:
+    def pick(self, candidates: list[Candidate], kind: str, name: str) -> Policy | None:
         best: Policy | None = None
-        for policy, pattern, prefix in candidates:
+        for policy, pattern, _start in candidates:
             if best is not None and policy.priority < best.priority:
                 break
-            if not name.startswith(prefix) or pattern.search(name) is None:
+            if pattern.search(name) is None:
                 continue
             if best is None:
                 best = policy
@@ -275,7 +270,7 @@ class _Resolver:
             candidate = value.get(field)
             if not isinstance(candidate, str):
                 continue
-            matched = _AMQP10_ADDRESS.fullmatch(candidate)
+            matched = re.fullmatch(_AMQP10_ADDRESS, candidate)
             if matched:
                 kind = "queue" if matched["kind"] == "queues" else "exchange"
                 name = unquote(matched["name"])
@@ -317,6 +312,38 @@ class _Resolver:
         self.edges.sort(key=edge_sort_key)
         self.view.edges = self.edges
         return self.view, self.problems
+
+
+class _Candidates:
+    """The policies that may apply to one kind of entity, in their order of precedence, and
+    those a name may match, found by the name's start: most patterns start ``^literal``, and
+    a policy whose literal start a name lacks cannot match it."""
+
+    __slots__ = ("ranked", "unanchored", "by_start", "lengths")
+
+    def __init__(self, ranked: list[Candidate]) -> None:
+        self.ranked = ranked
+        #: the ranks of the policies without a literal start, which any name may match
+        self.unanchored: list[int] = []
+        #: literal start -> the ranks of the policies with it
+        self.by_start: dict[str, list[int]] = {}
+        for rank, (_policy, _pattern, start) in enumerate(ranked):
+            if start:
+                self.by_start.setdefault(start, []).append(rank)
+            else:
+                self.unanchored.append(rank)
+        self.lengths = sorted({len(start) for start in self.by_start})
+
+    def of(self, name: str) -> list[Candidate]:
+        """The policies *name* may match, in order of precedence."""
+        ranks = self.unanchored
+        for length in self.lengths:
+            if length > len(name):
+                break
+            found = self.by_start.get(name[:length])
+            if found is not None:
+                ranks = sorted(ranks + found) if ranks else found
+        return [self.ranked[rank] for rank in ranks]
 
 
 _LITERAL_START = re.compile(r"\^((?:[\w-]|\\[.\-/])*)")

@@ -9,8 +9,9 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:  # typing costs the command line's start-up; only checkers need it
     from typing import Any
 
-_URI_WITH_USERINFO = re.compile(r"(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*://)(?P<userinfo>[^/?#\s]*)@")
-_SECRET_KEY = re.compile(r"pass|secret|token|credential", re.IGNORECASE)
+# patterns compiled by `re` when first used: most runs meet no URI with user info
+_URI_WITH_USERINFO = r"(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*://)(?P<userinfo>[^/?#\s]*)@"
+_SECRET_KEY = r"(?i)pass|secret|token|credential"
 _LOCAL_HOSTS = frozenset({"", "localhost", "127.0.0.1", "::1"})
 _DEFAULT_PORTS = frozenset({None, 5672, 5671})
 REDACTED = "(redacted)"
@@ -20,7 +21,7 @@ def redact(text: str) -> str:
     """Remove the user-info part (user name and password) of every URI in ``text``."""
     if "@" not in text:  # no user info: most values, told without a substitution's cost
         return text
-    return _URI_WITH_USERINFO.sub(r"\g<scheme>", text)
+    return re.sub(_URI_WITH_USERINFO, r"\g<scheme>", text)
 
 
 def redact_value(value: Any) -> Any:
@@ -30,7 +31,7 @@ def redact_value(value: Any) -> Any:
     if isinstance(value, list):
         return [redact_value(item) for item in value]
     if isinstance(value, dict):
-        return {key: (REDACTED if isinstance(key, str) and _SECRET_KEY.search(key)
+        return {key: (REDACTED if isinstance(key, str) and re.search(_SECRET_KEY, key)
                       else redact_value(item))
                 for key, item in value.items()}
     return value

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 
@@ -176,12 +177,25 @@ def test_command_line_on_a_file_imports_no_sphinx_and_no_http_client(definitions
     code = (
         "import sys; from sphinxext_rabbit.cli import main; main(['dot', sys.argv[1]]); "
         "sys.stderr.write(' '.join(m for m in sys.modules if m.split('.')[0] in "
-        "('sphinx', 'docutils', 'yaml', 'http', 'ssl') or m == 'sphinxext_rabbit.fetch'))"
+        "('sphinx', 'docutils', 'yaml', 'http', 'ssl', 'shutil') "
+        "or m == 'sphinxext_rabbit.fetch'))"
     )
     completed = subprocess.run(
         [sys.executable, "-c", code, definitions], capture_output=True, text=True, check=True
     )
     assert completed.stderr == ""
+
+
+@pytest.mark.parametrize("columns", [50, 120])
+def test_help_is_as_wide_as_the_terminal(columns):
+    """COLUMNS sizes the help, as argparse does; usage lines wrap within it."""
+    completed = subprocess.run(
+        [sys.executable, "-m", "sphinxext_rabbit", "dot", "--help"],
+        capture_output=True, text=True, check=True, env={**os.environ, "COLUMNS": str(columns)},
+    )
+    widths = [len(line) for line in completed.stdout.splitlines()]
+    assert max(widths) <= columns
+    assert max(widths) > columns - 30  # filled, not wrapped at a fixed narrower width
 
 
 def test_console_script_is_installed():
