@@ -28,6 +28,7 @@ if TYPE_CHECKING:  # typing costs the command line's start-up; only checkers nee
     #: a policy, its compiled pattern and the literal text the pattern starts with
     Candidate = tuple[Policy, re.Pattern[str], str]
 
+_FEDERATION_KEYS = frozenset({"federation-upstream", "federation-upstream-set"})
 _QUEUE_APPLY_TO = {"classic": "classic_queues", "quorum": "quorum_queues", "stream": "streams"}
 # AMQP 1.0 shovel addresses: /queues/NAME, /exchanges/NAME[/KEY] (names percent-encoded);
 # compiled by `re` when first used, as few vhosts have shovels
@@ -209,7 +210,10 @@ class _Resolver:
                      if p.component == "federation-upstream" and isinstance(p.value, dict)}
         sets = {p.name: p.value for p in self.parameters
                 if p.component == "federation-upstream-set"}
-        for (kind, name), policy in sorted(self.view.effective_policies.items()):
+        # (only the entities of policies that federate are sorted: most vhosts have none)
+        federating = [(key, policy) for key, policy in self.view.effective_policies.items()
+                      if _FEDERATION_KEYS & policy.definition.keys()]
+        for (kind, name), policy in sorted(federating, key=lambda item: item[0]):
             definition = policy.definition
             chosen: list[str] = []
             if isinstance(definition.get("federation-upstream"), str):

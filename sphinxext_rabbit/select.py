@@ -22,6 +22,7 @@ from .resolve import resolve
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # typing costs the command line's start-up; only checkers need it
     from collections.abc import Iterable
+    from typing import Any
 
 
 class PatternError(ValueError):
@@ -88,20 +89,22 @@ def select(view: VhostTopology, selection: Selection) -> VhostTopology:
     Stubs mark edges that leave the selection and edges that enter it, so a subsystem
     diagram shows where its messages go and where they come from.
     """
-    wants = selection.wants
     kept = VhostTopology(view.vhost, policies=view.policies)
+    # (a hidden queue's routes go with it even when the queue is not wanted)
     hidden = {name for name, q in view.queues.items() if q.exclusive or q.auto_delete
               } if selection.hide_temporary else set()
-    kept.queues = {name: q for name, q in view.queues.items()
-                   if wants(name) and name not in hidden}
+    queues = _wanted(view.queues, selection)
+    kept.queues = {name: q for name, q in queues.items() if name not in hidden
+                   } if hidden else queues
+    wanted_exchanges = _wanted(view.exchanges, selection)
     kept.exchanges = exchanges = {
-        name: x for name, x in view.exchanges.items() if x.origin != "builtin" and wants(name)
+        name: x for name, x in wanted_exchanges.items() if x.origin != "builtin"
     }
     # built-in exchanges are drawn only beside something drawn; the default one on request
     builtins = {
         name
-        for name, x in view.exchanges.items()
-        if x.origin == "builtin" and name != DEFAULT_EXCHANGE and wants(name)
+        for name, x in wanted_exchanges.items()
+        if x.origin == "builtin" and name != DEFAULT_EXCHANGE
     }
     if builtins:
         for edge in view.edges:
@@ -156,6 +159,13 @@ def select(view: VhostTopology, selection: Selection) -> VhostTopology:
         in_use.update(p.name for p in kept.effective_operator_policies.values())
         kept.policies = [p for p in view.policies if p.name in in_use]
     return kept
+
+
+def _wanted(entities: dict[str, Any], selection: Selection) -> dict[str, Any]:
+    """The entities whose names the selection wants (a copy)."""
+    if not selection.narrowed:
+        return dict(entities)
+    return {name: entity for name, entity in entities.items() if selection.wants(name)}
 
 
 def _kept(view: VhostTopology, kind: str, name: str) -> bool:
