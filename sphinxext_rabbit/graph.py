@@ -466,20 +466,22 @@ class _VhostDrawing:
 
     def _entity(self, node_type: str, id_letter: str, entity: Exchange | Queue) -> ListedNode:
         """An exchange or queue to draw."""
-        arguments = self._arguments_line(entity.arguments) if entity.arguments else ""
-        # All that the template shows, `_describe`'s fields and the arguments: nodes alike
-        # in it share one.
-        alike = (node_type, entity.type, entity.durable, entity.auto_delete,
-                 entity.internal if node_type == "exchange" else entity.exclusive,
-                 entity.origin, arguments)
+        # All that the template shows, `_describe`'s fields (and an exchange's routing type,
+        # which an argument may set): nodes alike in it share one.
+        if isinstance(entity, Exchange):
+            alike = (node_type, entity.type, routing_type(entity), entity.durable,
+                     entity.auto_delete, entity.internal, entity.origin)
+        else:
+            alike = (node_type, entity.type, entity.durable, entity.auto_delete,
+                     entity.exclusive, entity.origin)
         template = self._entity_templates.get(alike)
         if template is None:
-            label_start, middle, tooltip_middle = self._template(self._describe(node_type, entity))
-            template = label_start, middle, tooltip_middle + arguments
+            template = self._template(self._describe(node_type, entity))
             self._entity_templates[alike] = template
         name = entity.name
-        policies = self._policy_lines.get((node_type, name), "")
-        return self.nodes[node_type][name], node_type, name, id_letter, template, policies
+        tooltip_end = self._arguments_line(entity.arguments) if entity.arguments else ""
+        tooltip_end += self._policy_lines.get((node_type, name), "")
+        return self.nodes[node_type][name], node_type, name, id_letter, template, tooltip_end
 
     def _describe(self, node_type: str, entity: Exchange | Queue) -> NodeDescription:
         """What an exchange or queue node shows besides its name, arguments and policies."""
