@@ -14,6 +14,8 @@ if [ -z "$definitions" ]; then
 fi
 # compiled once beforehand: compiling a changed module would be counted in its run
 "$python" -m compileall -q sphinxext_rabbit
+# a fixed string hash: with a random one, dict layouts and so the count vary by about 1%
+export PYTHONHASHSEED=0
 
 instructions() {
     valgrind --tool=callgrind --callgrind-out-file=/dev/null "$@" 2>&1 >/dev/null |

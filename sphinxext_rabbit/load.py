@@ -675,7 +675,6 @@ def read_text(path: str, max_bytes: int = DEFAULT_MAX_BYTES) -> tuple[str | None
         return None, Problem(ERROR, "io", f"cannot read the file: {exc.strerror or exc}")
 
 
-@without_gc
 def load(path: str | os.PathLike[str], *, vhost: str | None = None,
          source: str | None = None, max_bytes: int = DEFAULT_MAX_BYTES) -> Topology:
     """Read a definitions file; ``source`` is how problems name it (default: the path)."""
