@@ -184,7 +184,7 @@ def tables_text(built: list) -> str:
 
 
 def outputs(case: Case) -> dict[str, bytes]:
-    """The golden files of *case*: file name -> content."""
+    """What every run of *case* gives: file name -> content."""
     files: dict[str, str] = {}
     statuses = []
     previous = os.getcwd()
