@@ -19,6 +19,7 @@ from .model import (
     Topology,
     without_gc,
 )
+from .patterns import InvalidPattern, compile_pattern
 from .uris import redact_value
 
 TYPE_CHECKING = False
@@ -375,11 +376,11 @@ class _Reader:
                              (key, index))
             return
         try:
-            re.compile(pattern)
-        except re.error as exc:
+            compile_pattern(pattern)
+        except InvalidPattern as exc:
             self.problem(ERROR, "policy-pattern", f"{key}[{index}]: policy {name!r} has "
-                         f"pattern {pattern!r} that is not a valid regular expression "
-                         f"({exc}); skipped", (key, index))
+                         f"pattern {pattern!r}, which PCRE (the broker's regular expressions) "
+                         f"refuses ({exc}); skipped", (key, index))
             return
         apply_to = item.get("apply-to", "all")
         if apply_to.__class__ is not str or apply_to not in _APPLY_TO:

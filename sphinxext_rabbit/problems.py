@@ -37,8 +37,15 @@ CATALOG: dict[str, tuple[str, str, str]] = {
     "destination-type": ("error", "A binding's destination_type is neither 'queue' nor "
                          "'exchange'; the broker would refuse it, so it is not drawn.",
                          "Set destination_type to 'queue' or 'exchange'."),
-    "policy-pattern": ("error", "A policy's pattern is not a valid regular expression; the "
-                       "policy is ignored.", "Fix the pattern."),
+    "policy-pattern": ("error", "A policy's pattern is not a valid PCRE regular expression "
+                       "(the broker would refuse it); the policy is ignored.",
+                       "Fix the pattern."),
+    "pattern-limit": ("warning", "PCRE gives up on a name at its match limit: a policy's "
+                      "pattern, or an 're:' include/exclude pattern, backtracks "
+                      "catastrophically on it (such as ^(a|aa)+$ on a long name). The broker "
+                      "counts the name as not matched, and so does the drawing.",
+                      "Rewrite the pattern so it cannot backtrack so much: no nested "
+                      "quantifiers such as (a+)+, or an atomic group (?>...)."),
     "dangling": ("error", "A binding, dead-letter or alternate exchange setting, or a "
                  "federation policy refers to something not declared. It is drawn marked "
                  "'missing'.", "Declare the entity, or fix the name."),

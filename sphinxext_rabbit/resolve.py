@@ -19,6 +19,16 @@ from .model import (
     Topology,
     VhostTopology,
 )
+from .patterns import (
+    FULL_TRIES,
+    QUICK_LIMIT,
+    InvalidPattern,
+    Matcher,
+    Regex,
+    compile_pattern,
+    gave_up_on,
+    subject,
+)
 from .uris import Endpoint, first_uri
 
 TYPE_CHECKING = False
@@ -26,7 +36,7 @@ if TYPE_CHECKING:  # typing costs the command line's start-up; only checkers nee
     from typing import Any
 
     #: a policy, its compiled pattern and the literal text the pattern starts with
-    Candidate = tuple[Policy, re.Pattern[str], str]
+    Candidate = tuple[Policy, Regex, str]
 
 _FEDERATION_KEYS = frozenset({"federation-upstream", "federation-upstream-set"})
 _QUEUE_APPLY_TO = {"classic": "classic_queues", "quorum": "quorum_queues", "stream": "streams"}
@@ -54,6 +64,7 @@ class _Resolver:
         self.vhost = vhost
         self.view = VhostTopology(vhost)
         self.problems: list[Problem] = []
+        self.matcher = Matcher()
         for exchange in topology.exchanges:
             if exchange.vhost == vhost:
                 self.view.exchanges[exchange.name] = exchange
@@ -100,8 +111,13 @@ class _Resolver:
     # -- policies ------------------------------------------------------------------------
 
     def effective_policies(self) -> None:
-        compiled = {id(p): (re.compile(p.pattern), _literal_prefix(p.pattern))
-                    for p in self.view.policies}
+        compiled = {}
+        for policy in self.view.policies:
+            try:
+                compiled[id(policy)] = (compile_pattern(policy.pattern),
+                                        _literal_prefix(policy.pattern))
+            except InvalidPattern:  # (loading has reported it; a policy built in code)
+                continue
         # per (operator?, entity kind) the policies that may apply, highest priority first
         candidates: dict[tuple[bool, str], _Candidates] = {}
         for operator in (False, True):
@@ -109,7 +125,8 @@ class _Resolver:
                              key=lambda p: (-p.priority, p.name))
             for applies in ("exchange", *_QUEUE_APPLY_TO, "other"):
                 candidates[operator, applies] = _Candidates([
-                    (p, *compiled[id(p)]) for p in ordered if _applies_to(p.apply_to, applies)])
+                    (p, *compiled[id(p)]) for p in ordered
+                    if id(p) in compiled and _applies_to(p.apply_to, applies)])
         # (most vhosts have no operator policies: their pass is skipped)
         passes = [(operator, found) for operator, found in (
             (False, self.view.effective_policies), (True, self.view.effective_operator_policies))
@@ -124,13 +141,15 @@ class _Resolver:
                     policy = self.pick(candidates[operator, applies].of(name), kind, name)
                     if policy is not None:
                         found[(kind, name)] = policy
+        self.report_gave_up()
 
     def pick(self, candidates: list[Candidate], kind: str, name: str) -> Policy | None:
         best: Policy | None = None
+        encoded = subject(name) if candidates else b""
         for policy, pattern, _start in candidates:
             if best is not None and policy.priority < best.priority:
                 break
-            if pattern.search(name) is None:
+            if not self.matcher.search(pattern, encoded, f"{kind} {name!r}"):
                 continue
             if best is None:
                 best = policy
@@ -141,6 +160,19 @@ class _Resolver:
                              f"{name!r} with priority {policy.priority}; the broker picks "
                              "one unpredictably — give one a higher priority")
         return best
+
+    def report_gave_up(self) -> None:
+        """One warning per pattern on which PCRE gave up, naming a policy that has it."""
+        policies = {p.pattern: p for p in reversed(self.view.policies)}
+        for regex, labels in self.matcher.gave_up.items():
+            policy = policies[regex.text]
+            what = "operator policy" if policy.operator else "policy"
+            quick = (f"; names after the first {FULL_TRIES} were given {QUICK_LIMIT:,} steps "
+                     "each") if len(labels) > FULL_TRIES else ""
+            self.problem(WARNING, "pattern-limit",
+                         f"{what} {policy.name!r} has pattern {policy.pattern!r}, on which PCRE "
+                         f"gives up at its match limit for {gave_up_on(labels)}: the broker "
+                         f"counts such a name as not matched, and so does the drawing{quick}")
 
     def policy_value(self, kind: str, name: str, key: str) -> tuple[Any, str | None]:
         policy = self.view.effective_policies.get((kind, name))
@@ -354,12 +386,17 @@ _LITERAL_START = re.compile(r"\^((?:[\w-]|\\[.\-/])*)")
 
 
 def _literal_prefix(pattern: str) -> str:
-    """The plain text an anchored pattern starts with: a cheap test before the regex."""
+    """Text every name an anchored pattern matches starts with, "" when none is sure: a
+    cheap test before PCRE. The last literal character is left out unless the pattern ends
+    there or ``$`` follows, as what follows may make it optional: ``?``, ``*``, ``{0,1}``,
+    also after ``\\E`` or a ``(?#...)`` comment, which PCRE skips."""
     matched = _LITERAL_START.match(pattern)
-    if matched is None or matched.end() < len(pattern) and pattern[matched.end()] in "?*{|":
-        return ""  # unanchored, or the last literal character is optional/repeated
+    if matched is None or "|" in pattern:
+        return ""  # unanchored, or an alternative may start otherwise
     literal = matched.group(1).replace("\\", "")
-    return "" if "|" in pattern else literal
+    if matched.end() == len(pattern) or pattern[matched.end()] == "$":
+        return literal
+    return literal[:-1]
 
 
 def _applies_to(apply_to: str, applies: str) -> bool:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import fnmatch
 import re
+import warnings
 
 from .model import (
     BUILTIN_EXCHANGES,
@@ -17,12 +18,16 @@ from .model import (
     VhostTopology,
     without_gc,
 )
+from .patterns import InvalidPattern, Matcher, Regex, compile_pattern, gave_up_on, subject
 from .resolve import resolve
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # typing costs the command line's start-up; only checkers need it
     from collections.abc import Iterable
     from typing import Any
+
+    #: a shell glob (Python's re on the name) or an ``re:`` pattern (PCRE, as for policies)
+    NamePattern = re.Pattern[str] | Regex
 
 
 class PatternError(ValueError):
@@ -35,8 +40,8 @@ class Selection(Record):
     __slots__ = ("vhosts", "include", "exclude", "default_exchange", "hide_temporary")
 
     def __init__(self, vhosts: list[str] | None = None,
-                 include: list[re.Pattern[str]] | None = None,
-                 exclude: list[re.Pattern[str]] | None = None,
+                 include: list[NamePattern] | None = None,
+                 exclude: list[NamePattern] | None = None,
                  default_exchange: bool = False, hide_temporary: bool = False) -> None:
         self.vhosts = vhosts
         self.include = [] if include is None else include
@@ -45,37 +50,49 @@ class Selection(Record):
         #: leave out exclusive and auto-delete queues (a live broker's client sessions)
         self.hide_temporary = hide_temporary
 
-    def wants(self, name: str) -> bool:
+    def wants(self, name: str, matcher: Matcher) -> bool:
+        """Whether the patterns keep *name*; *matcher* notes where PCRE gave up."""
         if not self.narrowed:
             return True
-        if self.include and not any(p.search(name) for p in self.include):
+        if self.include and not any(_matches(p, name, matcher) for p in self.include):
             return False
-        return not any(p.search(name) for p in self.exclude)
+        return not any(_matches(p, name, matcher) for p in self.exclude)
 
     @property
     def narrowed(self) -> bool:
         return bool(self.include or self.exclude)
 
 
-def parse_patterns(text: str | Iterable[str] | None) -> list[re.Pattern[str]]:
+def parse_patterns(text: str | Iterable[str] | None) -> list[NamePattern]:
     """Comma-separated shell globs matched against the whole name; ``re:`` for a regex.
 
-    A regex is searched like a policy pattern (unanchored). A comma inside a regex is
-    written ``\\,``.
+    A regex is searched like a policy pattern: unanchored, by PCRE on the name's UTF-8
+    bytes, with its match limit. A comma inside a regex is written ``\\,``.
     """
     if text is None:
         return []
     items = _split(text) if isinstance(text, str) else [i for t in text for i in _split(t)]
-    patterns = []
+    patterns: list[NamePattern] = []
     for item in items:
         if item.startswith("re:"):
             try:
-                patterns.append(re.compile(item[3:]))
-            except re.error as exc:
-                raise PatternError(f"{item!r} is not a valid regular expression: {exc}") from None
+                patterns.append(compile_pattern(item[3:]))
+            except InvalidPattern as exc:
+                raise PatternError(f"{item!r} is not a valid regular expression (PCRE, as "
+                                   f"for policy patterns): {exc}") from None
         else:
-            patterns.append(re.compile(fnmatch.translate(item)))
+            with warnings.catch_warnings():
+                # a glob such as [[:alpha:]] makes re warn of a possible nested set; the
+                # glob means what fnmatch means by it, so the warning would only mislead
+                warnings.simplefilter("ignore", FutureWarning)
+                patterns.append(re.compile(fnmatch.translate(item)))
     return patterns
+
+
+def _matches(pattern: NamePattern, name: str, matcher: Matcher) -> bool:
+    if isinstance(pattern, Regex):
+        return matcher.search(pattern, subject(name), repr(name))
+    return pattern.search(name) is not None
 
 
 def _split(text: str) -> list[str]:
@@ -83,7 +100,7 @@ def _split(text: str) -> list[str]:
     return [p.replace("\\,", ",").strip() for p in parts if p.strip()]
 
 
-def select(view: VhostTopology, selection: Selection) -> VhostTopology:
+def select(view: VhostTopology, selection: Selection, matcher: Matcher) -> VhostTopology:
     """Keep the wanted entities, the edges that touch them, and a stub for each other end.
 
     Stubs mark edges that leave the selection and edges that enter it, so a subsystem
@@ -93,10 +110,10 @@ def select(view: VhostTopology, selection: Selection) -> VhostTopology:
     # (a hidden queue's routes go with it even when the queue is not wanted)
     hidden = {name for name, q in view.queues.items() if q.exclusive or q.auto_delete
               } if selection.hide_temporary else set()
-    queues = _wanted(view.queues, selection)
+    queues = _wanted(view.queues, selection, matcher)
     kept.queues = {name: q for name, q in queues.items() if name not in hidden
                    } if hidden else queues
-    wanted_exchanges = _wanted(view.exchanges, selection)
+    wanted_exchanges = _wanted(view.exchanges, selection, matcher)
     kept.exchanges = exchanges = {
         name: x for name, x in wanted_exchanges.items() if x.origin != "builtin"
     }
@@ -161,11 +178,12 @@ def select(view: VhostTopology, selection: Selection) -> VhostTopology:
     return kept
 
 
-def _wanted(entities: dict[str, Any], selection: Selection) -> dict[str, Any]:
+def _wanted(entities: dict[str, Any], selection: Selection,
+            matcher: Matcher) -> dict[str, Any]:
     """The entities whose names the selection wants (a copy)."""
     if not selection.narrowed:
         return dict(entities)
-    return {name: entity for name, entity in entities.items() if selection.wants(name)}
+    return {name: entity for name, entity in entities.items() if selection.wants(name, matcher)}
 
 
 def _kept(view: VhostTopology, kind: str, name: str) -> bool:
@@ -199,10 +217,15 @@ def views(topology: Topology, selection: Selection) -> tuple[list[VhostTopology]
                     )
                 )
     result = []
+    matcher = Matcher()
     for vhost in wanted:
         resolved, found = resolve(topology, vhost)
         problems.extend(found)
-        result.append(select(resolved, selection))
+        result.append(select(resolved, selection, matcher))
+    for regex, labels in matcher.gave_up.items():
+        problems.append(Problem(WARNING, "pattern-limit", f"pattern 're:{regex.text}': PCRE "
+                                f"gives up at its match limit on {gave_up_on(labels)}, "
+                                "which is taken as not matched"))
     if selection.narrowed and result and not any(v.exchanges or v.queues for v in result):
         problems.append(
             Problem(
