@@ -1,12 +1,18 @@
 """Regular expressions matched as RabbitMQ matches policy patterns: PCRE on UTF-8 bytes.
 
 The broker searches a name with Erlang's ``re`` (PCRE, interpreted) on the name's UTF-8
-bytes, without its unicode option: ``\\w``, ``\\d`` and ``[[:alpha:]]`` are ASCII, ``.`` is
-one byte, and the whole PCRE syntax is valid (``\\z``, ``\\Q...\\E``, ``(?i)`` anywhere,
-``(*UCP)``, possessive quantifiers, atomic groups). Past PCRE's match limit (ten million
-steps) it gives up and counts the name as not matched. The same library, compiled the
-same way and interpreted too (the JIT counts its limit differently), decides the same: a
-test compares it with the broker.
+bytes, without its unicode option: ``.`` is one byte, ``\\d`` and ``\\s`` are ASCII, and
+the whole PCRE syntax is valid (``\\z``, ``\\Q...\\E``, ``(?i)`` anywhere, ``(*UCP)``,
+possessive quantifiers, atomic groups). Past PCRE's match limit (ten million steps) it
+gives up and counts the name as not matched. The same library, interpreted too (the JIT
+counts its limit otherwise), decides the same; a test compares it with the broker.
+
+Known differences (README, "Policy patterns"): Erlang's character tables are Latin-1, so
+for the broker ``\\w``, ``\\b``, ``[[:alpha:]]`` and ``(?i)`` also take bytes 0xAA, 0xB5,
+0xBA and 0xC0-0xFF (less 0xD7 and 0xF7) for letters, where these tables are ASCII; the
+pcre2 package reads ``\\x`` and ``\\u`` escapes as Python does and refuses ``\\C``; and
+PCRE2 accepts syntax that PCRE 8.45 (Erlang/OTP 27 and older) refuses, and reads ``{,3}``
+as a quantifier.
 """
 
 from __future__ import annotations

@@ -92,7 +92,7 @@ def parse_patterns(text: str | Iterable[str] | None) -> list[NamePattern]:
 def _matches(pattern: NamePattern, name: str, matcher: Matcher) -> bool:
     if isinstance(pattern, Regex):
         return matcher.search(pattern, subject(name), repr(name))
-    return pattern.search(name) is not None
+    return pattern.match(name) is not None  # (translate ends the regex with \Z)
 
 
 def _split(text: str) -> list[str]:
