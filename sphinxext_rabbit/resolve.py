@@ -387,16 +387,17 @@ _LITERAL_START = re.compile(r"\^((?:[\w-]|\\[.\-/])*)")
 
 def _literal_prefix(pattern: str) -> str:
     """Text every name an anchored pattern matches starts with, "" when none is sure: a
-    cheap test before PCRE. The last literal character is left out unless the pattern ends
-    there or ``$`` follows, as what follows may make it optional: ``?``, ``*``, ``{0,1}``,
-    also after ``\\E`` or a ``(?#...)`` comment, which PCRE skips."""
+    cheap test before PCRE. The last literal character is left out when what follows may
+    make it optional: ``?``, ``*``, ``{...}``, also after ``\\E``, ``\\Q`` or a ``(?...)``
+    such as a comment, which PCRE skips before a quantifier."""
     matched = _LITERAL_START.match(pattern)
     if matched is None or "|" in pattern:
         return ""  # unanchored, or an alternative may start otherwise
     literal = matched.group(1).replace("\\", "")
-    if matched.end() == len(pattern) or pattern[matched.end()] == "$":
-        return literal
-    return literal[:-1]
+    rest = pattern[matched.end():]
+    if rest[:1] in ("?", "*", "{") or rest.startswith(("\\E", "\\Q", "(?")):
+        return literal[:-1]
+    return literal
 
 
 def _applies_to(apply_to: str, applies: str) -> bool:

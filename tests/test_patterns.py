@@ -297,7 +297,8 @@ def test_no_python_warning_from_patterns_in_a_sphinx_build(tmp_path, make_app):
 LITERALS = st.text(alphabet="abé.-", min_size=0, max_size=4)
 #: what may follow a literal start: some make its last character optional in PCRE only
 TAILS = st.sampled_from(["", "$", "?", "*", "+", "{0,2}", r"\E?", r"\Q\E?", "(?#c)?", "(?i)x",
-                         r"\Q.\E", ".", "[a]?", "|b", "(?:x)?", r"\d*", "a{,2}"])
+                         r"\Q.\E", ".", "[a]?", "|b", "(?:x)?", r"\d*", "a{,2}", r"\Ea",
+                         r"\Q\E*", "(?#)*", r"\.?", r"\d?", "(*ACCEPT)?", "x?", "(?i)?"])
 
 
 @st.composite
