@@ -55,7 +55,7 @@ def _source_arguments(parser: argparse.ArgumentParser, *, several: bool = True) 
     live.add_argument("--timeout", type=_seconds,
                       help="seconds each request may take (default: 10)")
     live.add_argument("--deadline", type=_seconds, metavar="SECONDS",
-                      help="seconds the whole fetch of a broker may take (default: 120)")
+                      help="seconds the whole fetch of a broker may take (default: 600)")
     live.add_argument("--cafile", help="CA bundle that verifies the broker's certificate")
     live.add_argument("--certfile", help="client certificate (PEM)")
     live.add_argument("--keyfile", help="client certificate's key (PEM)")

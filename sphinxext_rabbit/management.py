@@ -278,14 +278,13 @@ class _Collector:
                     entry = _as_definition(body.endpoint, item)
                     if entry is None:
                         continue
+                    names = (key, *(str(entry.get(field)) for field in _NAMING_FIELDS))
+                    same_names = named.setdefault(names, [])
+                    if same_names and _dumped(entry) in map(_dumped, same_names):
+                        continue
+                    same_names.append(entry)
                 else:
-                    entry = item  # the loader reports it, located
-                names = ((key, *(str(entry.get(field)) for field in _NAMING_FIELDS))
-                         if isinstance(entry, dict) else (key, _dumped(entry)))
-                same_names = named.setdefault(names, [])
-                if same_names and _dumped(entry) in map(_dumped, same_names):
-                    continue
-                same_names.append(entry)
+                    entry = item  # the loader reports each, located
                 document[key].append(entry)
                 origins[key].append((body, index))
                 if body.endpoint == "queues" and isinstance(item, dict):
