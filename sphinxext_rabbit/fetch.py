@@ -356,8 +356,8 @@ class _Api:
         else:
             unreadable = None
         if unreadable is not None:  # JSON, but beyond what can be read
-            raise FetchError(f"{answer.url}: the answer {unreadable}: is the URL the "
-                             "management API's address?")
+            raise FetchError(f"{answer.url}: the answer cannot be read ({unreadable}): is "
+                             "the URL the management API's address?")
         if not isinstance(body, expected):
             raise FetchError(
                 f"{answer.url}: the answer is not the management API's JSON (Content-Type "
