@@ -76,8 +76,8 @@ def write_definitions(topology: Topology, path: str | os.PathLike[str]) -> None:
 
     Keys sorted, indented by 2, a final newline. The file is written beside *path* and
     then renamed over it, so a failure leaves the previous snapshot whole; a *path* that
-    is there but is no regular file (a folder, a device) is refused. Raises OSError. A new file gets
-    the permissions any new file gets (the umask's); a replaced one keeps its own.
+    is there but is no regular file (a folder, a device) is refused. Raises OSError. A new
+    file gets the permissions any new file gets (the umask's); a replaced one keeps its own.
     """
     path = os.fspath(path)
     if os.path.exists(path) and not os.path.isfile(path):

@@ -136,6 +136,7 @@ def fetch_api(connection: Connection, vhost: str | None = None
     URL) every list holds that vhost only. Raises :class:`FetchError`.
     """
     api = _Api(connection)
+    api.deadline.start()
     try:
         return _fetch(api, vhost)
     finally:
@@ -187,6 +188,9 @@ class _Deadline:
         self.socket: Any = None  # the socket of the request under way
         self.timer = threading.Timer(seconds, self.expire)
         self.timer.daemon = True  # a process may end during a fetch
+
+    def start(self) -> None:
+        self.end = time.monotonic() + self.seconds
         self.timer.start()
 
     def remaining(self) -> float:
