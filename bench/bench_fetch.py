@@ -5,7 +5,13 @@ user in RABBITMQ_USER and the password in RABBITMQ_PASSWORD (defaults: the test 
 ``scripts/rabbitmq.sh``). The user must be an administrator: the benchmark declares the
 topology of ``bench/generate.py`` (5,000 queues, 15,000 bindings, 400 exchanges, 250
 policies) in vhosts of its own, named ``bench-fetch-*``, and deletes them at the end
-unless ``--keep``.
+unless ``--keep``. ``--queues N`` declares N queues instead, with 3N bindings and N/12.5
+exchanges, ``--vhosts N`` spreads them over N vhosts (default 4), ``--queue-type classic``
+makes every queue classic (thousands of quorum queues weigh on a shared test broker).
+
+It also prints what the fetch's limits (``fetch.DEFAULT_DEADLINE``, ``MAX_PAGES``,
+``MAX_FETCH_BYTES``) are measured against: the bytes of all the answers, the largest
+answer, the most pages of one list, and the seconds of a fetch.
 
 Target: ``sources.read_live`` of the whole broker (the GETs, JSON parsing, conversion,
 loading into a Topology) takes at most 2x the time of the GETs alone, bodies read but not
@@ -50,6 +56,8 @@ VHOST_PREFIX = "bench-fetch-"
 #: seconds the broker may take to declare or delete thousands of queues
 SLOW_REQUEST = 600.0
 TARGET = 2.0
+#: entities imported per request
+IMPORT_BATCH = 10000
 
 
 class BenchError(Exception):
@@ -89,14 +97,19 @@ class ManagementApi:
             return len(response.read())
 
 
-def bench_definitions(user: str) -> dict:
+def bench_definitions(user: str, queues: int = 5000, vhosts: int = 4,
+                      queue_type: str | None = None) -> dict:
     """The generated topology, in ``bench-fetch-*`` vhosts, in a shape RabbitMQ 3.10 takes.
 
     3.10 refuses two things the generator writes: ``x-dead-letter-exchange`` on a stream
     (streams do not dead-letter) and a policy applying to ``quorum_queues`` (3.12 added
     the per-type targets); those policies apply to ``queues``, which includes them.
     """
-    document = generate()
+    document = generate(queues=queues, bindings=3 * queues, exchanges=queues * 2 // 25,
+                        vhosts=vhosts)
+    if queue_type is not None:
+        for queue in document["queues"]:
+            queue["arguments"]["x-queue-type"] = queue_type
     renamed = {vhost["name"]: f"{VHOST_PREFIX}{index}"
                for index, vhost in enumerate(document["vhosts"])}
     for key in ("queues", "exchanges", "bindings", "policies"):
@@ -119,13 +132,19 @@ def bench_definitions(user: str) -> dict:
 
 
 def declare(api: ManagementApi, definitions: dict, wait: float) -> None:
-    """Import the definitions in one request, then wait until every queue is listed."""
+    """Import the definitions, then wait until every queue is listed."""
     vhosts = [vhost["name"] for vhost in definitions["vhosts"]]
     existing = {vhost["name"] for vhost in api.call("GET", "vhosts")} & set(vhosts)
     if existing:  # left by --keep: the import is the same, and quick
         print(f"reusing vhosts {', '.join(sorted(existing))}")
     started = time.perf_counter()
-    api.call("POST", "definitions", definitions)
+    # in parts: the broker refuses a request body over 20 MB (management.http.max_body_size)
+    api.call("POST", "definitions", {key: definitions[key]
+                                     for key in ("vhosts", "users", "permissions")})
+    for key in ("exchanges", "queues", "bindings", "policies"):
+        for start in range(0, len(definitions[key]), IMPORT_BATCH):
+            api.call("POST", "definitions",
+                     {key: definitions[key][start:start + IMPORT_BATCH]})
     expected = len(definitions["queues"])
     while True:
         listed = sum(
@@ -189,6 +208,12 @@ def measure(api: ManagementApi, broker: Broker, runs: int) -> int:
     read_api(bodies, source=broker.url)
     counts = {key: len(bodies[key]) for key in fetch.ENDPOINTS[1:]}
     print(f"the whole broker: {len(urls)} GETs, {sum(sizes) / 1e6:.1f} MB, {counts}")
+    largest = max(range(len(urls)), key=sizes.__getitem__)
+    pages = [url.partition("?")[0] for url in urls if "page=" in url]
+    print(f"limits: all answers {sum(sizes) / 2**20:.1f} MiB of MAX_FETCH_BYTES "
+          f"{fetch.MAX_FETCH_BYTES / 2**20:.0f} MiB; the largest {sizes[largest] / 2**20:.1f} "
+          f"MiB ({endpoint_of(urls[largest])}); the most pages of one list "
+          f"{max(map(pages.count, pages), default=0)} of MAX_PAGES {fetch.MAX_PAGES}")
 
     timings: dict[str, list[float]] = {"raw": [], "fetch": [], "read": [], "full": []}
     fastest_raw: dict[str, float] = {}
@@ -207,6 +232,8 @@ def measure(api: ManagementApi, broker: Broker, runs: int) -> int:
         timed("read", read_api, fetched, source=broker.url)
         topology = timed("full", read_live, broker)
     best = {name: min(seconds) for name, seconds in timings.items()}
+    print(f"limits: fetch_api took {min(timings['fetch']):.1f} to {max(timings['fetch']):.1f} s "
+          f"of DEFAULT_DEADLINE {fetch.DEFAULT_DEADLINE:g} s")
     ratio = best["full"] / best["raw"]
     print(f"best of {runs}: raw GETs {best['raw'] * 1e3:.0f} ms, fetch_api "
           f"{best['fetch'] * 1e3:.0f} ms, read_api {best['read'] * 1e3:.0f} ms, read_live "
@@ -233,13 +260,18 @@ def main() -> int:
                         help="keep the bench-fetch-* vhosts (a later run reuses them)")
     parser.add_argument("--wait", type=float, default=300.0,
                         help="seconds to wait for the broker to list every queue")
+    parser.add_argument("--queues", type=int, default=5000,
+                        help="queues to declare, with 3 bindings each (default 5000)")
+    parser.add_argument("--vhosts", type=int, default=4, help="vhosts to spread them over")
+    parser.add_argument("--queue-type", choices=("classic", "quorum", "stream"),
+                        help="every queue of this type (default: a mix)")
     args = parser.parse_args()
 
     user = os.environ.get(USER_ENV, DEFAULT_USER)
     # read_live takes the password from the environment only
     os.environ.setdefault(PASSWORD_ENV, DEFAULT_PASSWORD)
     api = ManagementApi(args.url, user, os.environ[PASSWORD_ENV])
-    definitions = bench_definitions(user)
+    definitions = bench_definitions(user, args.queues, args.vhosts, args.queue_type)
     try:
         declare(api, definitions, args.wait)
         return measure(api, broker_from_url(args.url, user=user), args.runs)

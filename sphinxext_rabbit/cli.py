@@ -52,7 +52,10 @@ def _source_arguments(parser: argparse.ArgumentParser, *, several: bool = True) 
     live.add_argument("--password-env", metavar="NAME",
                       help="the environment variable that holds the password (default: "
                            f"{PASSWORD_ENV}); never give a password as an argument")
-    live.add_argument("--timeout", type=_seconds, help="seconds (default: 10)")
+    live.add_argument("--timeout", type=_seconds,
+                      help="seconds each request may take (default: 10)")
+    live.add_argument("--deadline", type=_seconds, metavar="SECONDS",
+                      help="seconds the whole fetch of a broker may take (default: 600)")
     live.add_argument("--cafile", help="CA bundle that verifies the broker's certificate")
     live.add_argument("--certfile", help="client certificate (PEM)")
     live.add_argument("--keyfile", help="client certificate's key (PEM)")
@@ -208,7 +211,8 @@ def _read_broker(broker: Broker, args: argparse.Namespace, vhost: str | None) ->
     from .fetch import FetchError
 
     # what the command line gives wins over conf.py's settings of a named broker
-    for setting in ("user", "password_env", "timeout", "cafile", "certfile", "keyfile"):
+    for setting in ("user", "password_env", "timeout", "deadline", "cafile", "certfile",
+                    "keyfile"):
         if getattr(args, setting) is not None:
             setattr(broker, setting, getattr(args, setting))
     try:
@@ -234,13 +238,29 @@ def main(argv: list[str] | None = None) -> int:
     command = argv[0] if argv and argv[0] in _COMMANDS else None
     try:
         return _run(_parser(command).parse_args(argv))
-    except BrokenPipeError:
-        _quiet_stdout()
+    except _OutputError as exc:
+        print(f"sphinxext-rabbit: cannot write to standard output: {exc}", file=sys.stderr)
         return 1
 
 
+class _OutputError(Exception):
+    """Standard output cannot be written: closed, full, or its reader gone (``| head``)."""
+
+
+def _write_out(text: str) -> None:
+    """Write to stdout now, so that a failure is told here rather than lost at exit."""
+    if sys.stdout is None:  # started with it closed
+        raise _OutputError("it is closed")
+    try:
+        sys.stdout.write(text)
+        sys.stdout.flush()
+    except OSError as exc:  # BrokenPipeError too
+        _quiet_stdout()
+        raise _OutputError(exc.strerror or str(exc)) from None
+
+
 def _quiet_stdout() -> None:
-    """The reader went away (``| head``): point stdout at nothing, so flushing it is quiet."""
+    """Point stdout at nothing, so that what is left in its buffer goes quietly."""
     os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
 
 
@@ -250,11 +270,13 @@ def run() -> None:
     on a large export takes a few percent of the run (as mypy does)."""
     code = main()
     try:
-        sys.stdout.flush()
-    except BrokenPipeError:
+        if sys.stdout is not None:
+            sys.stdout.flush()  # what argparse's help left
+    except OSError:
         _quiet_stdout()
         code = code or 1
-    sys.stderr.flush()
+    if sys.stderr is not None:
+        sys.stderr.flush()
     os._exit(code)
 
 
@@ -277,15 +299,14 @@ def _run(args: argparse.Namespace) -> int:
         return 1
     if args.command == "edges":
         edges = [edge.as_dict() for view in built for edge in view.edges]
-        json.dump(edges, sys.stdout, ensure_ascii=False, indent=2, sort_keys=True)
-        sys.stdout.write("\n")
+        _write_out(json.dumps(edges, ensure_ascii=False, indent=2, sort_keys=True) + "\n")
         return 0
     from .graph import to_dot
 
     dot = to_dot(built, layout=args.layout, legend=args.legend,
                  show_default_exchange=args.default_exchange)
     if args.command == "dot":
-        sys.stdout.write(dot)
+        _write_out(dot)
         return 0
     return _render(dot, args.output, args.dot_command)
 
@@ -324,7 +345,12 @@ def _fetch(topology: Topology, output: str) -> int:
         return 1
     from .export import write_definitions
 
-    write_definitions(topology, output)
+    try:
+        write_definitions(topology, output)
+    except OSError as exc:
+        print(f"sphinxext-rabbit: cannot write {output}: {exc.strerror or exc}",
+              file=sys.stderr)
+        return 1
     counts = (f"{len(topology.exchanges)} exchanges, {len(topology.queues)} queues, "
               f"{len(topology.bindings)} bindings")
     print(f"sphinxext-rabbit: wrote {output} ({counts}, taken {topology.taken_at})",
@@ -347,6 +373,5 @@ def _diff(args: argparse.Namespace) -> int:
         sides.append((redact(spec), built))
     (left, left_views), (right, right_views) = sides
     found = differences(left_views, right_views)
-    for difference in found:
-        print(difference.sentence(left, right))
+    _write_out("".join(f"{difference.sentence(left, right)}\n" for difference in found))
     return 1 if found else 0

@@ -184,11 +184,14 @@ class RabbitmqTopology(SphinxDirective):
                     return None
                 for file in [str(filename), *files_of(str(filename))]:
                     self.env.note_dependency(file)
-                key = ("path", str(filename), _stamp(str(filename)), vhost)
+                # the allowed folders decide which files of a folder are read
+                key = ("path", str(filename), _stamp(str(filename)), vhost,
+                       tuple(self.config.rabbitmq_topology_allowed_dirs))
                 part, first = _cached(key, lambda f=str(filename), r=str(rel_filename):
                                       read_path(f, vhost=vhost, source=r,
                                                 max_bytes=self.config.
-                                                rabbitmq_topology_max_file_bytes))
+                                                rabbitmq_topology_max_file_bytes,
+                                                allowed=self.allowed))
             first_use = first_use or first
             parts.append(part)
         return merge(parts, source=source), first_use

@@ -25,6 +25,7 @@ it with the right type.
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 
@@ -74,10 +75,15 @@ def write_definitions(topology: Topology, path: str | os.PathLike[str]) -> None:
     """Write `to_definitions` as JSON, byte for byte the same for the same topology.
 
     Keys sorted, indented by 2, a final newline. The file is written beside *path* and
-    then renamed over it, so a failure leaves the previous snapshot whole. A new file gets
-    the permissions any new file gets (the umask's); a replaced one keeps its own.
+    then renamed over it, so a failure leaves the previous snapshot whole; a *path* that
+    is there but is no regular file (a folder, a device) is refused. Raises OSError. A new
+    file gets the permissions any new file gets (the umask's); a replaced one keeps its own.
     """
     path = os.fspath(path)
+    if os.path.exists(path) and not os.path.isfile(path):
+        # renaming over a device or a folder would replace it, or fail half-way
+        kind = "a folder" if os.path.isdir(path) else "not a regular file"
+        raise OSError(errno.EEXIST, f"it is {kind}; a snapshot replaces a file whole", path)
     document = to_definitions(topology)
     text = json.dumps(document, ensure_ascii=False, indent=2, sort_keys=True) + "\n"
     try:

@@ -2,16 +2,23 @@
 
 Every failure is one :class:`FetchError` whose message names the URL without credentials
 and says what to do; no message, repr or exception chain holds the password.
+
+A fetch is bounded as a whole, whatever the server does: it ends by its deadline (a server
+that trickles its answers a byte at a time gets no more), reads at most `MAX_PAGES` pages
+of one list (a ``page_count`` that never ends) and at most `MAX_FETCH_BYTES` in all (a
+``Content-Length`` of gigabytes, a chunked body that never ends).
 """
 
 from __future__ import annotations
 
 import base64
 import json
+import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 from urllib.parse import SplitResult, quote, unquote, urlsplit
 
+from .load import unreadable_json
 from .uris import redact
 
 if TYPE_CHECKING:
@@ -40,6 +47,21 @@ _FILTERED = {"vhosts": "name", "parameters": "vhost"}
 _NOT_HERE = (400, 404)
 #: How many vhost names a "vhost does not exist" message lists.
 _VHOSTS_SHOWN = 10
+#: Seconds a whole fetch may take, every request of it. On the (shared, busy) test broker,
+#: one vhost of 17,848 queues and 71,484 bindings took 67 to 95 s, 56 s of it the 36 pages
+#: of queues: RabbitMQ 3.10 sorts the whole list for every page, so time grows with the
+#: square of the queues, and 20,000 would take about 85 to 120 s. Five times that.
+DEFAULT_DEADLINE = 600.0
+#: Pages of one list a fetch reads: 500,000 entities a vhost, 25 times the 40 pages that
+#: 20,000 queues in one vhost take.
+MAX_PAGES = 1000
+#: Bytes the answers of one fetch may hold together. That vhost answered 17.6 MiB (13.9 of
+#: it the bindings, in one answer), so 20,000 queues with 80,000 bindings about 20 MiB,
+#: and three times that with long names and arguments; 256 MiB is four times more. Parsed,
+#: it takes a few GiB of memory: the most a documentation build should.
+MAX_FETCH_BYTES = 256 * 1024 * 1024
+#: Bytes read from an answer at a time, so that the byte limit is checked as it arrives.
+_CHUNK = 1 << 16
 
 
 class FetchError(Exception):
@@ -65,6 +87,11 @@ class Connection:
     password: str | None = field(default=None, repr=False)
     #: seconds each request may take to connect and to answer
     timeout: float = 10.0
+    #: seconds the whole fetch may take
+    deadline: float = DEFAULT_DEADLINE
+    #: pages of one list, and bytes of all the answers, a fetch reads at most
+    max_pages: int = MAX_PAGES
+    max_bytes: int = MAX_FETCH_BYTES
     verify: bool = True
     cafile: str | None = None
     #: client certificate (and its key, when not in the same file)
@@ -109,6 +136,14 @@ def fetch_api(connection: Connection, vhost: str | None = None
     URL) every list holds that vhost only. Raises :class:`FetchError`.
     """
     api = _Api(connection)
+    api.deadline.start()
+    try:
+        return _fetch(api, vhost)
+    finally:
+        api.deadline.cancel()
+
+
+def _fetch(api: _Api, vhost: str | None) -> tuple[dict[str, Any], list[str]]:
     overview, url_vhost = api.locate()
     if vhost is not None and url_vhost is not None and vhost != url_vhost:
         raise FetchError(f"{api.base}: the URL names vhost {url_vhost!r} but vhost "
@@ -138,6 +173,60 @@ def fetch_api(connection: Connection, vhost: str | None = None
     return bodies, warnings
 
 
+class _Deadline:
+    """The end of a fetch. A per-request timeout bounds each wait for a byte, not a server
+    that sends one byte per wait; so when the deadline passes, a timer shuts the socket of
+    the request under way, and that request ends at once."""
+
+    def __init__(self, seconds: float) -> None:
+        import threading
+
+        self.seconds = seconds
+        self.end = time.monotonic() + seconds
+        self.passed = False
+        self.lock = threading.Lock()
+        self.socket: Any = None  # the socket of the request under way
+        self.timer = threading.Timer(seconds, self.expire)
+        self.timer.daemon = True  # a process may end during a fetch
+
+    def start(self) -> None:
+        self.end = time.monotonic() + self.seconds
+        self.timer.start()
+
+    def remaining(self) -> float:
+        return self.end - time.monotonic()
+
+    def over(self) -> bool:
+        return self.passed or self.remaining() <= 0
+
+    def watch(self, sock: Any) -> None:
+        """Shut ``sock`` when the deadline passes (now, if it has)."""
+        with self.lock:
+            self.socket = sock
+            if self.passed:
+                _shut(sock)
+
+    def expire(self) -> None:
+        with self.lock:
+            self.passed = True
+            if self.socket is not None:
+                _shut(self.socket)
+
+    def cancel(self) -> None:
+        self.timer.cancel()
+
+
+def _shut(sock: Any) -> None:
+    """End every read and write on a socket, from any thread (its owner closes it)."""
+    import socket
+
+    try:
+        # the plain socket's shutdown, also for TLS: a TLS goodbye could block too
+        socket.socket.shutdown(sock, socket.SHUT_RDWR)
+    except OSError:
+        pass  # closed already
+
+
 class _Api:
     """Requests to one management API, each failure turned into a FetchError."""
 
@@ -147,7 +236,10 @@ class _Api:
         self.origin = f"{parts.scheme}://{parts.netloc}"
         self.path = parts.path.rstrip("/")
         self.base = self.origin + self.path
-        self.opener = _opener(connection, parts.scheme)
+        self.deadline = _Deadline(connection.deadline)
+        self.opener = _opener(connection, parts.scheme, self.deadline)
+        #: what the answers may still hold, in bytes
+        self.bytes_left = connection.max_bytes
         self.authorization: str | None = None
         if connection.user is not None:
             token = f"{connection.user}:{connection.password or ''}".encode()
@@ -203,8 +295,7 @@ class _Api:
                 self.vhosts = body
             return body
         items: list[Any] = []
-        page = 1
-        while True:
+        for page in range(1, self.connection.max_pages + 1):
             answer = self.get(f"{path}?page={page}&page_size={PAGE_SIZE}&columns={columns}")
             if page > 1 and _error_field(answer, "error") == "page_out_of_range":
                 return items  # entities went away between two pages
@@ -215,10 +306,15 @@ class _Api:
             if not isinstance(page_items, list) or not isinstance(page_count, int):
                 raise FetchError(f"{answer.url}: the answer is not a page of {endpoint} "
                                  "(no items or page_count): is this a RabbitMQ management API?")
+            if page_count > self.connection.max_pages:
+                break
             items.extend(page_items)
             if page >= page_count:
                 return items
-            page += 1
+        raise FetchError(f"{answer.url}: the list of {endpoint} has more than "
+                         f"{self.connection.max_pages:,} pages of {PAGE_SIZE}, the most a "
+                         "fetch reads: is this a RabbitMQ management API? (to read less, "
+                         "end the URL with one vhost)")
 
     def checked(self, answer: _Answer, vhost: str | None = None) -> _Answer:
         """The answer when it is a 200, else the exception that explains it."""
@@ -258,8 +354,14 @@ class _Api:
     def json(self, answer: _Answer, expected: type | tuple[type, ...]) -> Any:
         try:
             body = json.loads(answer.body)
-        except ValueError:
+        except (ValueError, RecursionError) as error:
             body = None  # not JSON: as wrong as JSON of the wrong shape
+            unreadable = unreadable_json(error)
+        else:
+            unreadable = None
+        if unreadable is not None:  # JSON, but beyond what can be read
+            raise FetchError(f"{answer.url}: the answer cannot be read ({unreadable}): is "
+                             "the URL the management API's address?")
         if not isinstance(body, expected):
             raise FetchError(
                 f"{answer.url}: the answer is not the management API's JSON (Content-Type "
@@ -281,20 +383,57 @@ class _Api:
         if self.authorization is not None:
             # unredirected: a redirect to another host must not carry the password there
             request.add_unredirected_header("Authorization", self.authorization)
+        timeout = min(self.connection.timeout, self.deadline.remaining())
         try:
+            if timeout <= 0:
+                raise TimeoutError  # the deadline has passed
             try:
-                with self.opener.open(request, timeout=self.connection.timeout) as response:
-                    return _Answer(shown, response.status, response.reason, response.read(),
-                                   response.headers.get("Content-Type", ""), "")
+                with self.opener.open(request, timeout=timeout) as response:
+                    answer = _Answer(shown, response.status, response.reason,
+                                     self.body(response, shown),
+                                     response.headers.get("Content-Type", ""), "")
             except urllib.error.HTTPError as error:
                 with error:
-                    return _Answer(shown, error.code, str(error.reason), error.read(),
-                                   error.headers.get("Content-Type", ""),
-                                   error.headers.get("Location", ""))
+                    answer = _Answer(shown, error.code, str(error.reason),
+                                     self.body(error, shown),
+                                     error.headers.get("Content-Type", ""),
+                                     error.headers.get("Location", ""))
+        except FetchError as error:
+            problem = str(error)
         except (OSError, http.client.HTTPException, ValueError) as error:
             problem = _transport_problem(error, shown, self.connection)
-        # raised outside the except block: the exception chain keeps no request or header
-        raise FetchError(problem)
+        else:
+            problem = None
+        if self.deadline.over():
+            # whatever the shut socket made of the request (an error, a cut answer)
+            problem = (f"{shown}: the fetch did not end within its deadline of "
+                       f"{self.deadline.seconds:g} s: is the broker that slow, or does this "
+                       "server send its answers a trickle at a time? A big, busy broker may "
+                       "need a longer deadline ('deadline' in rabbitmq_topology_brokers, "
+                       "--deadline on the command line), or to be read one vhost at a time")
+        if problem is not None:
+            # raised outside the except block: the exception chain keeps no request or header
+            raise FetchError(problem)
+        return answer
+
+    def body(self, response: Any, url: str) -> bytes:
+        """An answer's body, as long as the fetch's byte limit allows."""
+        announced = response.headers.get("Content-Length", "").strip()
+        if not (announced.isascii() and announced.isdigit()):
+            announced = ""  # none, or none that http.client goes by either
+        too_long = bool(announced) and (len(announced) > 15 or int(announced) > self.bytes_left)
+        chunks = []
+        while not too_long and (chunk := response.read(_CHUNK)):
+            self.bytes_left -= len(chunk)
+            too_long = self.bytes_left < 0
+            chunks.append(chunk)
+        if too_long:
+            limit = self.connection.max_bytes
+            said = f" (this one announces {announced} bytes)" if announced else ""
+            raise FetchError(f"{url}: the answers hold more than {limit:,} bytes in all, the "
+                             f"most a fetch reads{said}: is this a RabbitMQ management API? "
+                             "(to read less, end the URL with one vhost)")
+        return b"".join(chunks)
 
 
 def _split_url(url: str) -> SplitResult:
@@ -310,16 +449,37 @@ def _split_url(url: str) -> SplitResult:
     return parts
 
 
-def _opener(connection: Connection, scheme: str) -> urllib.request.OpenerDirector:
+def _opener(connection: Connection, scheme: str,
+            deadline: _Deadline) -> urllib.request.OpenerDirector:
+    import http.client
     import urllib.request
 
     class NoRedirect(urllib.request.HTTPRedirectHandler):
         def redirect_request(self, *args: Any, **kwargs: Any) -> None:
             return None  # a redirect is an answer the user should see, not follow blindly
 
-    handlers: list[Any] = [NoRedirect()]
+    def watched(base: type[http.client.HTTPConnection]) -> Any:
+        class Watched(base):  # type: ignore[valid-type,misc]
+            def connect(self) -> None:
+                super().connect()  # within the request's timeout, TLS handshake included
+                deadline.watch(self.sock)
+        return Watched
+
+    http_connection = watched(http.client.HTTPConnection)
+    https_connection = watched(http.client.HTTPSConnection)
+
+    class Http(urllib.request.HTTPHandler):
+        def http_open(self, request: urllib.request.Request) -> http.client.HTTPResponse:
+            return self.do_open(http_connection, request)
+
+    class Https(urllib.request.HTTPSHandler):
+        def https_open(self, request: urllib.request.Request) -> http.client.HTTPResponse:
+            return self.do_open(https_connection, request, context=context)
+
+    handlers: list[Any] = [NoRedirect(), Http()]
     if scheme == "https":
-        handlers.append(urllib.request.HTTPSHandler(context=_tls_context(connection)))
+        context = _tls_context(connection)
+        handlers.append(Https())
     return urllib.request.build_opener(*handlers)
 
 
@@ -380,7 +540,7 @@ def _error_field(answer: _Answer, key: str) -> str | None:
     """A field of the management API's error object ``{"error": ..., "reason": ...}``."""
     try:
         body = json.loads(answer.body)
-    except ValueError:
+    except (ValueError, RecursionError):
         return None
     value = body.get(key) if isinstance(body, dict) else None
     return value if isinstance(value, str) else None

@@ -197,7 +197,12 @@ class _ManifestReader:
             self.problem(WARNING, "schema", f"the operator serves {kind} as {served}, not as "
                          f"{api_version!r}; ignored", line)
             return
-        manifest = self.manifest(kind, fields, line)
+        try:
+            manifest = self.manifest(kind, fields, line)
+        except ParseError as exc:  # a value that cannot be read: the other objects can
+            self.problem(ERROR, exc.code, f"{exc.message}; this {kind} is skipped",
+                         exc.line or line)
+            return
         if manifest is not None:
             self.add(manifest)
 

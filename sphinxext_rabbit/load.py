@@ -6,6 +6,7 @@ import functools
 import json
 import os
 import re
+import sys
 
 from .model import (
     ERROR,
@@ -554,17 +555,27 @@ def _line_at(text: str, offset: int) -> int:
 @functools.cache
 def _yaml_loader() -> type:
     """A safe YAML loader that builds only JSON's types, as Kubernetes reads manifests:
-    the renderers expect JSON data, so dates and bytes stay text and sets become maps."""
+    the renderers expect JSON data, so dates and bytes stay text and sets become maps;
+    and only integers that Python can write out again (see `unreadable_json`)."""
     import yaml
 
     base = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
     class JsonTypesLoader(base):  # type: ignore[misc,valid-type]
-        pass
+        def construct_integer(self, node: Any) -> int:
+            try:
+                value = base.construct_yaml_int(self, node)
+                # a hexadecimal or sexagesimal one is built without the digit limit, and
+                # would fail where it is drawn
+                str(value)
+            except ValueError:
+                raise ParseError(too_long_integer(), node.start_mark.line + 1) from None
+            return value
 
     for tag in ("timestamp", "binary"):
         JsonTypesLoader.add_constructor(f"tag:yaml.org,2002:{tag}", base.construct_yaml_str)
     JsonTypesLoader.add_constructor("tag:yaml.org,2002:set", base.construct_yaml_map)
+    JsonTypesLoader.add_constructor("tag:yaml.org,2002:int", JsonTypesLoader.construct_integer)
     return JsonTypesLoader
 
 
@@ -588,17 +599,9 @@ def parse(text: str, *, is_yaml: bool = False, vhost: str | None = None,
 
             document = read_yaml(text, lambda loader: yaml.load(text, Loader=loader))  # noqa: S506
         else:
-            document = json.loads(text)
+            document = read_json(text)
     except ParseError as exc:
         return Topology(source=source, problems=[exc.problem()])
-    except ValueError as exc:  # json.JSONDecodeError
-        line = getattr(exc, "lineno", None)
-        message = getattr(exc, "msg", "not valid JSON")
-        return Topology(source=source, problems=[Problem(ERROR, "parse",
-                                                         f"not valid JSON: {message}", line)])
-    except RecursionError:
-        return Topology(source=source, problems=[Problem(ERROR, "parse",
-                                                         "nested too deeply to read")])
     return read_document(document, vhost=vhost, source=source,
                          locate=_Locator(text, is_yaml))
 
@@ -637,6 +640,42 @@ class ParseError(Exception):
         return Problem(ERROR, self.code, self.message, self.line)
 
 
+#: Why a well-formed document cannot be read: nesting deeper than Python's stack...
+TOO_DEEP = "nested too deeply to read"
+
+
+def too_long_integer() -> str:
+    """...or an integer longer than Python turns text into and back (4,300 digits, unless
+    ``sys.set_int_max_str_digits`` or ``PYTHONINTMAXSTRDIGITS`` says otherwise)."""
+    return (f"an integer of more than {sys.get_int_max_str_digits():,} digits, more than "
+            "Python reads")
+
+
+def unreadable_json(error: ValueError | RecursionError) -> str | None:
+    """Why ``json.loads`` refused well-formed JSON; None when the text is not JSON."""
+    if isinstance(error, RecursionError):
+        return TOO_DEEP
+    if isinstance(error, (json.JSONDecodeError, UnicodeDecodeError)):
+        return None
+    return too_long_integer()  # the one other ValueError json.loads raises
+
+
+def read_json(text: str) -> Any:
+    """``json.loads``, what stops it a ParseError at its line (where one can be told)."""
+    try:
+        return json.loads(text)
+    except (ValueError, RecursionError) as exc:
+        reason = unreadable_json(exc)
+        if reason is None:
+            raise ParseError(f"not valid JSON: {getattr(exc, 'msg', exc)}",
+                             getattr(exc, "lineno", None)) from None
+        line = None
+        if reason != TOO_DEEP:  # the first run of that many digits: the integer, surely
+            found = re.search(f"[0-9]{{{sys.get_int_max_str_digits() + 1}}}", text)
+            line = _line_at(text, found.start()) if found else None
+        raise ParseError(reason, line) from None
+
+
 def read_yaml(text: str, build: Callable[[type], Any]) -> Any:
     """``build(loader class)`` over YAML text within the limits (aliases, nesting), with
     YAML's errors turned into a ParseError that quotes no part of the text."""
@@ -658,22 +697,58 @@ def read_yaml(text: str, build: Callable[[type], Any]) -> Any:
     except yaml.YAMLError:
         raise ParseError("not valid YAML", None) from None
     except RecursionError:
-        raise ParseError("nested too deeply to read", None) from None
+        raise ParseError(TOO_DEEP, None) from None
 
 
 def read_text(path: str, max_bytes: int = DEFAULT_MAX_BYTES) -> tuple[str | None, Problem | None]:
-    """A file's text, or the problem that stops it being read (size limit, not UTF-8, I/O)."""
+    """A file's text, or the problem that stops it being read (size limit, not UTF-8, I/O).
+
+    Only a regular file is read: a FIFO would block opening or reading it for ever, a
+    device such as /dev/zero never ends. The path is looked at before it is opened (opening
+    some devices does something), opened without waiting (a FIFO swapped in since opens at
+    once), and what was opened is looked at again.
+    """
     try:
-        size = os.path.getsize(path)
-        if size > max_bytes:
-            return None, Problem(ERROR, "limit", f"the file has {size:,} bytes, more than the "
-                                 f"{max_bytes:,} allowed (rabbitmq_topology_max_file_bytes)")
-        with open(path, encoding="utf-8-sig") as stream:
-            return stream.read(), None
+        problem = _not_a_file(os.stat(path).st_mode)
+        if problem is not None:
+            return None, problem
+        descriptor = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0)
+                             | getattr(os, "O_BINARY", 0))
+        with open(descriptor, "rb") as stream:
+            status = os.fstat(descriptor)
+            problem = _not_a_file(status.st_mode)
+            if problem is not None:
+                return None, problem
+            if status.st_size > max_bytes:
+                return None, _too_big(status.st_size, max_bytes)
+            data = stream.read(max_bytes + 1)  # a file that grew since is no longer
+        if len(data) > max_bytes:
+            return None, _too_big(len(data), max_bytes)
+        text = data.decode("utf-8-sig")
     except UnicodeDecodeError:
         return None, Problem(ERROR, "parse", "the file is not UTF-8 text")
     except OSError as exc:
         return None, Problem(ERROR, "io", f"cannot read the file: {exc.strerror or exc}")
+    # as text mode reads it: line ends in one form
+    return (text.replace("\r\n", "\n").replace("\r", "\n") if "\r" in text else text), None
+
+
+def _not_a_file(mode: int) -> Problem | None:
+    """Why what a path names (its ``st_mode``) is not read, unless it is a regular file."""
+    import stat
+
+    if stat.S_ISREG(mode):
+        return None
+    kinds = ((stat.S_ISDIR, "a folder"), (stat.S_ISFIFO, "a FIFO (named pipe)"),
+             (stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device"),
+             (stat.S_ISSOCK, "a socket"))
+    kind = next((name for test, name in kinds if test(mode)), "not a file")
+    return Problem(ERROR, "io", f"cannot read it: it is {kind}, and only regular files are read")
+
+
+def _too_big(size: int, max_bytes: int) -> Problem:
+    return Problem(ERROR, "limit", f"the file has {size:,} bytes, more than the {max_bytes:,} "
+                   "allowed (rabbitmq_topology_max_file_bytes)")
 
 
 def load(path: str | os.PathLike[str], *, vhost: str | None = None,

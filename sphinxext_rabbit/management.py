@@ -19,9 +19,11 @@ from .load import (
     _ENTITY_KEYS,
     _TOP_LEVEL_KEYS,
     DEFAULT_MAX_BYTES,
+    ParseError,
     _kind,
     _Locator,
     read_document,
+    read_json,
     read_text,
 )
 from .model import ERROR, WARNING, Problem, Topology
@@ -225,13 +227,9 @@ class _Collector:
         Returns whether it was management-API output.
         """
         try:
-            document = json.loads(text)
-        except ValueError as exc:  # json.JSONDecodeError
-            self.problem(ERROR, "parse", f"not valid JSON: {getattr(exc, 'msg', 'unreadable')}",
-                         source, getattr(exc, "lineno", None))
-            return False
-        except RecursionError:
-            self.problem(ERROR, "parse", "nested too deeply to read", source)
+            document = read_json(text)
+        except ParseError as exc:
+            self.problem(ERROR, exc.code, exc.message, source, exc.line)
             return False
         content = endpoint_of(document)
         if content == "overview":
@@ -276,18 +274,20 @@ class _Collector:
         for body in self.bodies:
             key = "parameters" if body.endpoint == "operator-policies" else body.endpoint
             for index, item in enumerate(body.items):
-                entry = _as_definition(body.endpoint, item)
-                if entry is None:
-                    continue
-                names = ((key, *(str(entry.get(field)) for field in _NAMING_FIELDS))
-                         if isinstance(entry, dict) else (key, _dumped(entry)))
-                same_names = named.setdefault(names, [])
-                if same_names and _dumped(entry) in map(_dumped, same_names):
-                    continue
-                same_names.append(entry)
+                if isinstance(item, dict):
+                    entry = _as_definition(body.endpoint, item)
+                    if entry is None:
+                        continue
+                    names = (key, *(str(entry.get(field)) for field in _NAMING_FIELDS))
+                    same_names = named.setdefault(names, [])
+                    if same_names and _dumped(entry) in map(_dumped, same_names):
+                        continue
+                    same_names.append(entry)
+                else:
+                    entry = item  # the loader reports each, located
                 document[key].append(entry)
                 origins[key].append((body, index))
-                if body.endpoint == "queues":
+                if body.endpoint == "queues" and isinstance(item, dict):
                     figures = {name: item[name] for name in ("messages", "consumers")
                                if type(item.get(name)) is int}
                     if figures:
@@ -326,10 +326,8 @@ def _dumped(entry: Any) -> str:
     return json.dumps(entry, sort_keys=True, default=str)
 
 
-def _as_definition(endpoint: str, item: Any) -> Any:
+def _as_definition(endpoint: str, item: dict[str, Any]) -> dict[str, Any] | None:
     """An item as an export writes it, or None for what an export leaves out."""
-    if not isinstance(item, dict):
-        return item  # the loader reports it, located
     if endpoint == "exchanges" and isinstance(item.get("name"), str) \
             and is_builtin_exchange(item["name"]):
         return None  # "" and amq.*: every vhost has them, and exports never list them
@@ -406,8 +404,10 @@ def read_api_file(path: str | os.PathLike[str], *, vhost: str | None = None,
 
 
 def read_api_folder(path: str | os.PathLike[str], *, vhost: str | None = None,
-                    max_bytes: int = DEFAULT_MAX_BYTES) -> Topology:
-    """Read a folder of saved bodies, one ``*.json`` file per endpoint (or page).
+                    max_bytes: int = DEFAULT_MAX_BYTES,
+                    names: list[str] | None = None) -> Topology:
+    """Read a folder of saved bodies, one ``*.json`` file per endpoint (or page): the
+    files ``names`` names, by default every ``*.json`` entry but folders.
 
     Each file is told by its content, its name when the content cannot tell (an empty
     list, operator policies); a file that is not API output is a warning and skipped.
@@ -418,7 +418,9 @@ def read_api_folder(path: str | os.PathLike[str], *, vhost: str | None = None,
     path = os.fspath(path)
     collector = _Collector()
     try:
-        names = sorted(name for name in os.listdir(path) if name.lower().endswith(".json"))
+        if names is None:
+            names = sorted(name for name in os.listdir(path) if name.lower().endswith(".json")
+                           and not os.path.isdir(os.path.join(path, name)))
     except OSError as exc:
         names = []
         collector.problem(ERROR, "io", f"cannot read the folder: {exc.strerror or exc}", path)

@@ -10,10 +10,13 @@ from .tables import Span, Table
 
 #: code -> (severity, what causes it, how to fix it); warnings carry type "rabbitmq"
 CATALOG: dict[str, tuple[str, str, str]] = {
-    "parse": ("error", "The file is not valid JSON or YAML, not UTF-8, or nested too deeply "
-              "to read; the message gives the line the parser stopped at.",
+    "parse": ("error", "The file is not valid JSON or YAML, not UTF-8, nested too deeply "
+              "to read, or holds an integer of more digits than Python reads (4,300); the "
+              "message gives the line the parser stopped at.",
               "Fix the syntax at that line; re-export the definitions from the broker."),
-    "io": ("error", "The file cannot be read (missing, a folder, no permission).",
+    "io": ("error", "The file cannot be read (missing, no permission), or is no regular "
+           "file (a folder, a FIFO, a device such as /dev/zero, a socket): only regular "
+           "files are read.",
            "Check the path: it is relative to the document, or to the source directory "
            "when it starts with '/'."),
     "limit": ("error", "The file is larger than rabbitmq_topology_max_file_bytes, a YAML "
@@ -59,7 +62,9 @@ CATALOG: dict[str, tuple[str, str, str]] = {
                         "Check the patterns: globs match whole names; 're:' searches."),
     "option": ("warning", "A directive option is invalid, such as a regular expression "
                "that does not compile.", "Fix the option."),
-    "path": ("warning", "The definitions file lies outside the source directory.",
+    "path": ("warning", "The definitions file lies outside the source directory, or a file "
+             "in a folder source leads out of it (a symbolic link); that file is not read, the "
+             "rest of the folder is.",
              "Move it in, or list its folder in rabbitmq_topology_allowed_dirs."),
     "cluster": ("warning", "Kubernetes manifests name more than one RabbitMQ cluster; they "
                 "are drawn as one broker.",
@@ -75,10 +80,16 @@ CATALOG: dict[str, tuple[str, str, str]] = {
                "Name a configured broker, set the password variable, or fix the path."),
     "fetch": ("warning", "A live broker could not be read (wrong password, unknown host, "
               "refused connection, timeout, TLS failure, unknown vhost, no management "
-              "plugin, not JSON). The last snapshot is drawn when there is one, else "
+              "plugin, not JSON, or past a fetch's limits: its deadline, 1,000 pages of a "
+              "list, 256 MiB of answers). The last snapshot is drawn when there is one, else "
               "nothing; the message says which, and how old the snapshot is.",
               "Do what the message says; set rabbitmq_topology_snapshot_dir so builds "
               "without the broker still draw."),
+    "snapshot": ("warning", "The snapshot of a live broker that was just fetched cannot be "
+                 "written into rabbitmq_topology_snapshot_dir (a file where the folder should "
+                 "be, no permission, a full disk); the page is drawn from the broker as "
+                 "fetched, and the previous snapshot, if any, stays as it was.",
+                 "Make the folder writable, or point rabbitmq_topology_snapshot_dir elsewhere."),
     "drift": ("warning", "With :compare: (or rabbitmq_topology_compare), what the page draws "
               "differs from the other source: one warning per difference.",
               "Update the definitions the page draws, or the broker."),

@@ -41,8 +41,8 @@ USER_ENV = "RABBITMQ_USER"
 _DEFINITION_SUFFIXES = (".json", ".yaml", ".yml")
 #: In every Kubernetes manifest: only a file holding it may be one (k8s.looks_like_manifests)
 _K8S_FIELD = "apiVersion"
-_BROKER_KEYS = frozenset({"url", "user", "user_env", "password_env", "timeout", "verify",
-                          "cafile", "certfile", "keyfile"})
+_BROKER_KEYS = frozenset({"url", "user", "user_env", "password_env", "timeout", "deadline",
+                          "verify", "cafile", "certfile", "keyfile"})
 
 
 class SourceError(Exception):
@@ -57,11 +57,12 @@ class Broker(Record):
     holds it, so a Broker can be pickled, logged and cached without a secret.
     """
 
-    __slots__ = ("name", "url", "user", "password_env", "timeout", "verify", "cafile",
-                 "certfile", "keyfile")
+    __slots__ = ("name", "url", "user", "password_env", "timeout", "deadline", "verify",
+                 "cafile", "certfile", "keyfile")
 
     def __init__(self, name: str, url: str, user: str | None = None,
-                 password_env: str = PASSWORD_ENV, timeout: float = 10.0, verify: bool = True,
+                 password_env: str = PASSWORD_ENV, timeout: float = 10.0,
+                 deadline: float | None = None, verify: bool = True,
                  cafile: str | None = None, certfile: str | None = None,
                  keyfile: str | None = None) -> None:
         self.name = name
@@ -69,18 +70,21 @@ class Broker(Record):
         self.user = user
         self.password_env = password_env
         self.timeout = timeout
+        #: seconds the whole fetch may take; None: fetch.DEFAULT_DEADLINE
+        self.deadline = deadline
         self.verify = verify
         self.cafile = cafile
         self.certfile = certfile
         self.keyfile = keyfile
 
     def connection(self) -> Connection:
-        from .fetch import Connection
+        from .fetch import DEFAULT_DEADLINE, Connection
 
         return Connection(self.url, user=self.user, password=os.environ.get(self.password_env),
-                          timeout=self.timeout, verify=self.verify, cafile=self.cafile,
-                          certfile=self.certfile, keyfile=self.keyfile,
-                          password_env=self.password_env)
+                          timeout=self.timeout,
+                          deadline=DEFAULT_DEADLINE if self.deadline is None else self.deadline,
+                          verify=self.verify, cafile=self.cafile, certfile=self.certfile,
+                          keyfile=self.keyfile, password_env=self.password_env)
 
 
 def is_url(spec: str) -> bool:
@@ -105,8 +109,8 @@ def brokers_from_config(config: Mapping[str, Any], base_dir: str) -> dict[str, B
 
     Settings: ``url`` (required), ``user`` or ``user_env``, ``password_env`` (default
     RABBITMQ_PASSWORD; a password itself is refused: conf.py values are pickled with the
-    build environment), ``timeout``, ``verify``, ``cafile``, ``certfile``, ``keyfile``
-    (relative to ``base_dir``).
+    build environment), ``timeout`` (seconds a request), ``deadline`` (seconds the whole
+    fetch), ``verify``, ``cafile``, ``certfile``, ``keyfile`` (relative to ``base_dir``).
     """
     brokers = {}
     for name, settings in config.items():
@@ -118,16 +122,20 @@ def brokers_from_config(config: Mapping[str, Any], base_dir: str) -> dict[str, B
                     "'password_env')" if "password" in unknown else "")
             raise SourceError(f"rabbitmq_topology_brokers[{name!r}] has unknown settings "
                               f"{', '.join(map(repr, unknown))}{hint}")
-        timeout = settings.get("timeout", 10.0)
-        if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or timeout <= 0:
-            raise SourceError(f"rabbitmq_topology_brokers[{name!r}]: 'timeout' should be a "
-                              "number of seconds")
+        for key in ("timeout", "deadline"):
+            value = settings.get(key)
+            if key in settings and (isinstance(value, bool) or not isinstance(value, (int, float))
+                                    or not 0 < value < 1e6):  # NaN and infinity too
+                raise SourceError(f"rabbitmq_topology_brokers[{name!r}]: {key!r} should be "
+                                  "a number of seconds")
         user = settings.get("user") or os.environ.get(settings.get("user_env") or USER_ENV)
         files = {key: os.path.join(base_dir, settings[key])
                  for key in ("cafile", "certfile", "keyfile") if settings.get(key)}
         broker = broker_from_url(settings["url"], user=user,
                                  password_env=settings.get("password_env") or PASSWORD_ENV,
-                                 timeout=float(timeout),
+                                 timeout=float(settings.get("timeout", 10.0)),
+                                 deadline=(float(settings["deadline"])
+                                           if "deadline" in settings else None),
                                  verify=bool(settings.get("verify", True)), **files)
         broker.name = name
         brokers[name] = broker
@@ -192,11 +200,14 @@ def _manifests(text: str, source: str, vhost: str | None) -> Topology | None:
 
 
 def read_folder(path: str, *, vhost: str | None = None, source: str | None = None,
-                max_bytes: int = DEFAULT_MAX_BYTES) -> Topology:
+                max_bytes: int = DEFAULT_MAX_BYTES,
+                allowed: Callable[[str], bool] | None = None) -> Topology:
     """Every definitions-like file in a folder (not its subfolders), merged.
 
     A folder of saved management-API bodies (one file per endpoint) is read as one
-    broker's state; any other folder as files merged in name order.
+    broker's state; any other folder as files merged in name order. A file for which
+    ``allowed`` (given the file's path) says no, such as a link out of the folders a build
+    may read, is not read: a warning names it, and the others are read.
     """
     source = path if source is None else source
     try:
@@ -207,23 +218,35 @@ def read_folder(path: str, *, vhost: str | None = None, source: str | None = Non
     if not names:
         return Topology(source=source, problems=[Problem(
             WARNING, "source", "the folder holds no .json, .yaml or .yml file")])
+    kept = [name for name in names if allowed is None or allowed(os.path.join(path, name))]
+    refused = [Problem(WARNING, "path", "it leads out of the folders definitions may be read "
+                       "from (the source directory and rabbitmq_topology_allowed_dirs); "
+                       "not read", source=os.path.join(source, name))
+               for name in sorted(set(names) - set(kept))]
+    names = kept
     files = [os.path.join(path, name) for name in names]
     # saved API bodies come as a folder of them: the first file tells (reading every file
     # to tell would parse each twice), and read_api_folder warns of any file that is not one
-    if all(name.lower().endswith(".json") for name in names) and _is_api_file(files[0]):
+    if not names:
+        topology = Topology(source=source)
+    elif all(name.lower().endswith(".json") for name in names) and _is_api_file(files[0]):
         from .management import read_api_folder
 
-        return read_api_folder(path, vhost=vhost, max_bytes=max_bytes)
-    return merge([read_file(file, vhost=vhost, source=os.path.join(source, name),
-                            max_bytes=max_bytes) for file, name in zip(files, names, strict=True)],
-                 source=source)
+        topology = read_api_folder(path, vhost=vhost, max_bytes=max_bytes, names=names)
+    else:
+        topology = merge([read_file(file, vhost=vhost, source=os.path.join(source, name),
+                                    max_bytes=max_bytes)
+                          for file, name in zip(files, names, strict=True)], source=source)
+    topology.problems[:0] = refused
+    return topology
 
 
 def _definition_files(folder: str) -> list[str]:
-    """The names of the files in a folder a source may read, sorted."""
+    """The names of the entries of a folder a source reads, sorted: every one with a
+    definitions suffix but folders (a FIFO or a device is refused when it is read)."""
     return sorted(name for name in os.listdir(folder)
                   if name.lower().endswith(_DEFINITION_SUFFIXES)
-                  and os.path.isfile(os.path.join(folder, name)))
+                  and not os.path.isdir(os.path.join(folder, name)))
 
 
 def _is_api_file(path: str) -> bool:
@@ -238,9 +261,13 @@ def _is_api_file(path: str) -> bool:
 
 @without_gc
 def read_path(path: str, *, vhost: str | None = None, source: str | None = None,
-              max_bytes: int = DEFAULT_MAX_BYTES) -> Topology:
-    reader = read_folder if os.path.isdir(path) else read_file
-    return reader(path, vhost=vhost, source=source, max_bytes=max_bytes)
+              max_bytes: int = DEFAULT_MAX_BYTES,
+              allowed: Callable[[str], bool] | None = None) -> Topology:
+    """A file or a folder; ``allowed`` says which files of a folder may be read."""
+    if os.path.isdir(path):
+        return read_folder(path, vhost=vhost, source=source, max_bytes=max_bytes,
+                           allowed=allowed)
+    return read_file(path, vhost=vhost, source=source, max_bytes=max_bytes)
 
 
 def files_of(path: str) -> list[str]:
@@ -366,8 +393,13 @@ def read_live_or_snapshot(broker: Broker, *, vhost: str | None = None,
         if snapshot is not None:
             from .export import write_definitions
 
-            os.makedirs(snapshot_dir, exist_ok=True)
-            write_definitions(topology, snapshot)
+            try:
+                os.makedirs(snapshot_dir, exist_ok=True)
+                write_definitions(topology, snapshot)
+            except OSError as exc:
+                topology.problems.insert(0, Problem(
+                    WARNING, "snapshot", f"cannot write the snapshot {snapshot}: "
+                    f"{exc.strerror or exc}; drawn from the broker as fetched"))
         return topology
     if snapshot is None or not os.path.exists(snapshot):
         hint = ("" if snapshot_dir else
