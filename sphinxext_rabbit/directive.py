@@ -20,10 +20,11 @@ from .sources import (
     Broker,
     SourceError,
     brokers_from_config,
+    configured_broker_for,
     files_of,
+    is_url,
     merge,
     once_per_build,
-    parse_spec,
     read_live_or_snapshot,
     read_path,
     snapshot_path,
@@ -167,9 +168,12 @@ class RabbitmqTopology(SphinxDirective):
             try:
                 # only the brokers a page names are checked: a bad entry spoils only them
                 configured = self.config.rabbitmq_topology_brokers
-                brokers = brokers_from_config({spec: configured[spec]}, _build["confdir"]
-                                              ) if spec in configured else {}
-                target = parse_spec(spec, brokers)
+                target: Broker | str = spec  # a path, unless it names a broker
+                if is_url(spec):  # credentials go only to the brokers conf.py names
+                    target = configured_broker_for(spec, configured, _build["confdir"])
+                elif spec in configured:
+                    target = brokers_from_config({spec: configured[spec]},
+                                                 _build["confdir"])[spec]
             except SourceError as exc:
                 self.warn(str(exc), subtype="source")
                 return None

@@ -128,7 +128,7 @@ def _vhost(name: str, default_queue_type: str | None) -> dict[str, Any]:
 def _exchange(exchange: Exchange) -> dict[str, Any]:
     return {"name": exchange.name, "vhost": exchange.vhost, "type": exchange.type,
             "durable": exchange.durable, "auto_delete": exchange.auto_delete,
-            "internal": exchange.internal, "arguments": exchange.arguments}
+            "internal": exchange.internal, "arguments": redact_value(exchange.arguments)}
 
 
 def _queue(queue: Queue, vhost_default_type: str | None) -> dict[str, Any]:
@@ -138,7 +138,7 @@ def _queue(queue: Queue, vhost_default_type: str | None) -> dict[str, Any]:
         arguments = {**arguments, "x-queue-type": queue.type}
     item = {"name": queue.name, "vhost": queue.vhost, "type": queue.type,
             "durable": queue.durable, "auto_delete": queue.auto_delete,
-            "arguments": arguments}
+            "arguments": redact_value(arguments)}
     if queue.exclusive:  # management-API snapshots list exclusive queues; exports never do
         item["exclusive"] = True
     return item
@@ -147,11 +147,13 @@ def _queue(queue: Queue, vhost_default_type: str | None) -> dict[str, Any]:
 def _binding(binding: Binding) -> dict[str, Any]:
     return {"source": binding.source, "vhost": binding.vhost,
             "destination": binding.destination, "destination_type": binding.destination_type,
-            "routing_key": binding.routing_key, "arguments": binding.arguments}
+            "routing_key": binding.routing_key,
+            "arguments": redact_value(binding.arguments)}
 
 
 def _policy_fields(policy: Policy) -> dict[str, Any]:
-    # The loader redacts definitions; a Topology built in code may not have been through it.
+    # The loader redacts every source; a Topology built in code may not have been through
+    # it, and a snapshot is committed: what it writes passes the same redaction again.
     return {"pattern": policy.pattern, "apply-to": policy.apply_to,
             "definition": redact_value(policy.definition), "priority": policy.priority}
 

@@ -21,7 +21,7 @@ from .model import (
     without_gc,
 )
 from .patterns import InvalidPattern, compile_pattern
-from .uris import redact_value
+from .uris import REDACTED, not_amqp_uris, redact_value
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # typing costs the command line's start-up; only checkers need it
@@ -64,6 +64,8 @@ _ENTITY_KEYS = {
 }
 #: the JSON types that nest
 _CONTAINERS = frozenset({dict, list})
+#: The fields of the parameters that hold AMQP URIs, by component.
+_URI_FIELDS = {"shovel": ("src-uri", "dest-uri"), "federation-upstream": ("uri",)}
 _APPLY_TO = frozenset({"all", "queues", "exchanges", "classic_queues", "quorum_queues",
                        "streams"})
 
@@ -216,18 +218,19 @@ class _Reader:
         return default
 
     def mapping(self, key: str, index: int, field: str, value: Any) -> dict[str, Any]:
+        """Arguments or a definition, with its secrets redacted (uris.redact_value)."""
         if value.__class__ is dict:
             for child in value.values():
                 if child.__class__ in _CONTAINERS:
                     break  # nested: walked below
             else:
-                return value  # the usual flat arguments
+                return redact_value(value)  # the usual flat arguments
         if isinstance(value, dict):
             if _too_deep(value):
                 self.problem(WARNING, "limit", f"{key}[{index}].{field} is nested more than "
                              f"{MAX_DEPTH} levels deep; ignored", (key, index, field))
                 return {}
-            return value
+            return redact_value(value)
         if value is None or value == []:  # real exports write [] for "no arguments"
             return {}
         self.problem(WARNING, "schema", f"{key}[{index}].{field} should be an object, "
@@ -398,8 +401,8 @@ class _Reader:
                          f"of type {_kind(priority)}; 0 assumed", (key, index))
             priority = 0
         definition = self.mapping(key, index, "definition", item.get("definition"))
-        self.topology.policies.append(Policy(vhost, name, pattern, apply_to,
-                                             redact_value(definition), priority, operator))
+        self.topology.policies.append(Policy(vhost, name, pattern, apply_to, definition,
+                                             priority, operator))
 
     def read_parameters(self) -> None:
         for index, item, vhost in self.entries("parameters"):
@@ -420,8 +423,22 @@ class _Reader:
                                  f"{name!r} should have an object value; skipped",
                                  ("parameters", index))
                 continue
-            self.topology.parameters.append(
-                Parameter(vhost, component, name, redact_value(value)))
+            value = redact_value(value)
+            if component in _URI_FIELDS and isinstance(value, dict):
+                self.check_uris(index, component, name, value)
+            self.topology.parameters.append(Parameter(vhost, component, name, value))
+
+    def check_uris(self, index: int, component: str, name: str, value: dict[str, Any]) -> None:
+        """One warning for each URI of a shovel or upstream that is no AMQP URI, such as a
+        placeholder (``"uri": "CEGA_CONNECTION"``): resolve draws it as written."""
+        for field in _URI_FIELDS[component]:
+            for uri in not_amqp_uris(value.get(field)):
+                what = (f"{field} {uri!r}, which is not an AMQP URI" if uri != REDACTED else
+                        f"a {field} that is not an AMQP URI and holds an '@' after a scheme, "
+                        f"so it is not shown (user info in it would be)")
+                self.problem(WARNING, "uri", f"parameters[{index}]: {component} {name!r} has "
+                             f"{what} (amqp://HOST[:PORT][/VHOST]); that end is drawn as an "
+                             f"external endpoint named {uri!r}", ("parameters", index))
 
 
 def _default_queue_type(vhost: dict[str, Any]) -> str | None:

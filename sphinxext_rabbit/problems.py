@@ -49,6 +49,12 @@ CATALOG: dict[str, tuple[str, str, str]] = {
                       "counts the name as not matched, and so does the drawing.",
                       "Rewrite the pattern so it cannot backtrack so much: no nested "
                       "quantifiers such as (a+)+, or an atomic group (?>...)."),
+    "uri": ("warning", "A shovel's or federation upstream's URI is not an AMQP URI "
+            "(amqp://HOST[:PORT][/VHOST] or amqps://...), such as a placeholder "
+            "('CEGA_CONNECTION') that a deployment fills in. That end is drawn as an external "
+            "endpoint named as written; a value that holds an '@' after a scheme but cannot "
+            "be read as a URI is shown as '(redacted)', as it may hold a password.",
+            "Write the broker's URI, or accept the placeholder (suppress with rabbitmq.uri)."),
     "dangling": ("error", "A binding, dead-letter or alternate exchange setting, or a "
                  "federation policy refers to something not declared. It is drawn marked "
                  "'missing'.", "Declare the entity, or fix the name."),

@@ -94,11 +94,7 @@ def is_url(spec: str) -> bool:
 def broker_from_url(url: str, *, user: str | None = None,
                     password_env: str = PASSWORD_ENV, **tls: Any) -> Broker:
     """A broker written as a URL; credentials in it are refused, not used."""
-    if redact(url) != url:  # it holds user info
-        raise SourceError(f"{redact(url)}: a URL here must not hold a user or password "
-                          f"(anyone who reads it reads them); give the user in {USER_ENV} "
-                          f"and the password in {password_env}, or name a broker configured "
-                          "with them")
+    _refuse_user_info(url, password_env)
     url = url.rstrip("/")
     return Broker(url, url, user=user or os.environ.get(USER_ENV),
                   password_env=password_env, **tls)
@@ -140,6 +136,61 @@ def brokers_from_config(config: Mapping[str, Any], base_dir: str) -> dict[str, B
         broker.name = name
         brokers[name] = broker
     return brokers
+
+
+def _refuse_user_info(url: str, password_env: str) -> None:
+    # the user info an HTTP client would take: before the first "/", "?" or "#"
+    if "@" in re.split(r"[/?#]", url.partition("://")[2], maxsplit=1)[0]:
+        raise SourceError(f"{redact(url)}: a URL here must not hold a user or password "
+                          f"(anyone who reads it reads them); give the user in {USER_ENV} "
+                          f"and the password in {password_env}, or name a broker configured "
+                          "with them")
+
+
+def configured_broker_for(url: str, config: Mapping[str, Any], base_dir: str) -> Broker:
+    """The broker of ``rabbitmq_topology_brokers`` (``config``) that ``url`` is on, with
+    its settings, reading ``url`` (which may add a vhost to the configured path).
+
+    A build sends credentials only to the brokers conf.py names: ``url`` must have the
+    scheme, host and port of a configured ``url``, and its path must start with that one's
+    path (the longest such wins). Raises SourceError otherwise, before any request.
+    """
+    _refuse_user_info(url, PASSWORD_ENV)
+    wanted = _address(url)
+    best: tuple[int, str] | None = None
+    for name, settings in config.items():
+        configured = _address(settings.get("url")) if isinstance(settings, dict) else None
+        if (wanted is not None and configured is not None and wanted[0] == configured[0]
+                and (wanted[1] + "/").startswith(configured[1] + "/")
+                and (best is None or len(configured[1]) > best[0])):
+            best = (len(configured[1]), name)
+    if best is None:
+        raise SourceError(f"{redact(url)}: no broker in rabbitmq_topology_brokers has this "
+                          "address, and a build sends a user and password only to the "
+                          "brokers conf.py names: add it there (url, user, password_env) and "
+                          "write its name")
+    name = best[1]
+    broker = brokers_from_config({name: config[name]}, base_dir)[name]
+    url = url.rstrip("/")
+    return broker if url == broker.url else broker.replace(name=url, url=url)
+
+
+def _address(url: Any) -> tuple[tuple[str, str, int], str] | None:
+    """((scheme, host, port), path without its last "/") of a management URL, or None
+    for what is no such URL (another scheme, a query or fragment, a port that is none)."""
+    if not isinstance(url, str):
+        return None
+    from urllib.parse import urlsplit
+
+    try:
+        parts = urlsplit(url)
+        scheme = parts.scheme.lower()
+        port = parts.port or {"http": 80, "https": 443}.get(scheme)
+    except ValueError:
+        return None
+    if port is None or not parts.hostname or parts.query or parts.fragment:
+        return None
+    return (scheme, parts.hostname, port), parts.path.rstrip("/")
 
 
 def parse_spec(spec: str, brokers: Mapping[str, Broker]) -> Broker | str:
