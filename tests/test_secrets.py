@@ -136,6 +136,8 @@ def document(draw) -> tuple[dict, list[str]]:
 
     vhost = "/"
     doc = {
+        "users": [{"name": "admin", "password_hash": secrets.text(), "tags": ["administrator"]},
+                  {"name": "legacy", "password": secrets.text(), "tags": []}],
         "vhosts": [{"name": vhost}],
         "exchanges": [
             {"name": "events", "vhost": vhost, "type": "topic", "durable": True,
