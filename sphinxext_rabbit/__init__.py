@@ -17,8 +17,10 @@ def setup(app: Sphinx) -> ExtensionMetadata:
         RabbitmqProblemCodes,
         RabbitmqTopology,
         rabbitmq_diagram,
+        report_source_problems,
         start_build,
     )
+    from .dotbin import DEFAULT_TIMEOUT
     from .render import (
         choose_dot,
         depart_diagram,
@@ -55,6 +57,9 @@ def setup(app: Sphinx) -> ExtensionMetadata:
                          types=frozenset({str}))
     app.add_config_value("rabbitmq_topology_dot_fallback", True, "html",
                          types=frozenset({bool}))
+    # seconds dot may take to lay out one diagram; past it the text is shown
+    app.add_config_value("rabbitmq_topology_dot_timeout", DEFAULT_TIMEOUT, "html",
+                         types=frozenset({int, float}))
     # live brokers: name -> {"url", "user" or "user_env", "password_env", "timeout",
     # "verify", "cafile", "certfile", "keyfile"}; no password (conf.py is pickled)
     app.add_config_value("rabbitmq_topology_brokers", {}, "env", types=frozenset({dict}))
@@ -68,11 +73,12 @@ def setup(app: Sphinx) -> ExtensionMetadata:
     app.connect("builder-inited", start_build)
     app.connect("env-get-outdated", live_documents)
     app.connect("env-purge-doc", forget_document)
-    app.connect("env-merge-info", merge_live_documents)
+    app.connect("env-merge-info", merge_documents)
+    app.connect("env-updated", report_source_problems)
     return {
         "version": __version__,
-        # the one piece of state in the environment (pages drawing live brokers) is merged
-        # from parallel readers, so reading and writing parallelize
+        # the state in the environment (pages drawing live brokers, the source problems
+        # pages met) is merged from parallel readers, so reading and writing parallelize
         "parallel_read_safe": True,
         "parallel_write_safe": True,
     }
@@ -92,8 +98,12 @@ def live_documents(app: Sphinx, env: BuildEnvironment, added: set[str], changed:
 
 def forget_document(app: Sphinx, env: BuildEnvironment, docname: str) -> None:
     _live(env).discard(docname)
+    getattr(env, "rabbitmq_problems", {}).pop(docname, None)
 
 
-def merge_live_documents(app: Sphinx, env: BuildEnvironment, docnames: set[str],
-                         other: BuildEnvironment) -> None:
+def merge_documents(app: Sphinx, env: BuildEnvironment, docnames: set[str],
+                    other: BuildEnvironment) -> None:
     _live(env).update(_live(other) & docnames)
+    problems = getattr(other, "rabbitmq_problems", {})
+    env.rabbitmq_problems.update((name, problems[name]) for name in docnames
+                                 if name in problems)

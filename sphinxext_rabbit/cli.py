@@ -29,6 +29,15 @@ if TYPE_CHECKING:  # typing costs the command line's start-up; only checkers nee
 _RENDER_FORMATS = ("svg", "png", "pdf")
 
 
+def say(text: str) -> None:
+    """Print one message line to stderr: text from the input in it (names, file names, a
+    broker's reason) is shown escaped, so it cannot forge lines or colours in a terminal
+    or a CI log."""
+    from .graph import visible
+
+    print(visible(text), file=sys.stderr)
+
+
 def format_problem(source: str, problem: Problem) -> str:
     """``file:line: severity: message [rabbitmq.code]`` — the shape compilers use."""
     source = problem.source or source
@@ -92,11 +101,17 @@ def _drawing_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _render_arguments(parser: argparse.ArgumentParser) -> None:
+    from .dotbin import DEFAULT_TIMEOUT
+
     _drawing_arguments(parser)
     parser.add_argument("-o", "--output", required=True,
                         help="the image to write; its suffix picks svg, png or pdf")
     parser.add_argument("--dot-command", default=None,
                         help="the Graphviz dot binary (default: dot, else graphviz-pure)")
+    parser.add_argument("--dot-timeout", type=_seconds, default=DEFAULT_TIMEOUT,
+                        metavar="SECONDS",
+                        help="seconds the layout may take before dot is stopped and "
+                             f"nothing is written (default: {DEFAULT_TIMEOUT:g})")
 
 
 def _edges_arguments(parser: argparse.ArgumentParser) -> None:
@@ -224,7 +239,7 @@ def _read_broker(broker: Broker, args: argparse.Namespace, vhost: str | None) ->
 def _report(source: str, problems: list[Problem]) -> bool:
     """Print problems to stderr; true when one of them is an error."""
     for problem in problems:
-        print(format_problem(source, problem), file=sys.stderr)
+        say(format_problem(source, problem))
     return any(p.severity == ERROR for p in problems)
 
 
@@ -239,7 +254,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return _run(_parser(command).parse_args(argv))
     except _OutputError as exc:
-        print(f"sphinxext-rabbit: cannot write to standard output: {exc}", file=sys.stderr)
+        say(f"sphinxext-rabbit: cannot write to standard output: {exc}")
         return 1
 
 
@@ -287,7 +302,7 @@ def _run(args: argparse.Namespace) -> int:
         selection = _selection(args)
         topology = _read(args.sources, args)
     except (PatternError, SourceError) as exc:
-        print(f"sphinxext-rabbit: {exc}", file=sys.stderr)
+        say(f"sphinxext-rabbit: {exc}")
         return 2
     if args.command == "fetch":
         return _fetch(topology, args.output)
@@ -298,8 +313,11 @@ def _run(args: argparse.Namespace) -> int:
     if _unreadable(problems):
         return 1
     if args.command == "edges":
+        from .graph import visible_json
+
         edges = [edge.as_dict() for view in built for edge in view.edges]
-        _write_out(json.dumps(edges, ensure_ascii=False, indent=2, sort_keys=True) + "\n")
+        _write_out(visible_json(json.dumps(edges, ensure_ascii=False, indent=2,
+                                           sort_keys=True)) + "\n")
         return 0
     from .graph import to_dot
 
@@ -308,34 +326,41 @@ def _run(args: argparse.Namespace) -> int:
     if args.command == "dot":
         _write_out(dot)
         return 0
-    return _render(dot, args.output, args.dot_command)
+    return _render(dot, topology.source, args)
 
 
-def _render(dot: str, output: str, dot_command: str | None) -> int:
-    import subprocess
+def _render(dot: str, source: str, args: argparse.Namespace) -> int:
+    from .dotbin import DotFailed, DotTimeout, draw, find_dot
+    from .model import WARNING
 
-    from .dotbin import find_dot
-
+    output = args.output
     image_format = os.path.splitext(output)[1].lstrip(".").lower()
     if image_format not in _RENDER_FORMATS:
-        print(f"sphinxext-rabbit: cannot tell the image format of {output!r}; "
-              f"use a name ending in .{', .'.join(_RENDER_FORMATS)}", file=sys.stderr)
+        say(f"sphinxext-rabbit: cannot tell the image format of {output!r}; "
+            f"use a name ending in .{', .'.join(_RENDER_FORMATS)}")
         return 2
-    binary = find_dot(dot_command or "dot")
+    binary = find_dot(args.dot_command or "dot")
     if binary is None:
-        print("sphinxext-rabbit: Graphviz is not installed: install the 'graphviz' system "
-              "package, or pip install 'sphinxext-rabbit[dot]'", file=sys.stderr)
+        say("sphinxext-rabbit: Graphviz is not installed: install the 'graphviz' system "
+            "package, or pip install 'sphinxext-rabbit[dot]'")
         return 1
     if not binary.supports(image_format):
-        print(f"sphinxext-rabbit: {binary.name} cannot write {image_format}; install the "
-              "'graphviz' system package for it", file=sys.stderr)
+        say(f"sphinxext-rabbit: {binary.name} cannot write {image_format}; install the "
+            "'graphviz' system package for it")
         return 1
-    completed = subprocess.run([binary.path, f"-T{image_format}", f"-o{output}"],
-                               input=dot.encode(), capture_output=True, check=False)
-    if completed.returncode != 0:
-        message = completed.stderr.decode(errors="replace").strip()
-        print(f"sphinxext-rabbit: {binary.name} failed: {message}", file=sys.stderr)
+    timeout = args.dot_timeout
+    try:
+        messages = draw(binary, dot, image_format, output, timeout=timeout)
+    except DotTimeout:
+        _report(source, [Problem(
+            ERROR, "limit", f"{binary.name} did not lay out the diagram in {timeout:g} s "
+            f"(--dot-timeout), so {output} was not written; narrow it with --vhost, "
+            "--include or --exclude, or raise --dot-timeout")])
         return 1
+    except DotFailed as exc:
+        say(f"sphinxext-rabbit: {binary.name} failed: {exc}")
+        return 1
+    _report(source, [Problem(WARNING, "dot-warning", message) for message in messages])
     return 0
 
 
@@ -348,19 +373,18 @@ def _fetch(topology: Topology, output: str) -> int:
     try:
         write_definitions(topology, output)
     except OSError as exc:
-        print(f"sphinxext-rabbit: cannot write {output}: {exc.strerror or exc}",
-              file=sys.stderr)
+        say(f"sphinxext-rabbit: cannot write {output}: {exc.strerror or exc}")
         return 1
     counts = (f"{len(topology.exchanges)} exchanges, {len(topology.queues)} queues, "
               f"{len(topology.bindings)} bindings")
-    print(f"sphinxext-rabbit: wrote {output} ({counts}, taken {topology.taken_at})",
-          file=sys.stderr)
+    say(f"sphinxext-rabbit: wrote {output} ({counts}, taken {topology.taken_at})")
     return 0
 
 
 def _diff(args: argparse.Namespace) -> int:
     """Exit 0 when the two sources draw the same, 1 when they differ, 2 when one is unusable."""
     from .diff import differences
+    from .graph import visible
 
     selection = _selection(args)
     sides = []
@@ -373,5 +397,5 @@ def _diff(args: argparse.Namespace) -> int:
         sides.append((redact(spec), built))
     (left, left_views), (right, right_views) = sides
     found = differences(left_views, right_views)
-    _write_out("".join(f"{difference.sentence(left, right)}\n" for difference in found))
+    _write_out("".join(f"{visible(difference.sentence(left, right))}\n" for difference in found))
     return 1 if found else 0

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import time
+from collections import OrderedDict
 from typing import TYPE_CHECKING, ClassVar
 
 from docutils import nodes
@@ -13,7 +14,7 @@ from sphinx.util import logging
 from sphinx.util.docutils import SphinxDirective
 
 from .diff import differences
-from .graph import to_dot, to_text
+from .graph import to_dot, to_text, visible
 from .model import ERROR, Problem, Topology
 from .select import PatternError, Selection, parse_patterns, views
 from .sources import (
@@ -38,6 +39,7 @@ if TYPE_CHECKING:
 
     from docutils.nodes import Node
     from sphinx.application import Sphinx
+    from sphinx.environment import BuildEnvironment
     from sphinx.util.typing import OptionSpec
 
 logger = logging.getLogger(__name__)
@@ -50,23 +52,53 @@ _TABLES = {
     "policies": ("Policies", policies_table),
 }
 
-# One model per input version per process: a directive re-reads only what changed.
-_topologies: dict[tuple, Topology] = {}
-_reported: set[tuple] = set()
+#: One model per input version per process, the most recently used ones: a directive (in
+#: this build or the next one in the process) re-reads only what changed. Only a cache:
+#: problems are reported from what each page recorded (see report_source_problems).
+_topologies: OrderedDict[tuple, Topology] = OrderedDict()
+MAX_CACHED_TOPOLOGIES = 32
+#: the source problems this process has recorded in this build, so a page records only
+#: those no page before it in the process did
+_recorded: set[tuple] = set()
 #: Which build this process is part of, and where its conf.py is; parallel readers are
 #: forked from the main process after it is set, so they share it (see once_per_build).
 _build = {"id": "", "confdir": ""}
 
 
 def start_build(app: Sphinx) -> None:
-    """builder-inited: a new build, so live brokers are fetched again (once)."""
+    """builder-inited: a new build, so live brokers are fetched again (once), and every
+    source problem is reported again."""
     _build["id"] = f"{os.getpid()}-{time.time_ns()}"
     for key in [key for key in _topologies if key[0] == "live"]:  # earlier builds' fetches
         del _topologies[key]
-        _reported.discard(key)
+    _recorded.clear()
     _build["confdir"] = str(app.confdir)
     if not hasattr(app.env, "rabbitmq_live_docs"):
         app.env.rabbitmq_live_docs = set()  # pages drawing a live broker (see setup)
+    app.env.rabbitmq_problems = {}  # docname -> the source problems it recorded
+
+
+def rabbitmq_warning(message: str, *, subtype: str, location: object = None) -> None:
+    """Every warning the extension gives, typed ``rabbitmq.<subtype>``: its text, and a
+    location that names a file, with what `visible` escapes shown as escapes, so a name,
+    a file name or a broker's reason cannot forge lines or colours in a log."""
+    if isinstance(location, str):
+        location = visible(location)
+    logger.warning(visible(message), location=location, type="rabbitmq", subtype=subtype)
+
+
+def report_source_problems(app: Sphinx, env: BuildEnvironment) -> None:
+    """env-updated: the problems of the sources, which pages recorded while they were read
+    (here or in parallel readers, merged into *env*), each once: at the first page in name
+    order that met it, so serial and parallel builds report the same, in the same order."""
+    problems = getattr(env, "rabbitmq_problems", {})
+    reported: set[tuple] = set()
+    for docname in sorted(problems):
+        for key, message, location, subtype in problems[docname]:
+            if key not in reported:
+                reported.add(key)
+                rabbitmq_warning(message, location=location, subtype=subtype)
+    problems.clear()  # reported: a page read in a later build records its own again
 
 
 class rabbitmq_diagram(nodes.General, nodes.Element):  # noqa: N801 - docutils node style
@@ -86,14 +118,16 @@ def layout_option(argument: str | None) -> str:
     return directives.choice((argument or "").lower(), ("lr", "tb")).upper()
 
 
-def _cached(key: tuple, read: Callable[[], Topology]) -> tuple[Topology, bool]:
-    """The topology for ``key``, and whether its problems are new to this process."""
+def _cached(key: tuple, read: Callable[[], Topology]) -> Topology:
+    """The topology for ``key``, read when it is not among the last ones used."""
     topology = _topologies.get(key)
     if topology is None:
         topology = _topologies[key] = read()
-    first = key not in _reported
-    _reported.add(key)
-    return topology, first
+        if len(_topologies) > MAX_CACHED_TOPOLOGIES:
+            _topologies.popitem(last=False)
+    else:
+        _topologies.move_to_end(key)
+    return topology
 
 
 def _stamp(path: str) -> tuple:
@@ -147,9 +181,9 @@ class RabbitmqTopology(SphinxDirective):
         read = self.read(specs, source, vhost)
         if read is None:
             return []
-        topology, first_use = read
+        topology, identity = read
         built, problems = views(topology, selection)
-        self.report_problems(source, topology, problems, first_use=first_use)
+        self.report_problems(source, topology, identity, problems)
         compare = self.options.get("compare", self.config.rabbitmq_topology_compare)
         if compare and compare != "none":  # ":compare: none" opts out of conf.py's default
             self.compare(compare, source, built, selection)
@@ -158,12 +192,12 @@ class RabbitmqTopology(SphinxDirective):
     # -- reading -------------------------------------------------------------------------
 
     def read(self, specs: list[str], source: str,
-             vhost: str | None) -> tuple[Topology, bool] | None:
+             vhost: str | None) -> tuple[Topology, tuple] | None:
         """The sources merged, each read once per process (a live broker once per build),
-        and whether one of them is new to this process (its problems not yet reported);
+        and what tells them from other sources: what their problems are reported once for;
         None, with a warning, when a source may not be read."""
         parts = []
-        first_use = False
+        identity = []
         for spec in specs:
             try:
                 # only the brokers a page names are checked: a bad entry spoils only them
@@ -178,7 +212,8 @@ class RabbitmqTopology(SphinxDirective):
                 self.warn(str(exc), subtype="source")
                 return None
             if isinstance(target, Broker):
-                part, first = self.read_live(target)
+                part = self.read_live(target)
+                identity.append(("live", target.name))
             else:
                 rel_filename, filename = self.env.relfn2path(target)
                 if not self.allowed(str(filename)):
@@ -191,16 +226,15 @@ class RabbitmqTopology(SphinxDirective):
                 # the allowed folders decide which files of a folder are read
                 key = ("path", str(filename), _stamp(str(filename)), vhost,
                        tuple(self.config.rabbitmq_topology_allowed_dirs))
-                part, first = _cached(key, lambda f=str(filename), r=str(rel_filename):
-                                      read_path(f, vhost=vhost, source=r,
-                                                max_bytes=self.config.
-                                                rabbitmq_topology_max_file_bytes,
-                                                allowed=self.allowed))
-            first_use = first_use or first
+                part = _cached(key, lambda f=str(filename), r=str(rel_filename):
+                               read_path(f, vhost=vhost, source=r,
+                                         max_bytes=self.config.rabbitmq_topology_max_file_bytes,
+                                         allowed=self.allowed))
+                identity.append(("path", str(filename)))
             parts.append(part)
-        return merge(parts, source=source), first_use
+        return merge(parts, source=source), tuple(identity)
 
-    def read_live(self, broker: Broker) -> tuple[Topology, bool]:
+    def read_live(self, broker: Broker) -> Topology:
         """A broker fetched once per build, whole, shared by every directive and process
         (each draws its own vhost of it); its URL may name one vhost to fetch less."""
         self.env.rabbitmq_live_docs.add(self.env.current_document.docname)  # read every build
@@ -219,10 +253,11 @@ class RabbitmqTopology(SphinxDirective):
         read = self.read(spec.split(), spec, selection.vhosts[0] if selection.vhosts else None)
         if read is None:
             return
-        other_built, problems = views(read[0], selection)
+        other, identity = read
+        other_built, problems = views(other, selection)
         for problem in problems:
             if problem.severity == ERROR or problem.code == "fetch":
-                self.warn(f"{redact(spec)}: {problem.message}", subtype=problem.code)
+                self.record(identity, f"{redact(spec)}: {problem.message}", problem.code)
         for difference in differences(built, other_built):
             self.warn(difference.sentence(source, redact(spec)), subtype="drift")
 
@@ -237,27 +272,39 @@ class RabbitmqTopology(SphinxDirective):
     # -- reporting -----------------------------------------------------------------------
 
     def warn(self, message: str, *, subtype: str) -> None:
-        logger.warning("rabbitmq-topology: %s", message, location=self.get_location(),
-                       type="rabbitmq", subtype=subtype)
+        rabbitmq_warning(f"rabbitmq-topology: {message}", location=self.get_location(),
+                         subtype=subtype)
 
-    def report_problems(self, source: str, topology: Topology, problems: list[Problem], *,
-                        first_use: bool) -> None:
+    def report_problems(self, source: str, topology: Topology, identity: tuple,
+                        problems: list[Problem]) -> None:
+        """The source's problems (what reading and resolving it found: resolve's are located
+        in a vhost) once a build; those of this directive's selection here."""
         own = set(topology.problems)
         for problem in problems:
-            if problem in own and not first_use:
-                continue  # a source's own problems are reported once, not per directive
-            self.report(source, problem, in_file=problem in own)
-
-    def report(self, source: str, problem: Problem, *, in_file: bool) -> None:
-        source = problem.source or source
-        if in_file and problem.line is not None:
-            location: object = f"{source}:{problem.line}"
-            message = problem.message
-        else:
-            location = self.get_location()
+            source_name = problem.source or source
+            if problem in own and problem.line is not None:
+                self.record(identity, problem.message, problem.code,
+                            file_location=f"{source_name}:{problem.line}")
+                continue
             where = f" ({problem.where})" if problem.where else ""
-            message = f"{source}{where}: {problem.message}"
-        logger.warning(message, location=location, type="rabbitmq", subtype=problem.code)
+            message = f"{source_name}{where}: {problem.message}"
+            if problem in own or problem.where is not None:
+                self.record(identity, message, problem.code)
+            else:
+                rabbitmq_warning(message, location=self.get_location(), subtype=problem.code)
+
+    def record(self, identity: tuple, message: str, subtype: str, *,
+               file_location: str | None = None) -> None:
+        """Keep a problem of the sources *identity* names in the environment, to be reported
+        once a build by report_source_problems: at *file_location* when the problem has one,
+        else at the first directive (in page order) that met it."""
+        key = (identity, file_location, message, subtype)
+        if key in _recorded:
+            return
+        _recorded.add(key)
+        docname = self.env.current_document.docname
+        self.env.rabbitmq_problems.setdefault(docname, []).append(
+            (key, message, file_location or self.get_location(), subtype))
 
     # -- output --------------------------------------------------------------------------
 

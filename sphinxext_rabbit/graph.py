@@ -47,9 +47,14 @@ KEY_IGNORED_TYPES = frozenset({"fanout", "x-random", "x-local-random", "x-modulu
 DEFAULT_EXCHANGE_LABEL = "(default exchange)"
 STUB_MARK = "↗"
 
-#: what `visible` rewrites: a pattern, compiled by `re` when first used, as few names need
-#: it (compiling its range of surrogates costs as much as drawing hundreds of nodes)
-_INVISIBLE = r"[\x00-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]"
+#: what `visible` rewrites: control characters, the line and paragraph separators (line
+#: breaks to `str.splitlines`), bidirectional embeddings, overrides and isolates (which
+#: reorder what a terminal or page shows), lone surrogates and non-characters. A pattern,
+#: compiled by `re` when first used, as few names need it (compiling its range of
+#: surrogates costs as much as drawing hundreds of nodes)
+_INVISIBLE_BEYOND_ASCII = (r"\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069"
+                           r"\ud800-\udfff\ufffe\uffff")
+_INVISIBLE = rf"[\x00-\x1f{_INVISIBLE_BEYOND_ASCII}]"
 
 _EXCHANGE_FILL = "#fdf0d5"
 _QUEUE_FILL = "#dcebfa"
@@ -148,7 +153,8 @@ _DEFAULT_EXCHANGE_KEY = ("exchange", DEFAULT_EXCHANGE)
 
 
 def visible(text: str) -> str:
-    """*text* with control characters, lone surrogates and non-characters as escapes."""
+    """*text* with what `_INVISIBLE` names as escapes: what every output (DOT, tables, text,
+    warnings, messages) shows of a string from the input."""
     if text.isprintable():  # none of those is printable, and most text holds none
         return text
     return re.sub(_INVISIBLE, _escape_char, text)
@@ -157,6 +163,17 @@ def visible(text: str) -> str:
 def _escape_char(match: re.Match[str]) -> str:
     code = ord(match.group())
     return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+
+
+def visible_json(text: str) -> str:
+    """JSON *text* with what `visible` escapes written as JSON escapes: the same value,
+    safe to show. (JSON escapes control characters in strings itself; outside strings it
+    has only ASCII.)"""
+    return re.sub(f"[{_INVISIBLE_BEYOND_ASCII}]", _json_escape_char, text)
+
+
+def _json_escape_char(match: re.Match[str]) -> str:
+    return f"\\u{ord(match.group()):04x}"  # all of them are below U+10000
 
 
 #: `json.dumps` with options builds an encoder on every call

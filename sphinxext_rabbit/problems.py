@@ -21,11 +21,13 @@ CATALOG: dict[str, tuple[str, str, str]] = {
            "when it starts with '/'."),
     "limit": ("error", "The file is larger than rabbitmq_topology_max_file_bytes, a YAML "
               "file uses more than 100 aliases, or a value nests more than 32 levels; or "
-              "(a warning) a diagram would have more nodes than rabbitmq_topology_max_nodes "
-              "and is shown as text.",
+              "(a warning) a diagram would have more nodes than rabbitmq_topology_max_nodes, "
+              "or dot did not lay it out within rabbitmq_topology_dot_timeout seconds "
+              "(killed), and is shown as text (the command line's render: --dot-timeout, "
+              "an error, no image written).",
               "Split the file or raise rabbitmq_topology_max_file_bytes; remove the "
               "aliases or the nesting; narrow the diagram with :vhost:/:include:/:exclude: "
-              "or raise rabbitmq_topology_max_nodes."),
+              "or raise rabbitmq_topology_max_nodes or rabbitmq_topology_dot_timeout."),
     "schema": ("error", "An entry has the wrong shape: not an object, a name that is not a "
                "string, a flag that is not true/false, arguments that are not an object. "
                "Entries that cannot be drawn are skipped; the rest is drawn.",
@@ -102,6 +104,13 @@ CATALOG: dict[str, tuple[str, str, str]] = {
     "dot": ("warning", "Graphviz 'dot' (and graphviz-pure) is missing, or drawing failed; "
             "diagrams are shown as text.",
             "apt-get install graphviz, or pip install 'sphinxext-rabbit[dot]'."),
+    "dot-warning": ("warning", "Graphviz dot (or graphviz-pure) drew the diagram but said "
+                    "something on the way, such as a PNG too large for its bitmaps and "
+                    "scaled down to fit, or a character whose width graphviz-pure does not "
+                    "know; its words are passed on, at most 10 lines a diagram.",
+                    "Draw large diagrams as SVG, or narrow them with :vhost:/:include:/"
+                    ":exclude:; install Graphviz for graphviz-pure's font widths; or "
+                    "suppress rabbitmq.dot-warning."),
 }
 
 

@@ -4,15 +4,14 @@ from __future__ import annotations
 
 import html
 import posixpath
-import subprocess
 from hashlib import sha1
 from typing import TYPE_CHECKING
 
 from docutils import nodes
-from sphinx.ext.graphviz import GraphvizError, render_dot
 from sphinx.util import logging
 
-from .dotbin import DotBinary, find_dot
+from .directive import rabbitmq_warning
+from .dotbin import DotBinary, DotFailed, DotTimeout, draw, find_dot
 
 if TYPE_CHECKING:
     from sphinx.application import Sphinx
@@ -35,12 +34,12 @@ def choose_dot(app: Sphinx) -> None:
         binary = find_dot(app.config.graphviz_dot,
                           fallback=app.config.rabbitmq_topology_dot_fallback)
         if binary is None:
-            logger.warning(
-                "rabbitmq-topology: Graphviz 'dot' (graphviz_dot = %r) was not found, so "
-                "topology diagrams are shown as text. Install the 'graphviz' system package "
-                "(apt-get install graphviz), or pip install 'sphinxext-rabbit[dot]' for a "
-                "pure-Python fallback.", app.config.graphviz_dot,
-                type="rabbitmq", subtype="dot")
+            rabbitmq_warning(
+                f"rabbitmq-topology: Graphviz 'dot' (graphviz_dot = "
+                f"{app.config.graphviz_dot!r}) was not found, so topology diagrams are shown "
+                "as text. Install the 'graphviz' system package (apt-get install graphviz), "
+                "or pip install 'sphinxext-rabbit[dot]' for a pure-Python fallback.",
+                subtype="dot")
         elif binary.is_pure:
             logger.info("rabbitmq-topology: Graphviz dot not found; drawing with %s (%s)",
                         binary.name, binary.path)
@@ -53,47 +52,46 @@ def _binary(translator: nodes.NodeVisitor) -> DotBinary | None:
     return getattr(translator.builder, "rabbitmq_dot", None)  # type: ignore[attr-defined]
 
 
-def _dot_option(translator: nodes.NodeVisitor, binary: DotBinary) -> str:
-    # the configured name keeps absolute paths out of the image hash when it is on PATH
-    configured = translator.builder.config.graphviz_dot  # type: ignore[attr-defined]
-    return configured if binary.name == "dot" else binary.path
-
-
 def _render(translator: nodes.NodeVisitor, node: rabbitmq_diagram,
-            image_format: str) -> tuple[str | None, str | None]:
-    """(relative, absolute) image paths; (None, None) when the text fallback is wanted."""
+            image_format: str) -> str | None:
+    """The image's path relative to the page; None when the text fallback is wanted.
+
+    dot is run here, not through sphinx.ext.graphviz's render_dot, which has no time limit
+    and drops what dot says; its settings (graphviz_dot, graphviz_dot_args) are honoured."""
     binary = _binary(translator)
     if binary is None or node["code"] is None:  # no dot, or too large to draw
-        return None, None
-    options = {**node["options"], "graphviz_dot": _dot_option(translator, binary)}
-    try:
-        if binary.is_pure and image_format == "png":
-            return _render_png_without_map(translator, node["code"], binary)
-        relative, absolute = render_dot(translator, node["code"], options, image_format,
-                                        _PREFIX)
-    except GraphvizError as exc:
-        logger.warning("rabbitmq-topology: drawing failed: %s", exc, location=node,
-                       type="rabbitmq", subtype="dot")
-        return None, None
-    if relative is None:
-        return None, None
-    return str(relative), str(absolute)
-
-
-def _render_png_without_map(translator: nodes.NodeVisitor, code: str,
-                            binary: DotBinary) -> tuple[str, str]:
-    """graphviz-pure has no image maps, which render_dot always asks for with PNG."""
+        return None
     builder = translator.builder  # type: ignore[attr-defined]
-    digest = sha1(f"{code}\0{binary.name}\0png".encode(), usedforsecurity=False).hexdigest()
-    name = f"{_PREFIX}-{digest}.png"
+    config = builder.config
+    arguments = list(config.graphviz_dot_args)
+    # the same drawing has one image, whichever page shows it; the configured name keeps
+    # absolute paths out of the name when dot is on PATH
+    dot = config.graphviz_dot if binary.name == "dot" else binary.path
+    digest = sha1("\0".join([node["code"], dot, *arguments, image_format]).encode(),
+                  usedforsecurity=False).hexdigest()
+    name = f"{_PREFIX}-{digest}.{image_format}"
     absolute = builder.outdir / builder.imagedir / name
     if not absolute.is_file():
         absolute.parent.mkdir(parents=True, exist_ok=True)
-        completed = subprocess.run([binary.path, "-Tpng", f"-o{absolute}"],
-                                   input=code.encode(), capture_output=True, check=False)
-        if completed.returncode != 0 or not absolute.is_file():
-            raise GraphvizError(completed.stderr.decode(errors="replace"))
-    return posixpath.join(builder.imgpath, name), str(absolute)
+        timeout = config.rabbitmq_topology_dot_timeout
+        try:
+            messages = draw(binary, node["code"], image_format, str(absolute),
+                            timeout=timeout, arguments=arguments)
+        except DotTimeout:
+            rabbitmq_warning(
+                f"rabbitmq-topology: {binary.name} did not lay out this diagram in "
+                f"{timeout:g} s (rabbitmq_topology_dot_timeout); shown as text. Narrow it "
+                "with :vhost:, :include: or :exclude:, or raise "
+                "rabbitmq_topology_dot_timeout", location=node, subtype="limit")
+            return None
+        except DotFailed as exc:
+            rabbitmq_warning(f"rabbitmq-topology: drawing failed: {exc}", location=node,
+                             subtype="dot")
+            return None
+        for message in messages:
+            rabbitmq_warning(f"rabbitmq-topology: {message}", location=node,
+                             subtype="dot-warning")
+    return posixpath.join(builder.imgpath, name)
 
 
 def html_visit_rabbitmq_diagram(self: HTML5Translator, node: rabbitmq_diagram) -> None:
@@ -101,7 +99,7 @@ def html_visit_rabbitmq_diagram(self: HTML5Translator, node: rabbitmq_diagram) -
     image_format = self.builder.config.rabbitmq_topology_output_format
     if binary is not None and binary.is_pure:
         image_format = "svg"  # graphviz-pure draws no PNG image maps
-    relative, _absolute = _render(self, node, image_format)
+    relative = _render(self, node, image_format)
     if relative is None:
         return  # the literal-block child is the fallback
     alt = html.escape(node["alt"])
@@ -117,7 +115,7 @@ def html_visit_rabbitmq_diagram(self: HTML5Translator, node: rabbitmq_diagram) -
 
 def latex_visit_rabbitmq_diagram(self: LaTeXTranslator, node: rabbitmq_diagram) -> None:
     binary = _binary(self)
-    relative, _absolute = _render(self, node, "png" if binary and binary.is_pure else "pdf")
+    relative = _render(self, node, "png" if binary and binary.is_pure else "pdf")
     if relative is None:
         return
     self.body.append(f"\n\\sphinxincludegraphics[]{{{relative}}}\n")
@@ -125,7 +123,7 @@ def latex_visit_rabbitmq_diagram(self: LaTeXTranslator, node: rabbitmq_diagram) 
 
 
 def texinfo_visit_rabbitmq_diagram(self: TexinfoTranslator, node: rabbitmq_diagram) -> None:
-    relative, _absolute = _render(self, node, "png")
+    relative = _render(self, node, "png")
     if relative is None:
         return
     self.body.append(f"@image{{{relative[:-4]},,,[RabbitMQ topology],png}}\n")
