@@ -96,7 +96,7 @@ def dot_messages(binary: DotBinary, stderr: str) -> list[str]:
     program = os.path.basename(binary.path)
     messages: dict[str, None] = {}  # in order, once each
     more = 0
-    for line in stderr.splitlines():
+    for line in stderr.split("\n"):  # not splitlines: a carriage return stays, escaped
         text = line.strip().removeprefix(f"{program}: ").removeprefix("Warning: ")
         if not text or f"Graphviz {binary.name}: {text}" in messages:
             continue

@@ -53,3 +53,81 @@ def page_text(html: str) -> str:
 
     body = re.sub(r"<(script|style)\b.*?</\1>", "", html, flags=re.DOTALL)
     return html_module.unescape(re.sub(r"<[^>]+>", "", body))
+
+
+def write_project(root: Path, pages: dict[str, str], **conf: object) -> Path:
+    """A Sphinx project at *root*: conf.py with the extension and *conf*, an index whose
+    toctree lists *pages* (name -> reStructuredText body)."""
+    root.mkdir(parents=True, exist_ok=True)
+    settings = {"extensions": ["sphinxext_rabbit"], **conf}
+    (root / "conf.py").write_text(
+        "".join(f"{key} = {value!r}\n" for key, value in settings.items()), encoding="utf-8")
+    toctree = "".join(f"   {name}\n" for name in pages)
+    (root / "index.rst").write_text(f"Index\n=====\n\n.. toctree::\n\n{toctree}",
+                                    encoding="utf-8")
+    for name, body in pages.items():
+        (root / f"{name}.rst").write_text(f"{name.title()}\n{'=' * len(name)}\n\n{body}",
+                                          encoding="utf-8")
+    return root
+
+
+def tangled_definitions(exchanges: int, bindings: int) -> dict:
+    """As many exchanges as queues, with *bindings* random ones among them: under the node
+    limit, yet slow to lay out (100 and 400 take dot about 5 s; dot's time grows fast)."""
+    import random
+
+    choose = random.Random(7).choice
+    names = [f"ex{n}" for n in range(exchanges)]
+    queues = [f"q{n}" for n in range(exchanges)]
+    return {
+        "exchanges": [{"name": name, "vhost": "/", "type": "topic"} for name in names],
+        "queues": [{"name": name, "vhost": "/"} for name in queues],
+        "bindings": [
+            {"source": choose(names), "vhost": "/", "destination": destination,
+             "destination_type": "exchange" if destination in names else "queue",
+             "routing_key": f"k{n}", "arguments": {}}
+            for n, destination in enumerate(choose(names + queues) for _ in range(bindings))],
+    }
+
+
+def fan_out_definitions(queues: int) -> dict:
+    """One fanout exchange bound to *queues* queues: a tall picture, quick to lay out."""
+    return {
+        "exchanges": [{"name": "fan", "vhost": "/", "type": "fanout"}],
+        "queues": [{"name": f"q{n}", "vhost": "/"} for n in range(queues)],
+        "bindings": [{"source": "fan", "vhost": "/", "destination": f"q{n}",
+                      "destination_type": "queue", "routing_key": "", "arguments": {}}
+                     for n in range(queues)],
+    }
+
+
+def slow_dot(folder: Path) -> Path:
+    """A stand-in for dot that never finishes: a shell that waits on a child ``sleep``
+    (which would hold dot's pipes open if only the shell were killed). It writes the two
+    process ids into *folder* as ``shell.pid`` and ``sleep.pid``."""
+    script = folder / "slow-dot"
+    script.write_text("#!/bin/sh\n"
+                      f"echo $$ > '{folder}/shell.pid'\n"
+                      "sleep 300 &\n"
+                      f"echo $! > '{folder}/sleep.pid'\n"
+                      "wait\n", encoding="utf-8")
+    script.chmod(0o755)
+    return script
+
+
+def ended(pid: int, within: float = 5.0) -> bool:
+    """Whether process *pid* ends within *within* seconds (a zombie, waiting to be reaped,
+    has ended): a killed process dies when it is next scheduled, not at once."""
+    import time
+
+    deadline = time.monotonic() + within
+    while True:
+        try:
+            stat = Path(f"/proc/{pid}/stat").read_text()
+        except FileNotFoundError:
+            return True
+        if stat.rsplit(")", 1)[1].split()[0] == "Z":
+            return True
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.05)

@@ -1,0 +1,183 @@
+"""dot's layout has a time limit (killed past it, text shown), and what dot says is passed
+on as located warnings: on the command line and in Sphinx builds, with the real dot."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.helpers import (
+    cli,
+    ended,
+    fan_out_definitions,
+    page_text,
+    slow_dot,
+    tangled_definitions,
+    write_project,
+)
+
+#: a diagram dot takes seconds on (about 5 s for 100 exchanges here), and the small limit
+#: the tests give it: at ten times the limit a slow machine still hits it
+SLOW = tangled_definitions(150, 600)
+LIMIT = 0.5
+
+
+def write_json(path: Path, value: dict) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(value), encoding="utf-8")
+    return path
+
+
+def no_process_mentions(folder: Path) -> bool:
+    """No process runs with *folder* on its command line (a dot left behind)."""
+    for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
+        try:
+            if str(folder).encode() in cmdline.read_bytes():
+                return False
+        except OSError:  # ended meanwhile
+            continue
+    return True
+
+
+# -- command line ------------------------------------------------------------------------
+
+
+def test_render_stops_a_slow_layout_at_its_limit_and_writes_nothing(tmp_path):
+    source = write_json(tmp_path / "slow.json", SLOW)
+    image = tmp_path / "out" / "slow.svg"
+    image.parent.mkdir()
+    started = time.monotonic()
+    completed = cli("render", str(source), "-o", str(image), "--dot-timeout", str(LIMIT),
+                    check=False)
+    elapsed = time.monotonic() - started
+    assert completed.returncode == 1
+    assert completed.stderr == (
+        f"{source}: error: dot did not lay out the diagram in 0.5 s (--dot-timeout), so "
+        f"{image} was not written; narrow it with --vhost, --include or --exclude, or raise "
+        "--dot-timeout [rabbitmq.limit]\n")
+    assert elapsed < 10  # the layout alone takes longer; the limit stopped it
+    assert list(image.parent.iterdir()) == []  # no image, no partial one
+    assert no_process_mentions(image.parent)
+
+
+def test_render_kills_the_whole_process_group_of_a_slow_dot(tmp_path):
+    script = slow_dot(tmp_path)
+    source = write_json(tmp_path / "small.json", fan_out_definitions(2))
+    started = time.monotonic()
+    completed = cli("render", str(source), "-o", str(tmp_path / "small.svg"),
+                    "--dot-command", str(script), "--dot-timeout", "1", check=False)
+    assert time.monotonic() - started < 20  # not the child sleep's 300 s
+    assert completed.returncode == 1
+    assert "did not lay out the diagram in 1 s (--dot-timeout)" in completed.stderr
+    for pid_file in ("shell.pid", "sleep.pid"):
+        assert ended(int((tmp_path / pid_file).read_text()))
+    assert not (tmp_path / "small.svg").exists()
+
+
+def test_render_uses_the_default_limit_and_says_so(tmp_path):
+    completed = cli("render", "--help")
+    assert "--dot-timeout SECONDS" in completed.stdout and "(default: 30)" in completed.stdout
+    refused = cli("render", "x.json", "-o", "x.svg", "--dot-timeout", "0", check=False)
+    assert refused.returncode == 2 and "not a number of seconds above 0" in refused.stderr
+
+
+def test_render_passes_on_what_dot_says(tmp_path):
+    # 800 queues under one exchange: a PNG taller than cairo's bitmaps, scaled to fit
+    source = write_json(tmp_path / "tall.json", fan_out_definitions(800))
+    image = tmp_path / "tall.png"
+    completed = cli("render", str(source), "-o", str(image))
+    [line] = completed.stderr.splitlines()
+    assert line.startswith(f"{source}: warning: Graphviz dot: graph is too large for "
+                           "cairo-renderer bitmaps. Scaling by ")
+    assert line.endswith(" to fit [rabbitmq.dot-warning]")
+    assert image.read_bytes().startswith(b"\x89PNG")
+
+
+def test_what_a_dot_says_reaches_the_terminal_escaped_and_bounded(tmp_path):
+    # a dot that draws, and writes forged lines and colours and a flood of warnings
+    script = tmp_path / "chatty-dot"
+    script.write_text(
+        "#!/bin/sh\n"
+        'for a; do case $a in -o*) out=${a#-o};; esac; done\n'
+        "echo '<svg xmlns=\"http://www.w3.org/2000/svg\"/>' > \"$out\"\n"
+        "printf 'Warning: \\033[31mred\\r\\342\\200\\256evil\\n' >&2\n"
+        "for n in $(seq 1 50); do echo \"Warning: number $n\" >&2; done\n",
+        encoding="utf-8")
+    script.chmod(0o755)
+    source = write_json(tmp_path / "small.json", fan_out_definitions(2))
+    completed = cli("render", str(source), "-o", str(tmp_path / "small.svg"),
+                    "--dot-command", str(script))
+    lines = completed.stderr.splitlines()
+    prefix = f"{source}: warning: Graphviz dot: "
+    assert lines[0] == prefix + "\\x1b[31mred\\x0d\\u202eevil [rabbitmq.dot-warning]"
+    assert lines[1:10] == [f"{prefix}number {n} [rabbitmq.dot-warning]" for n in range(1, 10)]
+    assert lines[10:] == [f"{prefix}and 41 more lines [rabbitmq.dot-warning]"]
+    assert (tmp_path / "small.svg").read_text().startswith("<svg")
+
+
+# -- Sphinx ------------------------------------------------------------------------------
+
+
+def diagram_pages(root: Path, **conf: object) -> Path:
+    write_json(root / "slow.json", SLOW)
+    write_json(root / "small.json", fan_out_definitions(2))
+    return write_project(root, {
+        "slow": ".. rabbitmq-topology:: slow.json\n\n.. rabbitmq-topology:: small.json\n",
+        "other": ".. rabbitmq-topology:: small.json\n   :layout: TB\n",
+    }, **conf)
+
+
+def test_a_slow_layout_is_text_with_one_warning_and_the_rest_is_drawn(make_app, tmp_path):
+    srcdir = diagram_pages(tmp_path / "src", rabbitmq_topology_dot_timeout=LIMIT)
+    app = make_app("html", srcdir=srcdir, freshenv=True)
+    started = time.monotonic()
+    app.build()
+    assert time.monotonic() - started < 30
+    warnings = app.warning.getvalue()
+    assert warnings.count("WARNING") == 1
+    assert (f"{srcdir}/slow.rst:4: WARNING: rabbitmq-topology: dot did not lay out this "
+            "diagram in 0.5 s (rabbitmq_topology_dot_timeout); shown as text. Narrow it with "
+            ":vhost:, :include: or :exclude:, or raise rabbitmq_topology_dot_timeout "
+            "[rabbitmq.limit]") in warnings
+    page = (app.outdir / "slow.html").read_text(encoding="utf-8")
+    assert "vhost /\n  exchange ex" in page_text(page)  # the text fallback
+    assert page.count('<object data="_images/rabbitmq-') == 1  # the small one is drawn
+    images = sorted(p.name for p in (app.outdir / "_images").iterdir())
+    assert len(images) == 2 and all(name.endswith(".svg") for name in images)
+    assert no_process_mentions(app.outdir)
+
+
+@pytest.mark.parametrize("builder", ["html", "latex"])
+def test_a_dot_that_never_finishes_is_stopped_once_per_diagram(make_app, tmp_path, builder):
+    script = slow_dot(tmp_path)
+    srcdir = diagram_pages(tmp_path / "src", graphviz_dot=str(script),
+                           rabbitmq_topology_dot_timeout=1)
+    app = make_app(builder, srcdir=srcdir, freshenv=True)
+    started = time.monotonic()
+    app.build()
+    assert time.monotonic() - started < 60  # three diagrams of a second each, not 300 s
+    warnings = app.warning.getvalue()
+    assert warnings.count("WARNING") == 3
+    assert warnings.count("did not lay out this diagram in 1 s") == 3
+    for where in ("slow.rst:4", "slow.rst:6", "other.rst:4"):
+        assert f"{where}: WARNING: rabbitmq-topology: dot did not lay out" in warnings
+    assert ended(int((tmp_path / "sleep.pid").read_text()))
+    if builder == "html":
+        assert "exchange fan -> queue q0" in page_text((app.outdir / "other.html").read_text())
+
+
+def test_what_dot_says_is_a_located_warning_in_a_build(make_app, tmp_path):
+    write_json(tmp_path / "src" / "tall.json", fan_out_definitions(800))
+    srcdir = write_project(tmp_path / "src", {"tall": ".. rabbitmq-topology:: tall.json\n"},
+                           rabbitmq_topology_output_format="png")
+    app = make_app("html", srcdir=srcdir, freshenv=True)
+    app.build()
+    [line] = app.warning.getvalue().splitlines()
+    assert (f"{srcdir}/tall.rst:4: WARNING: rabbitmq-topology: Graphviz dot: graph is too "
+            "large for cairo-renderer bitmaps. Scaling by ") in line
+    assert "[rabbitmq.dot-warning]" in line
+    [image] = (app.outdir / "_images").iterdir()
+    assert image.read_bytes().startswith(b"\x89PNG")
