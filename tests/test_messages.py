@@ -1,18 +1,23 @@
-"""Text from the input (names, field names, file names, what dot says) reaches terminals
+"""Text from the input (names, field names, file names, a broker's reason) reaches terminals
 and logs escaped: no control character or bidirectional override of it is written raw, by
 the command line or a Sphinx build, and what it was stays recognisable."""
 
 from __future__ import annotations
 
 import contextlib
+import http.server
 import io
 import json
+import os
 import subprocess
 import sys
 import tempfile
+import threading
 import unicodedata
+from collections.abc import Iterator
 from pathlib import Path
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -146,3 +151,76 @@ def test_a_sphinx_build_writes_input_text_escaped_and_intact(files):
             assert repr(name + "x") in warnings  # the undeclared exchange
     for page in built:
         assert raw_unsafe(page, allowed="\n\t") == []
+
+
+class HostileBroker(http.server.BaseHTTPRequestHandler):
+    """Answers every request as a broker refusing it, with the reason the test set."""
+
+    status = 401
+    reason = ""
+
+    def do_GET(self) -> None:
+        body = json.dumps({"error": "not_authorised", "reason": self.reason}).encode()
+        # the status line's phrase too (Latin-1, with no line break)
+        phrase = self.reason.encode("latin-1", "ignore").decode("latin-1")
+        self.send_response(self.status, phrase.replace("\r", "").replace("\n", ""))
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args: object) -> None:
+        """Quiet: the tests read messages, not the server's log."""
+
+
+@pytest.fixture(scope="module")
+def hostile_broker() -> Iterator[str]:
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), HostileBroker)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+REASONS = HOSTILE.filter(lambda s: len(s) < 150)
+
+
+@settings(max_examples=40, deadline=None,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+@given(reason=REASONS, status=st.sampled_from([401, 403, 500, 503]))
+def test_a_brokers_reason_reaches_the_terminal_escaped(hostile_broker, monkeypatch, reason,
+                                                       status):
+    monkeypatch.setattr(HostileBroker, "reason", reason)
+    monkeypatch.setattr(HostileBroker, "status", status)
+    monkeypatch.setenv("RABBITMQ_USER", "docs")
+    monkeypatch.setenv("RABBITMQ_PASSWORD", "pw")
+    code, out, err = run_cli("check", hostile_broker)
+    assert code == 1
+    assert raw_unsafe(err) == []
+    [line] = err.splitlines()  # one message, whatever the reason holds
+    assert line.startswith(f"{hostile_broker}: error: ") and line.endswith("[rabbitmq.fetch]")
+    if status != 401 or reason.strip():
+        assert visible(reason.strip()[:100]) in line
+
+
+def test_a_brokers_reason_reaches_the_build_log_escaped(hostile_broker, monkeypatch,
+                                                        tmp_path):
+    reason = "\x1b[31mrefused\x1b[0m\nsrc/index.rst:1: WARNING: forged \u202eevil"
+    monkeypatch.setattr(HostileBroker, "reason", reason)
+    monkeypatch.setattr(HostileBroker, "status", 500)
+    srcdir = write_project(tmp_path / "src", {"live": ".. rabbitmq-topology:: evil\n"},
+                           rabbitmq_topology_brokers={"evil": {
+                               "url": hostile_broker, "user": "docs",
+                               "password_env": "EVIL_PASSWORD"}})
+    completed = subprocess.run(
+        [sys.executable, "-m", "sphinx", "-b", "html", "-q", "--no-color", str(srcdir),
+         str(tmp_path / "out")],
+        capture_output=True, text=True, check=False,
+        env={**os.environ, "EVIL_PASSWORD": "pw"})
+    assert raw_unsafe(completed.stderr) == []
+    [line] = completed.stderr.splitlines()
+    assert line.startswith(f"{srcdir}/live.rst:4: WARNING: evil: ")
+    assert visible(reason) in line and line.endswith("[rabbitmq.fetch]")
