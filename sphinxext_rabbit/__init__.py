@@ -17,7 +17,7 @@ def setup(app: Sphinx) -> ExtensionMetadata:
         RabbitmqProblemCodes,
         RabbitmqTopology,
         rabbitmq_diagram,
-        report_source_problems,
+        report_warnings,
         start_build,
     )
     from .dotbin import DEFAULT_TIMEOUT
@@ -74,11 +74,11 @@ def setup(app: Sphinx) -> ExtensionMetadata:
     app.connect("env-get-outdated", live_documents)
     app.connect("env-purge-doc", forget_document)
     app.connect("env-merge-info", merge_documents)
-    app.connect("env-updated", report_source_problems)
+    app.connect("env-updated", report_warnings)
     return {
         "version": __version__,
-        # the state in the environment (pages drawing live brokers, the source problems
-        # pages met) is merged from parallel readers, so reading and writing parallelize
+        # the state in the environment (pages drawing live brokers, the warnings pages
+        # recorded) is merged from parallel readers, so reading and writing parallelize
         "parallel_read_safe": True,
         "parallel_write_safe": True,
     }
@@ -98,12 +98,12 @@ def live_documents(app: Sphinx, env: BuildEnvironment, added: set[str], changed:
 
 def forget_document(app: Sphinx, env: BuildEnvironment, docname: str) -> None:
     _live(env).discard(docname)
-    getattr(env, "rabbitmq_problems", {}).pop(docname, None)
+    getattr(env, "rabbitmq_warnings", {}).pop(docname, None)
 
 
 def merge_documents(app: Sphinx, env: BuildEnvironment, docnames: set[str],
                     other: BuildEnvironment) -> None:
     _live(env).update(_live(other) & docnames)
-    problems = getattr(other, "rabbitmq_problems", {})
-    env.rabbitmq_problems.update((name, problems[name]) for name in docnames
-                                 if name in problems)
+    recorded = getattr(other, "rabbitmq_warnings", {})
+    env.rabbitmq_warnings.update((name, recorded[name]) for name in docnames
+                                 if name in recorded)

@@ -54,11 +54,11 @@ _TABLES = {
 
 #: One model per input version per process, the most recently used ones: a directive (in
 #: this build or the next one in the process) re-reads only what changed. Only a cache:
-#: problems are reported from what each page recorded (see report_source_problems).
+#: problems are reported from what each page recorded (see report_warnings).
 _topologies: OrderedDict[tuple, Topology] = OrderedDict()
 MAX_CACHED_TOPOLOGIES = 32
-#: the source problems this process has recorded in this build, so a page records only
-#: those no page before it in the process did
+#: the warnings this process has recorded in this build, so a page records only the
+#: sources' problems no page before it in the process did
 _recorded: set[tuple] = set()
 #: Which build this process is part of, and where its conf.py is; parallel readers are
 #: forked from the main process after it is set, so they share it (see once_per_build).
@@ -75,7 +75,7 @@ def start_build(app: Sphinx) -> None:
     _build["confdir"] = str(app.confdir)
     if not hasattr(app.env, "rabbitmq_live_docs"):
         app.env.rabbitmq_live_docs = set()  # pages drawing a live broker (see setup)
-    app.env.rabbitmq_problems = {}  # docname -> the source problems it recorded
+    app.env.rabbitmq_warnings = {}  # docname -> the warnings its directives recorded
 
 
 def rabbitmq_warning(message: str, *, subtype: str, location: object = None) -> None:
@@ -87,18 +87,18 @@ def rabbitmq_warning(message: str, *, subtype: str, location: object = None) -> 
     logger.warning(visible(message), location=location, type="rabbitmq", subtype=subtype)
 
 
-def report_source_problems(app: Sphinx, env: BuildEnvironment) -> None:
-    """env-updated: the problems of the sources, which pages recorded while they were read
-    (here or in parallel readers, merged into *env*), each once: at the first page in name
-    order that met it, so serial and parallel builds report the same, in the same order."""
-    problems = getattr(env, "rabbitmq_problems", {})
+def report_warnings(app: Sphinx, env: BuildEnvironment) -> None:
+    """env-updated: the warnings pages recorded while they were read (here or in parallel
+    readers, merged into *env*), in page-name order, each once: a source's problem at the
+    first page that met it, so serial and parallel builds report the same, in one order."""
+    recorded = getattr(env, "rabbitmq_warnings", {})
     reported: set[tuple] = set()
-    for docname in sorted(problems):
-        for key, message, location, subtype in problems[docname]:
+    for docname in sorted(recorded):
+        for key, message, location, subtype in recorded[docname]:
             if key not in reported:
                 reported.add(key)
                 rabbitmq_warning(message, location=location, subtype=subtype)
-    problems.clear()  # reported: a page read in a later build records its own again
+    recorded.clear()  # reported: a page read in a later build records its own again
 
 
 class rabbitmq_diagram(nodes.General, nodes.Element):  # noqa: N801 - docutils node style
@@ -257,7 +257,8 @@ class RabbitmqTopology(SphinxDirective):
         other_built, problems = views(other, selection)
         for problem in problems:
             if problem.severity == ERROR or problem.code == "fetch":
-                self.record(identity, f"{redact(spec)}: {problem.message}", problem.code)
+                self.report(f"{redact(spec)}: {problem.message}", problem.code,
+                            sources=identity)
         for difference in differences(built, other_built):
             self.warn(difference.sentence(source, redact(spec)), subtype="drift")
 
@@ -272,39 +273,40 @@ class RabbitmqTopology(SphinxDirective):
     # -- reporting -----------------------------------------------------------------------
 
     def warn(self, message: str, *, subtype: str) -> None:
-        rabbitmq_warning(f"rabbitmq-topology: {message}", location=self.get_location(),
-                         subtype=subtype)
+        self.report(f"rabbitmq-topology: {message}", subtype)
 
     def report_problems(self, source: str, topology: Topology, identity: tuple,
                         problems: list[Problem]) -> None:
-        """The source's problems (what reading and resolving it found: resolve's are located
-        in a vhost) once a build; those of this directive's selection here."""
+        """The sources' problems (what reading and resolving them found: resolve's are
+        located in a vhost) once a build, and those of this directive's selection."""
         own = set(topology.problems)
         for problem in problems:
             source_name = problem.source or source
             if problem in own and problem.line is not None:
-                self.record(identity, problem.message, problem.code,
+                self.report(problem.message, problem.code, sources=identity,
                             file_location=f"{source_name}:{problem.line}")
                 continue
             where = f" ({problem.where})" if problem.where else ""
             message = f"{source_name}{where}: {problem.message}"
-            if problem in own or problem.where is not None:
-                self.record(identity, message, problem.code)
-            else:
-                rabbitmq_warning(message, location=self.get_location(), subtype=problem.code)
+            of_sources = problem in own or problem.where is not None
+            self.report(message, problem.code, sources=identity if of_sources else None)
 
-    def record(self, identity: tuple, message: str, subtype: str, *,
+    def report(self, message: str, subtype: str, *, sources: tuple | None = None,
                file_location: str | None = None) -> None:
-        """Keep a problem of the sources *identity* names in the environment, to be reported
-        once a build by report_source_problems: at *file_location* when the problem has one,
-        else at the first directive (in page order) that met it."""
-        key = (identity, file_location, message, subtype)
+        """A warning, kept in the environment until every page is read, then given by
+        report_warnings in page order, so a parallel build gives the same words in
+        the same order as a serial one. A problem of *sources* (what tells them apart) is
+        given once a build: at *file_location* when it has one, else at the first directive
+        that met it; any other warning is this directive's own."""
+        location = file_location or self.get_location()
+        key = (sources, location if file_location or sources is None else None, message,
+               subtype)
         if key in _recorded:
             return
         _recorded.add(key)
         docname = self.env.current_document.docname
-        self.env.rabbitmq_problems.setdefault(docname, []).append(
-            (key, message, file_location or self.get_location(), subtype))
+        self.env.rabbitmq_warnings.setdefault(docname, []).append(
+            (key, message, location, subtype))
 
     # -- output --------------------------------------------------------------------------
 
@@ -333,7 +335,6 @@ class RabbitmqTopology(SphinxDirective):
                     show_default_exchange=selection.default_exchange,
                 )
             diagram["alt"] = self.options.get("alt", f"RabbitMQ topology from {source}")
-            diagram["options"] = {"docname": self.env.current_document.docname}
             diagram += nodes.literal_block(text := to_text(built), text)
             self.set_source_info(diagram)
             result.append(figure_wrapper(self, diagram, caption) if caption else diagram)

@@ -71,6 +71,7 @@ def test_the_command_line_writes_input_text_escaped_and_intact(file_name, queue,
                                                                field):
     if field in ("name", "vhost") or field.startswith(("x-", "arguments")):
         field = "f" + field  # a field the format does not have
+    exchange = "x" + exchange  # not the default exchange, nor a built-in one
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / f"{file_name}.json"
         path.write_text(json.dumps(definitions(queue, exchange, field)), encoding="utf-8")
