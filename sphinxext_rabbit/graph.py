@@ -34,6 +34,7 @@ from .model import (
     Exchange,
     Queue,
     VhostTopology,
+    routing_type,
     without_gc,
 )
 
@@ -182,14 +183,6 @@ def display_name(node_type: str, name: str) -> str:
     if node_type == "exchange" and name == DEFAULT_EXCHANGE:
         return DEFAULT_EXCHANGE_LABEL
     return visible(name)
-
-
-def routing_type(exchange: Exchange) -> str:
-    """The type that routes: a delayed-message exchange routes as its ``x-delayed-type``."""
-    delayed = exchange.arguments.get("x-delayed-type")
-    if exchange.type == "x-delayed-message" and isinstance(delayed, str):
-        return delayed
-    return exchange.type
 
 
 def exchange_type_text(exchange: Exchange) -> str:

@@ -99,6 +99,17 @@ CATALOG: dict[str, tuple[str, str, str]] = {
     "drift": ("warning", "With :compare: (or rabbitmq_topology_compare), what the page draws "
               "differs from the other source: one warning per difference.",
               "Update the definitions the page draws, or the broker."),
+    "route-incomplete": ("warning", "A message's route (rabbitmq-route, sphinxext-rabbit "
+                         "route) reaches something the definitions cannot answer for: a "
+                         "binding's destination or a dead-letter exchange that does not exist "
+                         "(the broker skips it, or drops what is dead-lettered to it), or an "
+                         "exchange type whose routing is not known (x-jms-topic, "
+                         "x-recent-history, plugins' types). The rest of the route is answered.",
+                         "Declare the entity, or fix the name; for other exchange types the "
+                         "answer stops at that exchange."),
+    "route-refused": ("error", "The message is published to an internal exchange, which the "
+                      "broker refuses (a channel error, nothing is routed).",
+                      "Publish to an exchange that binds to the internal one."),
     "dot": ("warning", "Graphviz 'dot' (and graphviz-pure) is missing, or drawing failed; "
             "diagrams are shown as text.",
             "apt-get install graphviz, or pip install 'sphinxext-rabbit[dot]'."),
