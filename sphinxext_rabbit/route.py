@@ -38,7 +38,7 @@ X_MATCH_MODES = ("all", "any", "all-with-x", "any-with-x")
 ONE_OF_TYPES = frozenset({"x-consistent-hash", "x-random", "x-local-random", "x-modulus-hash"})
 #: the origin of the made-up edge of a default-exchange route (the broker has no binding)
 IMPLICIT = "implicit"
-_DEFAULT_ALIASES = frozenset({DEFAULT_EXCHANGE, "amq.default"})
+DEFAULT_ALIASES = frozenset({DEFAULT_EXCHANGE, "amq.default"})
 #: built-in exchanges the broker declares internal
 _INTERNAL_BUILTINS = frozenset({"amq.rabbitmq.trace"})
 
@@ -246,12 +246,13 @@ class Route(Record):
     takes, in the order the exchanges route; ``choices``: exchanges on the way that pick
     one queue; ``unmatched_keys``: keys the default exchange found no queue for;
     ``problems``: what stops the answer being complete (missing entities, exchange types
-    whose routing is not known, a publish the broker refuses); ``uncertain``: it depends on
-    keys or headers the message left unknown.
+    whose routing is not known, a publish the broker refuses); ``refused``: the broker
+    refuses the publish; ``uncertain``: it depends on keys or headers the message left
+    unknown.
     """
 
     __slots__ = ("vhost", "exchange", "message", "queues", "hops", "choices",
-                 "unmatched_keys", "problems", "uncertain")
+                 "unmatched_keys", "problems", "refused", "uncertain")
 
     def __init__(self, vhost: str, exchange: str, message: Message) -> None:
         self.vhost = vhost
@@ -262,6 +263,7 @@ class Route(Record):
         self.choices: list[Choice] = []
         self.unmatched_keys: list[str] = []
         self.problems: list[Problem] = []
+        self.refused = False
         self.uncertain = False
 
     @property
@@ -269,6 +271,19 @@ class Route(Record):
         """Surely lands nowhere: no queue, and no choice with a queue to pick."""
         return not self.queues and not any(
             any(alternative) for choice in self.choices for alternative in choice.alternatives)
+
+    def chain(self, queue: str) -> list[Hop]:
+        """The hops that first led to *queue*, from the exchange published to."""
+        first: dict[tuple[str, str], Hop] = {}
+        for hop in [*self.hops, *(h for choice in self.choices for h in choice.hops)]:
+            if not hop.again:
+                first.setdefault((hop.edge.destination_type, hop.edge.destination), hop)
+        chain: list[Hop] = []
+        hop = first.get(("queue", queue))
+        while hop is not None and len(chain) < len(first):  # (a chain never repeats a hop)
+            chain.append(hop)
+            hop = first.get(("exchange", hop.edge.source))
+        return chain[::-1]
 
     def reached(self) -> list[str]:
         """Every queue it may land in: the sure ones, then those of the choices."""
@@ -318,7 +333,7 @@ class Router:
 
     def exchange_type(self, name: str) -> str | None:
         """The routing type of an exchange that exists, else None."""
-        if name in _DEFAULT_ALIASES:
+        if name in DEFAULT_ALIASES:
             return "default"
         exchange = self.view.exchanges.get(name)
         if exchange is not None:
@@ -342,6 +357,7 @@ class Router:
         route = Route(self.view.vhost, exchange, message)
         found = self.view.exchanges.get(exchange)
         if exchange in _INTERNAL_BUILTINS or found is not None and found.internal:
+            route.refused = True
             route.problems.append(self.problem(
                 ERROR, "route-refused", f"exchange {exchange!r} is internal: the broker "
                 "refuses to publish to it (only exchange-to-exchange bindings and alternate "
@@ -551,4 +567,4 @@ class _Walk:
 
 def _canonical(exchange: str) -> str:
     """``amq.default`` is the default exchange."""
-    return DEFAULT_EXCHANGE if exchange in _DEFAULT_ALIASES else exchange
+    return DEFAULT_EXCHANGE if exchange in DEFAULT_ALIASES else exchange
