@@ -99,6 +99,11 @@ CATALOG: dict[str, tuple[str, str, str]] = {
     "drift": ("warning", "With :compare: (or rabbitmq_topology_compare), what the page draws "
               "differs from the other source: one warning per difference.",
               "Update the definitions the page draws, or the broker."),
+    "route": ("warning", "A rabbitmq-route directive's claim is not what the broker would "
+              "do: the queues the message surely lands in are not the :expect: list (or it "
+              "is not unroutable when :expect: says unroutable), or its :exchange: does not "
+              "exist. The message names what is expected and what is reached.",
+              "Fix the claim, or the definitions, whichever went wrong."),
     "route-incomplete": ("warning", "A message's route (rabbitmq-route, sphinxext-rabbit "
                          "route) reaches something the definitions cannot answer for: a "
                          "binding's destination or a dead-letter exchange that does not exist "

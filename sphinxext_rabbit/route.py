@@ -27,6 +27,7 @@ from .model import (
     VhostTopology,
     routing_type,
 )
+from .resolve import edge_sort_key
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # typing costs the command line's start-up; only checkers need it
@@ -408,6 +409,55 @@ class Router:
 
     def problem(self, severity: str, code: str, message: str) -> Problem:
         return Problem(severity, code, message, where=f"vhost {self.view.vhost!r}")
+
+
+def around(view: VhostTopology, route: Route, dead_letters: list[DeadLetter] | None = None
+           ) -> tuple[VhostTopology, set[int], set[tuple[str, str]]]:
+    """The part of *view* a route passes through, to draw: every route out of the exchanges
+    it reaches (so the bindings that did not match show too) and its dead-letter routes;
+    with the indices of the edges it takes and the (node type, name) of what it reaches."""
+    hops = [*route.hops, *(h for choice in route.choices for h in choice.hops)]
+    for letter in dead_letters or ():
+        shortcut = letter.hop.edge.destination in DEFAULT_ALIASES and (
+            letter.hop.edge.routing_key is not None)
+        hops.append(letter.hop)
+        # a drawing takes a dead-letter route with a key through the default exchange
+        # straight to the queue the key names
+        hops += [h for h in (*letter.route.hops, *(h for c in letter.route.choices
+                                                 for h in c.hops))
+                 if not (shortcut and h.edge.origin == IMPLICIT)]
+    taken = {id(hop.edge) for hop in hops}
+    exchanges = {_canonical(route.exchange)} | {
+        hop.edge.destination for hop in hops if hop.edge.destination_type == "exchange"}
+    edges = {id(hop.edge): hop.edge for hop in hops}
+    for edge in view.edges:
+        if edge.source_type == "exchange" and edge.source in exchanges and edge.kind in (
+                "binding", "alternate"):
+            edges[id(edge)] = edge
+    part = VhostTopology(view.vhost, policies=view.policies)
+    part.edges = sorted(edges.values(), key=edge_sort_key)
+    nodes: set[tuple[str, str]] = {("exchange", route.exchange)}
+    for edge in part.edges:
+        for node_type, name in ((edge.source_type, edge.source),
+                                (edge.destination_type, edge.destination)):
+            if node_type == "queue" and name in view.queues:
+                part.queues[name] = view.queues[name]
+            elif node_type == "exchange" and name in view.exchanges:
+                part.exchanges[name] = view.exchanges[name]
+            if id(edge) in taken:
+                nodes.add((node_type, name))
+    if route.exchange in view.exchanges:
+        part.exchanges[route.exchange] = view.exchanges[route.exchange]
+    for letter in dead_letters or ():
+        named = letter.hop.edge.routing_key
+        if letter.hop.edge.destination in DEFAULT_ALIASES and named in view.queues:
+            part.queues[named] = view.queues[named]  # where the drawing's shortcut goes
+            nodes.add(("queue", named))
+    for key, policy in view.effective_policies.items():
+        if key[1] in (part.queues if key[0] == "queue" else part.exchanges):
+            part.effective_policies[key] = policy
+    path = {index for index, edge in enumerate(part.edges) if id(edge) in taken}
+    return part, path, nodes
 
 
 class _Walk:

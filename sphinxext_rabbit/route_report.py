@@ -187,9 +187,15 @@ def route_dict(route: Route, dead_letters: list[DeadLetter] | None = None) -> di
 
 
 def route_table(view: VhostTopology, route: Route, dead_letters: list[DeadLetter] | None,
-                title: str) -> Table:
-    """The directive's table: each queue reached, and the hops that lead there."""
-    rows = []
+                title: str, expected: list[str] | None = None) -> Table:
+    """The directive's table: what is published, each queue reached and the hops that lead
+    there, and the claim the build checked (*expected*)."""
+    rows = [[[Span("published")], [*exchange_spans(view, route.exchange), Span(", "),
+                                   *message_spans(route)]]]
+    if expected is not None:
+        rows.append([[Span("expected")], _listed([Span(visible(q), literal=True)
+                                                  for q in expected] or [Span(UNROUTABLE)])
+                     + [Span(" (checked by the build)")]])
     for queue in route.reached():
         cell: Cell = []
         for index, hop in enumerate(route.chain(queue)):
