@@ -367,3 +367,24 @@ def test_the_command_answers_from_the_live_broker(routing_vhosts, broker):
         assert answer["queues"] == router.publish(exchange, published(key, headers)).queues
         vhost.publish(exchange, key, headers, "live")
         assert sorted(_where_each_payload_is(vhost).get("live", [])) == answer["queues"]
+
+
+def test_the_lints_name_what_the_broker_refuses_or_drops(routing_vhosts):
+    vhost = routing_vhosts[0]
+    for path, arguments, refusal in [
+        (f"bindings/{vhost.path}/e/amq.default/q/{q('q.fan')}", {}, "HTTP 401"),
+        (f"bindings/{vhost.path}/e/{q(HEADERS)}/q/{q('q.fan')}", {"x-match": "some"},
+         "HTTP 400"),
+        (f"bindings/{vhost.path}/e/{q(HEADERS)}/q/{q('q.fan')}", {"x-match": 1}, "HTTP 400"),
+    ]:
+        with pytest.raises(BrokerError, match=refusal):
+            vhost.broker.request("POST", path, {"routing_key": "k", "arguments": arguments})
+    export = vhost.broker.request("GET", f"definitions/{vhost.path}")
+    _, problems = views(read_document(export, vhost=vhost.name), Selection(vhosts=[vhost.name]))
+    cycles = [p.message for p in problems if p.code == "dead-letter-cycle"]
+    # the self-loop that expires (the broker dropped its message above), not the one a
+    # consumer rejects into (the broker delivered that one again)
+    assert cycles == ["dead-letter cycle 'dl.ttl-self' → 'dl.ttl-self': every queue on it "
+                      "expires messages, and the broker drops a message that comes back to "
+                      "a queue it expired in (unless a consumer rejected it on the way), so "
+                      "what expires here is lost"]
