@@ -25,10 +25,9 @@ def lint(view: VhostTopology) -> list[Problem]:
                     f"a binding from the default exchange to {edge.destination_type} "
                     f"{edge.destination!r}: the broker refuses to bind the default "
                     "exchange (it routes to every queue by name already)")
-        exchange = view.exchanges.get(edge.source)
-        mode = edge.arguments.get("x-match")
-        if (exchange is not None and routing_type(exchange) == "headers"
-                and "x-match" in edge.arguments and mode not in X_MATCH_MODES):
+        mode = edge.arguments.get("x-match", "all") if edge.arguments else "all"
+        if mode not in X_MATCH_MODES and (exchange := view.exchanges.get(edge.source)
+                                          ) is not None and routing_type(exchange) == "headers":
             problem(WARNING, "x-match", f"the headers binding from {edge.source!r} to "
                     f"{edge.destination_type} {edge.destination!r} has x-match "
                     f"{_shown(mode)}, which the broker refuses (it takes all, any, "
@@ -64,7 +63,14 @@ def dead_letter_cycles(view: VhostTopology) -> list[list[str]]:
     that match whatever the headers, with the keys a dead-letter routing key sets (or those
     of the step before; a first step without one stands for any keys).
     """
+    # only queues that expire messages can be on such a cycle: most vhosts have none
+    expiring = {name for name, queue in view.queues.items()
+                if queue.origin != "missing" and queue.type != "stream"
+                and expires_messages(view, name)}
+    if not expiring:
+        return []
     router = Router(view)
+    expiring &= router.dead_letter_edges.keys()
     routes: dict[tuple[str, tuple[str, ...] | None], list[str]] = {}
 
     def onward(queue: str, keys: tuple[str, ...] | None) -> list[tuple[str, tuple | None]]:
@@ -80,13 +86,11 @@ def dead_letter_cycles(view: VhostTopology) -> list[list[str]]:
             else:
                 reached = router.forward(edge.destination, Message(keys, None)).queues
             routes[memo] = reached
-        return [(name, keys) for name in reached if _dead_letters(router, view, name)]
+        return [(name, keys) for name in reached if name in expiring]
 
     found: dict[tuple[str, ...], list[str]] = {}
     done: set[tuple[str, tuple | None]] = set()
-    for start in sorted(router.dead_letter_edges):
-        if not _dead_letters(router, view, start):
-            continue
+    for start in sorted(expiring):
         state = (start, None)
         if state in done:
             continue
@@ -104,10 +108,9 @@ def dead_letter_cycles(view: VhostTopology) -> list[list[str]]:
                 continue
             if following in on_path:
                 cycle = [name for name, _ in path[path.index(following):]]
-                if all(expires_messages(view, name) for name in cycle):
-                    turn = cycle.index(min(cycle))  # one rotation of each cycle
-                    ordered = cycle[turn:] + cycle[:turn]
-                    found.setdefault(tuple(ordered), ordered + ordered[:1])
+                turn = cycle.index(min(cycle))  # one rotation of each cycle
+                ordered = cycle[turn:] + cycle[:turn]
+                found.setdefault(tuple(ordered), ordered + ordered[:1])
                 continue
             if following in done:
                 continue
@@ -116,8 +119,3 @@ def dead_letter_cycles(view: VhostTopology) -> list[list[str]]:
             stack.append(iter(onward(*following)))
     return [found[key] for key in sorted(found)]
 
-
-def _dead_letters(router: Router, view: VhostTopology, name: str) -> bool:
-    queue = view.queues.get(name)
-    return (name in router.dead_letter_edges and queue is not None
-            and queue.origin != "missing" and queue.type != "stream")
