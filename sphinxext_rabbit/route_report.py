@@ -158,7 +158,7 @@ def cycle_spans(cycle: list[str]) -> Cell:
     """A dead-letter cycle, and what the broker does with a message that goes round it."""
     return ([Span("cycle: ")] + _listed([Span(visible(q), literal=True) for q in cycle], " → ")
             + [Span(": a message rejected somewhere on it goes round again; one that only "
-                    "expired or overflowed is dropped here")])
+                    "expired, overflowed or hit its delivery limit is dropped here")])
 
 
 def route_dict(route: Route, dead_letters: list[DeadLetter] | None = None) -> dict[str, Any]:
