@@ -126,7 +126,9 @@ CATALOG: dict[str, tuple[str, str, str]] = {
     "policy-matches-nothing": ("warning", "A policy's (or operator policy's) pattern matches "
                                "no entity of its apply-to kind declared in its vhost, so it "
                                "does nothing there: often a typo in the pattern or in "
-                               "apply-to, or queues that were renamed.",
+                               "apply-to, or queues that were renamed. A source that declares "
+                               "no queue (or, for exchange policies, no exchange) at all, such "
+                               "as a saved policies endpoint or one manifest, is not checked.",
                                "Fix the pattern or apply-to; a policy kept on purpose for "
                                "entities that applications declare later can be silenced "
                                "with suppress_warnings = ['rabbitmq.policy-matches-nothing']."),

@@ -171,15 +171,23 @@ class _Resolver:
                      if id(p) not in applied and id(p) in self.compiled]
         if not unapplied:
             return
-        entities = [(f"{kind} {name!r}", subject(name), _kind_applied_to(kind, entity))
+        entities = [(kind, f"{kind} {name!r}", subject(name), _kind_applied_to(kind, entity))
                     for kind, listed in (("queue", self.view.queues),
                                          ("exchange", self.view.exchanges))
                     for name, entity in listed.items() if entity.origin == "declared"]
+        declared = {kind for kind, _, _, _ in entities}
         for policy in unapplied:
             pattern = self.compiled[id(policy)][0]
-            if not any(_applies_to(policy.apply_to, applies)
-                       and self.matcher.search(pattern, encoded, label)
-                       for label, encoded, applies in entities):
+            kinds = {"exchanges": ("exchange",), "all": ("exchange", "queue")}.get(
+                policy.apply_to, ("queue",))
+            if not any(kind in declared for kind in kinds):
+                continue  # a source without queues or exchanges (a policies file) cannot tell
+            of_its_kind = [(label, encoded) for _, label, encoded, applies in entities
+                           if _applies_to(policy.apply_to, applies)]
+            # (a name PCRE gave up on is not matched, and is noted once)
+            given_up = set(self.matcher.gave_up.get(pattern, ()))
+            if not any(label not in given_up and self.matcher.search(pattern, encoded, label)
+                       for label, encoded in of_its_kind):
                 what = "operator policy" if policy.operator else "policy"
                 kind = _APPLY_TO_WORDS.get(policy.apply_to, "entity")
                 self.problem(WARNING, "policy-matches-nothing",
