@@ -41,6 +41,9 @@ def setup(app: Sphinx) -> ExtensionMetadata:
     )
     app.add_directive("rabbitmq-topology", RabbitmqTopology)
     app.add_directive("rabbitmq-problem-codes", RabbitmqProblemCodes)
+    from .route_directive import RabbitmqRoute
+
+    app.add_directive("rabbitmq-route", RabbitmqRoute)
     # these shape the DOT built while reading, so changing them re-reads ("env")
     app.add_config_value("rabbitmq_topology_default_show", ["diagram", "bindings"], "env",
                          types=frozenset({list, tuple}))

@@ -133,6 +133,26 @@ def _diff_arguments(parser: argparse.ArgumentParser) -> None:
     _selection_arguments(parser)
 
 
+def _route_arguments(parser: argparse.ArgumentParser) -> None:
+    _source_arguments(parser)
+    message = parser.add_argument_group("the message (--vhost: exactly one)")
+    message.add_argument("--exchange", required=True,
+                         help='the exchange it is published to ("" is the default exchange)')
+    message.add_argument("--routing-key", default="", metavar="K")
+    message.add_argument("--headers", metavar="JSON",
+                         help='headers as a JSON object, values keeping their types: '
+                              '\'{"n": 1}\' is not \'{"n": "1"}\'')
+    message.add_argument("--header", action="append", default=[], metavar="NAME=VALUE",
+                         help="a header with a string value (repeatable)")
+    message.add_argument("--cc", action="append", default=[], metavar="K",
+                         help="an extra routing key, as the CC header adds (repeatable)")
+    message.add_argument("--bcc", action="append", default=[], metavar="K",
+                         help="an extra routing key, as the BCC header adds (repeatable)")
+    parser.add_argument("--dead-letter", action="store_true",
+                        help="also follow, from each queue reached, where it dead-letters")
+    parser.add_argument("--json", action="store_true", help="answer as one JSON object")
+
+
 #: command -> (help, what adds its arguments)
 _COMMANDS: dict[str, tuple[str, Callable[[argparse.ArgumentParser], None]]] = {
     "dot": ("print the diagram as Graphviz DOT", _drawing_arguments),
@@ -143,6 +163,7 @@ _COMMANDS: dict[str, tuple[str, Callable[[argparse.ArgumentParser], None]]] = {
               _fetch_arguments),
     "diff": ("list what differs between two sources; exit 1 when they differ",
              _diff_arguments),
+    "route": ("tell which queues a message lands in, and why", _route_arguments),
 }
 
 
@@ -306,6 +327,8 @@ def _run(args: argparse.Namespace) -> int:
         return 2
     if args.command == "fetch":
         return _fetch(topology, args.output)
+    if args.command == "route":
+        return _route(topology, args)
     built, problems = views(topology, selection)
     has_errors = _report(topology.source, problems)
     if args.command == "check":
@@ -399,3 +422,63 @@ def _diff(args: argparse.Namespace) -> int:
     found = differences(left_views, right_views)
     _write_out("".join(f"{visible(difference.sentence(left, right))}\n" for difference in found))
     return 1 if found else 0
+
+
+def _route(topology: Topology, args: argparse.Namespace) -> int:
+    """Exit 0 with the answer, 1 when the source or the exchange is not there, 2 for a
+    message the broker would refuse."""
+    from .route import MessageError, Router, published
+    from .route_report import route_dict, route_lines
+
+    if len(args.vhost or ()) != 1:
+        print("sphinxext-rabbit: route needs exactly one --vhost", file=sys.stderr)
+        return 2
+    try:
+        message = published(args.routing_key, _headers(args))
+    except MessageError as exc:
+        print(f"sphinxext-rabbit: {exc}", file=sys.stderr)
+        return 2
+    built, problems = views(topology, Selection(vhosts=args.vhost))
+    _report(topology.source, problems)
+    if _unreadable(problems) or not built:
+        return 1
+    router = Router(built[0])
+    if router.exchange_type(args.exchange) is None:
+        print(f"sphinxext-rabbit: exchange {args.exchange!r} does not exist in vhost "
+              f"{args.vhost[0]!r}", file=sys.stderr)
+        return 1
+    route = router.publish(args.exchange, message)
+    dead_letters = router.dead_letters(route) if args.dead_letter else None
+    if args.json:
+        json.dump(route_dict(route, dead_letters), sys.stdout, ensure_ascii=False, indent=2,
+                  sort_keys=True)
+        sys.stdout.write("\n")
+    else:
+        _report(topology.source, route.problems)
+        sys.stdout.write("".join(line + "\n" for line in route_lines(built[0], route,
+                                                                      dead_letters)))
+    return 0
+
+
+def _headers(args: argparse.Namespace) -> dict:
+    """--headers (JSON, typed), then --header NAME=VALUE (strings), then --cc/--bcc."""
+    from .route import MessageError
+
+    headers = {}
+    if args.headers is not None:
+        try:
+            headers = json.loads(args.headers)
+        except ValueError as exc:
+            raise MessageError(f"--headers is not JSON: {exc}") from None
+        if not isinstance(headers, dict):
+            raise MessageError("--headers must be a JSON object")
+    for item in args.header:
+        name, equals, value = item.partition("=")
+        if not equals:
+            raise MessageError(f"--header {item!r} is not NAME=VALUE")
+        headers[name] = value
+    for name, keys in (("CC", args.cc), ("BCC", args.bcc)):
+        if keys:
+            earlier = headers.get(name, [])
+            headers[name] = [*earlier, *keys] if isinstance(earlier, list) else earlier
+    return headers

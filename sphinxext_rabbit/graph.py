@@ -34,6 +34,7 @@ from .model import (
     Exchange,
     Queue,
     VhostTopology,
+    routing_type,
     without_gc,
 )
 
@@ -199,14 +200,6 @@ def display_name(node_type: str, name: str) -> str:
     if node_type == "exchange" and name == DEFAULT_EXCHANGE:
         return DEFAULT_EXCHANGE_LABEL
     return visible(name)
-
-
-def routing_type(exchange: Exchange) -> str:
-    """The type that routes: a delayed-message exchange routes as its ``x-delayed-type``."""
-    delayed = exchange.arguments.get("x-delayed-type")
-    if exchange.type == "x-delayed-message" and isinstance(delayed, str):
-        return delayed
-    return exchange.type
 
 
 def exchange_type_text(exchange: Exchange) -> str:
@@ -659,6 +652,37 @@ def _legend(looks: set[str], edge_looks: set[str]) -> list[str]:
     return lines
 
 
+#: what `Highlight` puts over the looks of what a message takes (bold, in its own colours)
+#: and of the rest (grey)
+_PATH_EDGE = _attr_list({"penwidth": "2.5"})[1:-1]
+_PATH_NODE = _attr_list({"penwidth": "2.5"})
+_FADED_EDGE = _attr_list({"color": "gray75", "fontcolor": "gray60"})[1:-1]
+_FADED_NODE = _attr_list({"color": "gray70", "fontcolor": "gray50"})
+
+
+class Highlight:
+    """What a message takes through a drawing: ``edges`` are indices into the view's edges,
+    ``nodes`` (node type, name) keys; the rest is faded."""
+
+    __slots__ = ("edges", "nodes")
+
+    def __init__(self, edges: set[int], nodes: set[NodeKey]) -> None:
+        self.edges = edges
+        self.nodes = nodes
+
+
+def _highlight(drawing: _VhostDrawing, highlight: Highlight) -> None:
+    """Restyle a drawing's statements: each edge line ends ``"];`` and a node stated again
+    takes the later attributes."""
+    for index in range(len(drawing.view.edges)):
+        look = _PATH_EDGE if index in highlight.edges else _FADED_EDGE
+        drawing.edge_lines[index] = f"{drawing.edge_lines[index][:-2]}, {look}];"
+    for node_type, nodes in sorted(drawing.nodes.items()):
+        for name, node in sorted(nodes.items()):
+            look = _PATH_NODE if (node_type, name) in highlight.nodes else _FADED_NODE
+            drawing.node_lines.append(f"{node.id} {look};")
+
+
 @without_gc
 def to_dot(
     views: list[VhostTopology],
@@ -667,8 +691,10 @@ def to_dot(
     legend: bool = False,
     show_default_exchange: bool = False,
     graph_name: str = "rabbitmq",
+    highlight: Highlight | None = None,
 ) -> str:
-    """One ``digraph`` of *views*, labelled with its vhost, or a box per vhost when several.
+    """One ``digraph`` of *views*, labelled with its vhost, or a box per vhost when several;
+    with *highlight*, the route of a message through the one view is marked.
 
     The same input always gives the same text, byte for byte.
     """
@@ -683,6 +709,9 @@ def to_dot(
     drawings = [
         _VhostDrawing(index, view, show_default_exchange) for index, view in enumerate(views)
     ]
+    if highlight is not None:
+        for drawing in drawings:
+            _highlight(drawing, highlight)
     for index, drawing in enumerate(drawings):
         body = drawing.node_lines + drawing.edge_lines
         if len(drawings) > 1:

@@ -115,6 +115,9 @@ class Problem(Record):
             return f"line {self.line}"
         return self.where or ""
 
+    def as_dict(self) -> dict[str, Any]:
+        return {name: getattr(self, name) for name in self.__slots__}
+
 
 class Exchange(Record):
     """``origin``: "declared" (in the input), "builtin" (amq.* / default) or "missing"
@@ -134,6 +137,14 @@ class Exchange(Record):
         self.internal = internal
         self.arguments = {} if arguments is None else arguments
         self.origin = origin
+
+
+def routing_type(exchange: Exchange) -> str:
+    """The type that routes: a delayed-message exchange routes as its ``x-delayed-type``."""
+    delayed = exchange.arguments.get("x-delayed-type")
+    if exchange.type == "x-delayed-message" and isinstance(delayed, str):
+        return delayed
+    return exchange.type
 
 
 class Queue(Record):

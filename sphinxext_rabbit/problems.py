@@ -101,6 +101,55 @@ CATALOG: dict[str, tuple[str, str, str]] = {
     "drift": ("warning", "With :compare: (or rabbitmq_topology_compare), what the page draws "
               "differs from the other source: one warning per difference.",
               "Update the definitions the page draws, or the broker."),
+    "dead-letter-cycle": ("warning", "Queues dead-letter into each other in a cycle that "
+                          "every message on it takes (the dead-letter exchanges' bindings "
+                          "match whatever its headers, with the keys the dead-letter routing "
+                          "keys set), and every queue on it expires messages (a message TTL "
+                          "by argument, policy or operator policy). The broker drops a "
+                          "message that comes back to a queue it expired in, unless a "
+                          "consumer rejected it on the way: what expires there is lost. A "
+                          "queue that dead-letters to itself (often through the default "
+                          "exchange and a catch-all policy) is the shortest such cycle. The "
+                          "message names the queues in order.",
+                          "Dead-letter one queue of the cycle somewhere else (a parking "
+                          "queue without a TTL), or exclude the dead-letter queue from the "
+                          "policy that gives it a dead-letter exchange."),
+    "default-exchange-binding": ("warning", "A binding whose source is the default exchange "
+                                 "(\"\" or amq.default). The broker refuses it: the default "
+                                 "exchange routes to every queue by its name and cannot be "
+                                 "bound. Exports never hold one; hand-written files and "
+                                 "manifests may.",
+                                 "Remove the binding; bind a queue to another exchange, or "
+                                 "publish to the default exchange with the queue's name."),
+    "x-match": ("warning", "A headers exchange's binding has an x-match the broker refuses "
+                "(anything but all, any, all-with-x or any-with-x, or not a string); it "
+                "would not be declared, and an old broker that took it matches as all.",
+                "Set x-match to all, any, all-with-x or any-with-x."),
+    "policy-matches-nothing": ("warning", "A policy's (or operator policy's) pattern matches "
+                               "no entity of its apply-to kind declared in its vhost, so it "
+                               "does nothing there: often a typo in the pattern or in "
+                               "apply-to, or queues that were renamed. A source that declares "
+                               "no queue (or, for exchange policies, no exchange) at all, such "
+                               "as a saved policies endpoint or one manifest, is not checked.",
+                               "Fix the pattern or apply-to; a policy kept on purpose for "
+                               "entities that applications declare later can be silenced "
+                               "with suppress_warnings = ['rabbitmq.policy-matches-nothing']."),
+    "route": ("warning", "A rabbitmq-route directive's claim is not what the broker would "
+              "do: the queues the message surely lands in are not the :expect: list (or it "
+              "is not unroutable when :expect: says unroutable), or its :exchange: does not "
+              "exist. The message names what is expected and what is reached.",
+              "Fix the claim, or the definitions, whichever went wrong."),
+    "route-incomplete": ("warning", "A message's route (rabbitmq-route, sphinxext-rabbit "
+                         "route) reaches something the definitions cannot answer for: a "
+                         "binding's destination or a dead-letter exchange that does not exist "
+                         "(the broker skips it, or drops what is dead-lettered to it), or an "
+                         "exchange type whose routing is not known (x-jms-topic, "
+                         "x-recent-history, plugins' types). The rest of the route is answered.",
+                         "Declare the entity, or fix the name; for other exchange types the "
+                         "answer stops at that exchange."),
+    "route-refused": ("error", "The message is published to an internal exchange, which the "
+                      "broker refuses (a channel error, nothing is routed).",
+                      "Publish to an exchange that binds to the internal one."),
     "dot": ("warning", "Graphviz 'dot' (and graphviz-pure) is missing, or drawing failed; "
             "diagrams are shown as text.",
             "apt-get install graphviz, or pip install 'sphinxext-rabbit[dot]'."),

@@ -111,7 +111,7 @@ class _Resolver:
     # -- policies ------------------------------------------------------------------------
 
     def effective_policies(self) -> None:
-        compiled = {}
+        self.compiled = compiled = {}
         for policy in self.view.policies:
             try:
                 compiled[id(policy)] = (compile_pattern(policy.pattern),
@@ -135,12 +135,12 @@ class _Resolver:
             for name, entity in entities.items():
                 if entity.origin != "declared":
                     continue
-                applies = kind if kind == "exchange" else (
-                    entity.type if entity.type in _QUEUE_APPLY_TO else "other")
+                applies = _kind_applied_to(kind, entity)
                 for operator, found in passes:
                     policy = self.pick(candidates[operator, applies].of(name), kind, name)
                     if policy is not None:
                         found[(kind, name)] = policy
+        self.unmatched_policies()
         self.report_gave_up()
 
     def pick(self, candidates: list[Candidate], kind: str, name: str) -> Policy | None:
@@ -160,6 +160,40 @@ class _Resolver:
                              f"{name!r} with priority {policy.priority}; the broker picks "
                              "one unpredictably — give one a higher priority")
         return best
+
+    def unmatched_policies(self) -> None:
+        """Policies whose pattern matches no entity of their apply-to kind: a typo, or
+        entities that are gone (policies that apply somewhere are skipped: they match)."""
+        applied = {id(p) for found in (self.view.effective_policies,
+                                       self.view.effective_operator_policies)
+                   for p in found.values()}
+        unapplied = [p for p in self.view.policies
+                     if id(p) not in applied and id(p) in self.compiled]
+        if not unapplied:
+            return
+        entities = [(kind, f"{kind} {name!r}", subject(name), _kind_applied_to(kind, entity))
+                    for kind, listed in (("queue", self.view.queues),
+                                         ("exchange", self.view.exchanges))
+                    for name, entity in listed.items() if entity.origin == "declared"]
+        declared = {kind for kind, _, _, _ in entities}
+        for policy in unapplied:
+            pattern = self.compiled[id(policy)][0]
+            kinds = {"exchanges": ("exchange",), "all": ("exchange", "queue")}.get(
+                policy.apply_to, ("queue",))
+            if not any(kind in declared for kind in kinds):
+                continue  # a source without queues or exchanges (a policies file) cannot tell
+            of_its_kind = [(label, encoded) for _, label, encoded, applies in entities
+                           if _applies_to(policy.apply_to, applies)]
+            # (a name PCRE gave up on is not matched, and is noted once)
+            given_up = set(self.matcher.gave_up.get(pattern, ()))
+            if not any(label not in given_up and self.matcher.search(pattern, encoded, label)
+                       for label, encoded in of_its_kind):
+                what = "operator policy" if policy.operator else "policy"
+                kind = _APPLY_TO_WORDS.get(policy.apply_to, "entity")
+                self.problem(WARNING, "policy-matches-nothing",
+                             f"{what} {policy.name!r} (pattern {policy.pattern!r}, apply-to "
+                             f"{policy.apply_to!r}) matches no {kind} declared in the vhost: "
+                             "check the pattern, or leave it for entities declared later")
 
     def report_gave_up(self) -> None:
         """One warning per pattern on which PCRE gave up, naming a policy that has it."""
@@ -398,6 +432,18 @@ def _literal_prefix(pattern: str) -> str:
     if rest[:1] in ("?", "*", "{") or rest.startswith(("\\E", "\\Q", "(?")):
         return literal[:-1]
     return literal
+
+
+_APPLY_TO_WORDS = {"all": "queue or exchange", "queues": "queue", "exchanges": "exchange",
+                   "classic_queues": "classic queue", "quorum_queues": "quorum queue",
+                   "streams": "stream"}
+
+
+def _kind_applied_to(kind: str, entity: Exchange | Queue) -> str:
+    """What a policy's apply-to is checked against: "exchange", a queue type, or "other"."""
+    if kind == "exchange":
+        return kind
+    return entity.type if entity.type in _QUEUE_APPLY_TO else "other"
 
 
 def _applies_to(apply_to: str, applies: str) -> bool:

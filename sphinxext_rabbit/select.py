@@ -6,6 +6,7 @@ import fnmatch
 import re
 import warnings
 
+from .lint import lint
 from .model import (
     BUILTIN_EXCHANGES,
     DEFAULT_EXCHANGE,
@@ -221,6 +222,7 @@ def views(topology: Topology, selection: Selection) -> tuple[list[VhostTopology]
     for vhost in wanted:
         resolved, found = resolve(topology, vhost)
         problems.extend(found)
+        problems.extend(lint(resolved))
         result.append(select(resolved, selection, matcher))
     for regex, labels in matcher.gave_up.items():
         problems.append(Problem(WARNING, "pattern-limit", f"pattern 're:{regex.text}': PCRE "

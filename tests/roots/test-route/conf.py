@@ -1,0 +1,2 @@
+extensions = ["sphinxext_rabbit"]
+numfig = True
