@@ -97,7 +97,7 @@ class RabbitmqRoute(RabbitmqTopology):
         read = self.read(specs, source, vhost)
         if read is None:
             return []
-        topology, first_use = read
+        topology, identity = read
         if vhost is None:
             available = topology.vhost_names()
             if len(available) != 1:
@@ -106,7 +106,7 @@ class RabbitmqRoute(RabbitmqTopology):
                 return []
             vhost = available[0]
         built, problems = views(topology, Selection(vhosts=[vhost]))
-        self.report_problems(source, topology, problems, first_use=first_use)
+        self.report_problems(source, topology, identity, problems)
         if not built:
             return []
         view = built[0]
@@ -119,7 +119,8 @@ class RabbitmqRoute(RabbitmqTopology):
         dead_letters = router.dead_letters(route) if "dead-letter" in self.options else None
         for found in [route, *(letter.route for letter in dead_letters or ())]:
             for problem in found.problems:
-                self.report(source, problem, in_file=False)
+                where = f" ({problem.where})" if problem.where else ""
+                self.report(f"{source}{where}: {problem.message}", problem.code)
         if "expect" in self.options:
             self.check(source, route, self.options["expect"])
         return self.route_nodes(source, view, route, dead_letters)

@@ -64,8 +64,13 @@ def test_route_claims_are_checked_and_drawn(app):
     ]:
         assert row in one_line, row
 
+    # every route drawn: 7 on index, 3 on failing (not the unusable); one image per
+    # distinct diagram, so two pages drawing the same route share a file
+    for page, drawn in (("index.html", 7), ("failing.html", 3)):
+        images = re.findall(r"_images/(rabbitmq-[0-9a-f]+\.svg)", (app.outdir / page).read_text())
+        assert len(images) == drawn, page
+        assert all((app.outdir / "_images" / image).is_file() for image in images)
     svgs = sorted((app.outdir / "_images").glob("rabbitmq-*.svg"))
-    assert len(svgs) == 10  # every route drawn: 7 on index, 3 on failing (not the unusable)
     first = next(p for p in svgs if "severity" in svg_text(p.read_bytes()))
     svg = first.read_bytes().decode()
     # the path is bold, what it does not take is grey, and both are drawn
