@@ -8,7 +8,27 @@ if TYPE_CHECKING:  # typing costs the command line's start-up; only checkers nee
     from sphinx.environment import BuildEnvironment
     from sphinx.util.typing import ExtensionMetadata
 
-__version__ = "0.1.0"
+#: the distribution whose installed metadata holds the version (set in pyproject.toml only)
+DISTRIBUTION = "sphinxext-rabbit"
+
+
+def installed_version() -> str:
+    """The version of the installed distribution; Sphinx's "unknown version" when the
+    package is imported from a folder on sys.path without being installed."""
+    # imported here: importlib.metadata would double the command line's start-up
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version(DISTRIBUTION)
+    except PackageNotFoundError:
+        return "unknown version"
+
+
+def __getattr__(name: str) -> str:
+    # ``__version__`` is read from the metadata when asked for, not at every import
+    if name == "__version__":
+        return installed_version()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def setup(app: Sphinx) -> ExtensionMetadata:
@@ -79,7 +99,7 @@ def setup(app: Sphinx) -> ExtensionMetadata:
     app.connect("env-merge-info", merge_documents)
     app.connect("env-updated", report_warnings)
     return {
-        "version": __version__,
+        "version": installed_version(),
         # the state in the environment (pages drawing live brokers, the warnings pages
         # recorded) is merged from parallel readers, so reading and writing parallelize
         "parallel_read_safe": True,

@@ -7,6 +7,7 @@ import json
 import os
 import sys
 
+from . import installed_version
 from .model import ERROR, Problem, Topology
 from .select import PatternError, Selection, parse_patterns, views
 from .sources import (
@@ -190,6 +191,19 @@ def _terminal_columns() -> int:
     return columns if columns > 0 else 80
 
 
+class _VersionAction(argparse.Action):
+    """``--version``, as argparse's own, but reading the installed version only when it is
+    asked for: reading it costs more than the rest of a command's start-up."""
+
+    def __init__(self, option_strings: list[str], dest: str, **kwargs: object) -> None:
+        super().__init__(option_strings, dest=argparse.SUPPRESS, default=argparse.SUPPRESS,
+                         nargs=0, help="print the version and exit")
+
+    def __call__(self, parser: argparse.ArgumentParser, *args: object) -> None:
+        print(f"{parser.prog} {installed_version()}")
+        parser.exit()
+
+
 def _parser(command: str | None = None) -> argparse.ArgumentParser:
     """The parser of every command, or of *command* only: argparse's set-up costs a run
     about as much as drawing a small export, and one command's help and errors do not
@@ -198,6 +212,7 @@ def _parser(command: str | None = None) -> argparse.ArgumentParser:
         prog="sphinxext-rabbit", formatter_class=_HelpFormatter,
         description="Draw, check and compare RabbitMQ topologies: definitions exports, "
                     "saved management-API output, Kubernetes manifests, live brokers.")
+    parser.add_argument("--version", action=_VersionAction)
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for name, (help_text, add_arguments) in _COMMANDS.items():
         if command in (None, name):
