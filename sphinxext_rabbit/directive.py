@@ -237,7 +237,7 @@ class RabbitmqTopology(SphinxDirective):
     def read_live(self, broker: Broker) -> Topology:
         """A broker fetched once per build, whole, shared by every directive and process
         (each draws its own vhost of it); its URL may name one vhost to fetch less."""
-        self.env.rabbitmq_live_docs.add(self.env.current_document.docname)  # read every build
+        self.env.rabbitmq_live_docs.add(self.env.docname)  # read every build
         snapshot_dir = self.config.rabbitmq_topology_snapshot_dir
         if snapshot_dir:
             snapshot_dir = os.path.join(_build["confdir"], snapshot_dir)

@@ -6,6 +6,24 @@ from docutils import nodes
 
 from .tables import Cell, Span, Table
 
+#: the text builder wraps a column at its colwidth, counted in characters (HTML ignores the
+#: widths, LaTeX and texinfo take them as proportions); a wider cell wraps at this width
+MAX_TEXT_COLUMN = 40
+
+
+def _text_width(cell: Cell) -> int:
+    # the text builder writes a literal between quotes
+    return sum(len(span.text or '""') + 2 if span.literal else len(span.text) for span in cell)
+
+
+def _column_widths(table: Table) -> list[int]:
+    """Each column's widest cell, header included, at most MAX_TEXT_COLUMN."""
+    widths = [len(header) for header in table.headers]
+    for row in table.rows:
+        for column, cell in enumerate(row):
+            widths[column] = max(widths[column], _text_width(cell))
+    return [min(width, MAX_TEXT_COLUMN) for width in widths]
+
 
 def _paragraph(cell: Cell) -> nodes.paragraph:
     paragraph = nodes.paragraph()
@@ -32,7 +50,7 @@ def table_node(table: Table) -> nodes.table:
     node += nodes.title(table.title, table.title)
     group = nodes.tgroup(cols=columns)
     node += group
-    group.extend(nodes.colspec(colwidth=1) for _ in range(columns))
+    group.extend(nodes.colspec(colwidth=width) for width in _column_widths(table))
     group += nodes.thead("", nodes.row("", *(_entry([Span(header)]) for header in table.headers)))
     body = nodes.tbody()
     for row in table.rows:

@@ -92,6 +92,10 @@ def test_text_builder_gets_a_readable_fallback(app):
     text = (app.outdir / "index.txt").read_text(encoding="utf-8")
     assert "orders" in text and "orders.created" in text
     assert "order.created" in text
+    # a table row reads on one line: its columns are as wide as their cells, not one
+    # character (which Sphinx before 8.2 wrapped forever)
+    row = '| exchange "orders" | queue "orders.created" | "order.created" |'
+    assert row in re.sub(r" +\|", " |", text)
 
 
 @pytest.mark.sphinx(
