@@ -46,6 +46,21 @@ def cli(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
     return completed
 
 
+def build_output(app) -> tuple[str, str]:
+    """What a test app's build printed and warned. Sphinx 7.3 added app.status and
+    app.warning; 7.2 has only app._status and app._warning, which later versions keep."""
+    return app._status.getvalue(), app._warning.getvalue()
+
+
+def shown_type(code: str) -> str:
+    """How Sphinx ends a warning of subtype *code*: " [rabbitmq.code]" from Sphinx 8.0 on
+    (show_warning_types' default), nothing before it. On every version,
+    test_a_warning_subtype_can_be_suppressed checks the subtype itself."""
+    import sphinx
+
+    return f" [rabbitmq.{code}]" if sphinx.version_info >= (8, 0) else ""
+
+
 def page_text(html: str) -> str:
     """What a reader sees of an HTML page: tags dropped, entities decoded."""
     import html as html_module
