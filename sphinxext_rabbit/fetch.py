@@ -525,9 +525,14 @@ def _transport_problem(error: BaseException, url: str, connection: Connection) -
         return (f"{url}: the broker's TLS certificate is not trusted "
                 f"({reason.verify_message}): give the CA certificate that signed it as "
                 "cafile, or turn verify off for a test broker")
-    if isinstance(reason, ssl.SSLError):
-        return (f"{url}: TLS handshake failed ({reason.reason or reason}): does {where} "
-                "serve HTTPS (else write http://)? check cafile, certfile and keyfile")
+    # a TLS 1.3 server that refuses the client's certificate says so with an alert, or
+    # resets the connection while the request is being sent (Python 3.13, by timing)
+    if isinstance(reason, ssl.SSLError) or (
+            parts.scheme == "https" and isinstance(reason, ConnectionResetError)
+            and isinstance(error, urllib.error.URLError)):
+        return (f"{url}: TLS handshake failed ({getattr(reason, 'reason', None) or reason}): "
+                f"does {where} serve HTTPS (else write http://)? check cafile, certfile and "
+                "keyfile")
     if isinstance(reason, (http.client.HTTPException, ConnectionError)):
         return (f"{url}: {where} did not answer HTTP: is it the management port (15672), "
                 "not AMQP (5672)? write https:// if it serves TLS")

@@ -250,9 +250,9 @@ def test_problems_name_the_file_and_the_line(tmp_path):
 
     found = {(p.code, Path(p.source).name, p.where, p.line): p.message
              for p in topology.problems}
+    # json's own words after the colon change with Python (3.13: "Illegal trailing comma")
+    assert found.pop(("parse", "bindings.json", None, 3)).startswith("not valid JSON: ")
     assert found == {
-        ("parse", "bindings.json", None, 3):
-            "not valid JSON: Expecting property name enclosed in double quotes",
         ("schema", "queues.json", "queues[7].name", line_of("queues.json", '        "name": 42,')):
             "queues[7].name should be a string, not a number; skipped",
         ("schema", "exchanges.json", "exchanges[10].durable",
