@@ -20,7 +20,7 @@ from sphinxext_rabbit import fetch
 from sphinxext_rabbit.fetch import Connection, FetchError, fetch_api
 from sphinxext_rabbit.sources import SourceError, brokers_from_config
 from tests import hostile
-from tests.helpers import FIXTURES, ROOT
+from tests.helpers import FIXTURES, ROOT, shown_type
 
 #: seconds a failure may come after the deadline: the timer, the last read, threads
 MARGIN = 1.5
@@ -234,7 +234,7 @@ def sphinx_build(srcdir: Path, timeout: float = 120) -> tuple[list[str], float]:
     """Build in a process of its own (a hang fails the test, not the run): the warnings."""
     started = time.monotonic()
     completed = subprocess.run(
-        [sys.executable, "-m", "sphinx", "-b", "html", "-q", "-E", str(srcdir),
+        [sys.executable, "-m", "sphinx", "-b", "html", "-q", "-N", "-E", str(srcdir),
          str(srcdir / "_build")], capture_output=True, text=True, check=False, timeout=timeout)
     assert completed.returncode == 0, completed.stderr
     return completed.stderr.splitlines(), time.monotonic() - started
@@ -248,7 +248,8 @@ def test_a_build_ends_at_the_deadline_with_one_warning_and_no_snapshot(behave, t
         warnings, took = sphinx_build(srcdir)
     assert warnings == [
         f"{srcdir}/index.rst:4: WARNING: hostile: "
-        f"{deadline_message(server.url + '/api/overview', 2)}; nothing drawn [rabbitmq.fetch]"]
+        f"{deadline_message(server.url + '/api/overview', 2)}; nothing drawn"
+        + shown_type("fetch")]
     assert took < 2 + PROCESS_MARGIN
     assert not (srcdir / "snapshots").exists()
 
