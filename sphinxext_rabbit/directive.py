@@ -304,7 +304,7 @@ class RabbitmqTopology(SphinxDirective):
         if key in _recorded:
             return
         _recorded.add(key)
-        docname = self.env.current_document.docname
+        docname = self.env.docname
         self.env.rabbitmq_warnings.setdefault(docname, []).append(
             (key, message, location, subtype))
 

@@ -169,7 +169,7 @@ class RabbitmqRoute(RabbitmqTopology):
         diagram["alt"] = "Route of a message through " + (
             f"exchange {route.exchange}" if route.exchange else "the default exchange"
         ) + f" ({source})"
-        diagram["options"] = {"docname": self.env.current_document.docname}
+        diagram["options"] = {"docname": self.env.docname}
         text = "\n".join(route_lines(view, route, dead_letters)) + "\n"
         diagram += nodes.literal_block(text, text)
         self.set_source_info(diagram)

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from tests.helpers import (
+    build_output,
     cli,
     ended,
     fan_out_definitions,
@@ -136,7 +137,7 @@ def test_a_slow_layout_is_text_with_one_warning_and_the_rest_is_drawn(make_app, 
     started = time.monotonic()
     app.build()
     assert time.monotonic() - started < 30
-    warnings = app.warning.getvalue()
+    warnings = build_output(app)[1]
     assert warnings.count("WARNING") == 1
     assert (f"{srcdir}/slow.rst:4: WARNING: rabbitmq-topology: dot did not lay out this "
             "diagram in 0.5 s (rabbitmq_topology_dot_timeout); shown as text. Narrow it with "
@@ -159,7 +160,7 @@ def test_a_dot_that_never_finishes_is_stopped_once_per_diagram(make_app, tmp_pat
     started = time.monotonic()
     app.build()
     assert time.monotonic() - started < 60  # three diagrams of a second each, not 300 s
-    warnings = app.warning.getvalue()
+    warnings = build_output(app)[1]
     assert warnings.count("WARNING") == 3
     assert warnings.count("did not lay out this diagram in 1 s") == 3
     for where in ("slow.rst:4", "slow.rst:6", "other.rst:4"):
@@ -175,7 +176,7 @@ def test_what_dot_says_is_a_located_warning_in_a_build(make_app, tmp_path):
                            rabbitmq_topology_output_format="png")
     app = make_app("html", srcdir=srcdir, freshenv=True)
     app.build()
-    [line] = app.warning.getvalue().splitlines()
+    [line] = build_output(app)[1].splitlines()
     assert (f"{srcdir}/tall.rst:4: WARNING: rabbitmq-topology: Graphviz dot: graph is too "
             "large for cairo-renderer bitmaps. Scaling by ") in line
     assert "[rabbitmq.dot-warning]" in line

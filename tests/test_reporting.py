@@ -11,7 +11,7 @@ from pathlib import Path
 
 from sphinx.cmd.build import build_main
 
-from tests.helpers import ROOT, write_project
+from tests.helpers import ROOT, build_output, write_project
 
 PROBLEMS = ROOT / "tests" / "roots" / "test-problems"
 PAGES = 8  # more pages than -j 4 has readers, so each reader draws several
@@ -100,7 +100,7 @@ def test_more_sources_than_the_cache_holds_are_all_reported_every_build(tmp_path
     for _build in range(2):
         app = make_app("html", srcdir=srcdir, freshenv=True)
         app.build()
-        warnings = app.warning.getvalue()
+        warnings = build_output(app)[1]
         assert warnings.count("[rabbitmq.parse]") == files
         for n in range(files):
             assert f"broken{n:02}.json:1: WARNING: not valid JSON" in warnings

@@ -8,11 +8,11 @@ import sys
 
 import pytest
 
-from tests.helpers import page_text, run_dot, svg_text
+from tests.helpers import build_output, page_text, run_dot, svg_text
 
 
 def _warnings(app) -> list[str]:
-    text = re.sub(r"\x1b\[[0-9;]*m", "", app.warning.getvalue())  # colours
+    text = re.sub(r"\x1b\[[0-9;]*m", "", build_output(app)[1])  # colours
     return [line for line in text.splitlines() if "WARNING" in line]
 
 
@@ -36,7 +36,7 @@ def test_route_claims_are_checked_and_drawn(app):
     assert "'notify' is internal: the broker refuses" in warnings[3]
     assert "[rabbitmq.route-refused]" in warnings[3]
     assert ":exchange: is missing" in warnings[4] and "[rabbitmq.option]" in warnings[4]
-    assert "'region' is not name=value" in app.warning.getvalue()
+    assert "'region' is not name=value" in build_output(app)[1]
 
     html = (app.outdir / "index.html").read_text(encoding="utf-8")
     text = page_text(html)

@@ -34,7 +34,7 @@ from sphinxext_rabbit.tables import (
     queues_table,
 )
 from sphinxext_rabbit.uris import REDACTED, Endpoint, is_secret_key, redact, redact_value
-from tests.helpers import run_dot, svg_text
+from tests.helpers import build_output, run_dot, svg_text
 
 MARKER = re.compile(r"ZQX\d+J")
 #: characters that broke the old pattern, or that a parser may take for a delimiter
@@ -481,7 +481,7 @@ def test_no_secret_reaches_a_sphinx_build(cases, make_app, tmp_path_factory):
         app = make_app(builder, srcdir=srcdir, builddir=root / builder, freshenv=True)
         app.build()
         everything = (kept_text(Path(app.outdir), Path(app.doctreedir))
-                      + app.warning.getvalue() + app._status.getvalue())
+                      + build_output(app)[1] + build_output(app)[0])
         assert "events" in everything and "archive" in everything  # drawn ...
         assert not leaks(everything, secrets), builder  # ... without a secret
 
@@ -548,7 +548,7 @@ def test_a_url_conf_py_does_not_name_is_refused_before_any_request(make_app, tmp
     app = make_app("html", srcdir=srcdir, freshenv=True)
     app.build()
     assert recorder.requests == []
-    warnings = [line for line in re.sub(r"\x1b\[[0-9;]*m", "", app.warning.getvalue())
+    warnings = [line for line in re.sub(r"\x1b\[[0-9;]*m", "", build_output(app)[1])
                 .splitlines() if "rabbitmq.source" in line]
     refused = ("no broker in rabbitmq_topology_brokers has this address, and a build sends a "
                "user and password only to the brokers conf.py names: add it there (url, user, "
@@ -574,7 +574,7 @@ def test_a_url_of_a_configured_broker_is_read_with_that_brokers_settings(make_ap
     assert recorder.requests  # it was asked (and said there is no API there) ...
     assert recorder.users() == {"docs-reader:shop-password"}  # ... with the broker's login
     assert {path for path, _ in recorder.requests} == {"/api/overview", "/billing/api/overview"}
-    assert "no management API there" in app.warning.getvalue()
+    assert "no management API there" in build_output(app)[1]
 
 
 @pytest.mark.parametrize(("configured", "written", "used"), [
@@ -701,7 +701,7 @@ def test_no_password_the_broker_holds_reaches_any_output(pieces, broker, make_ap
             assert (doctrees / "rabbitmq-live" / "test.json").is_file()  # the fetch cache
             assert (srcdir / "snapshots" / "test.json").is_file()
             everything = (kept_text(Path(app.outdir), doctrees, srcdir / "snapshots")
-                          + app.warning.getvalue() + app._status.getvalue())
+                          + build_output(app)[1] + build_output(app)[0])
             assert "archive.example.invalid" in everything  # drawn ...
             assert "upstream.example.invalid" in everything
             assert not leaks(everything, passwords), builder  # ... without a password
