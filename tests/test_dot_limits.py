@@ -15,6 +15,7 @@ from tests.helpers import (
     ended,
     fan_out_definitions,
     page_text,
+    shown_type,
     slow_dot,
     tangled_definitions,
     write_project,
@@ -141,8 +142,8 @@ def test_a_slow_layout_is_text_with_one_warning_and_the_rest_is_drawn(make_app, 
     assert warnings.count("WARNING") == 1
     assert (f"{srcdir}/slow.rst:4: WARNING: rabbitmq-topology: dot did not lay out this "
             "diagram in 0.5 s (rabbitmq_topology_dot_timeout); shown as text. Narrow it with "
-            ":vhost:, :include: or :exclude:, or raise rabbitmq_topology_dot_timeout "
-            "[rabbitmq.limit]") in warnings
+            ":vhost:, :include: or :exclude:, or raise rabbitmq_topology_dot_timeout"
+            + shown_type("limit")) in warnings
     page = (app.outdir / "slow.html").read_text(encoding="utf-8")
     assert "vhost /\n  exchange ex" in page_text(page)  # the text fallback
     assert page.count('<object data="_images/rabbitmq-') == 1  # the small one is drawn
@@ -179,6 +180,6 @@ def test_what_dot_says_is_a_located_warning_in_a_build(make_app, tmp_path):
     [line] = build_output(app)[1].splitlines()
     assert (f"{srcdir}/tall.rst:4: WARNING: rabbitmq-topology: Graphviz dot: graph is too "
             "large for cairo-renderer bitmaps. Scaling by ") in line
-    assert "[rabbitmq.dot-warning]" in line
+    assert shown_type("dot-warning") in line
     [image] = (app.outdir / "_images").iterdir()
     assert image.read_bytes().startswith(b"\x89PNG")

@@ -4,6 +4,7 @@ and a parallel build reports the same as a serial one, in the same order."""
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 import sys
@@ -11,7 +12,7 @@ from pathlib import Path
 
 from sphinx.cmd.build import build_main
 
-from tests.helpers import ROOT, build_output, write_project
+from tests.helpers import ROOT, build_output, shown_type, write_project
 
 PROBLEMS = ROOT / "tests" / "roots" / "test-problems"
 PAGES = 8  # more pages than -j 4 has readers, so each reader draws several
@@ -47,26 +48,27 @@ def test_parallel_and_serial_builds_report_each_source_problem_once_in_one_order
     serial = sphinx_build(srcdir, tmp_path / "serial")
     assert parallel.returncode == serial.returncode == 0, parallel.stderr
     assert "Traceback" not in parallel.stderr
-    warnings = parallel.stderr.replace(str(srcdir) + "/", "").splitlines()
+    # json's own words after "not valid JSON: " change with Python (3.13)
+    warnings = re.sub(r"(not valid JSON: )[^[\n]*?( \[rabbitmq|$)", r"\1...\2",
+                      parallel.stderr.replace(str(srcdir) + "/", ""), flags=re.M).splitlines()
     assert warnings == [
         # the sources' problems once: a file's own at their line, the rest at the first
         # page that drew them
-        "broken.json:4: WARNING: not valid JSON: Expecting property name enclosed in double "
-        "quotes [rabbitmq.parse]",
-        "dangling.json:4: WARNING: queues[1].name should be a string, not a number; skipped "
-        "[rabbitmq.schema]",
+        "broken.json:4: WARNING: not valid JSON: ..." + shown_type("parse"),
+        "dangling.json:4: WARNING: queues[1].name should be a string, not a number; skipped"
+        + shown_type("schema"),
         "dangling.json:8: WARNING: bindings[1]: binding from 'amq.direct' to 'kept' has "
-        "destination_type 'weird'; it must be 'queue' or 'exchange'; skipped "
-        "[rabbitmq.destination-type]",
+        "destination_type 'weird'; it must be 'queue' or 'exchange'; skipped"
+        + shown_type("destination-type"),
         "page0.rst:6: WARNING: dangling.json (vhost '/'): a binding from 'nowhere' to 'kept' "
-        "refers to exchange 'nowhere', which is not declared [rabbitmq.dangling]",
-        "page0.rst:8: WARNING: missing.json: cannot read the file: No such file or directory "
-        "[rabbitmq.io]",
+        "refers to exchange 'nowhere', which is not declared" + shown_type("dangling"),
+        "page0.rst:8: WARNING: missing.json: cannot read the file: No such file or directory"
+        + shown_type("io"),
         # about a directive's own selection: one each
         "page3.rst:10: WARNING: dangling.json: vhost 'nope' is not in this source (it has: "
-        "'/') [rabbitmq.vhost]",
+        "'/')" + shown_type("vhost"),
         "page5.rst:10: WARNING: dangling.json: vhost 'nope' is not in this source (it has: "
-        "'/') [rabbitmq.vhost]",
+        "'/')" + shown_type("vhost"),
     ], warnings
     assert parallel.stderr == serial.stderr  # the same words, in the same order
 
@@ -101,6 +103,6 @@ def test_more_sources_than_the_cache_holds_are_all_reported_every_build(tmp_path
         app = make_app("html", srcdir=srcdir, freshenv=True)
         app.build()
         warnings = build_output(app)[1]
-        assert warnings.count("[rabbitmq.parse]") == files
+        assert warnings.count("WARNING: not valid JSON") == files
         for n in range(files):
             assert f"broken{n:02}.json:1: WARNING: not valid JSON" in warnings

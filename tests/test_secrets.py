@@ -34,7 +34,7 @@ from sphinxext_rabbit.tables import (
     queues_table,
 )
 from sphinxext_rabbit.uris import REDACTED, Endpoint, is_secret_key, redact, redact_value
-from tests.helpers import build_output, run_dot, svg_text
+from tests.helpers import build_output, run_dot, shown_type, svg_text
 
 MARKER = re.compile(r"ZQX\d+J")
 #: characters that broke the old pattern, or that a parser may take for a delimiter
@@ -549,10 +549,10 @@ def test_a_url_conf_py_does_not_name_is_refused_before_any_request(make_app, tmp
     app.build()
     assert recorder.requests == []
     warnings = [line for line in re.sub(r"\x1b\[[0-9;]*m", "", build_output(app)[1])
-                .splitlines() if "rabbitmq.source" in line]
+                .splitlines() if "no broker in rabbitmq_topology_brokers" in line]
     refused = ("no broker in rabbitmq_topology_brokers has this address, and a build sends a "
                "user and password only to the brokers conf.py names: add it there (url, user, "
-               "password_env) and write its name [rabbitmq.source]")
+               "password_env) and write its name" + shown_type("source"))
     expected = [f"page{n}.rst:4: WARNING: rabbitmq-topology: {url}: {refused}"
                 for n, url in enumerate(urls)]
     expected.append(f"compare.rst:4: WARNING: rabbitmq-topology: {recorder.url}/sda: {refused}")
