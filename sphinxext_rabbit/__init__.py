@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-TYPE_CHECKING = False
-if TYPE_CHECKING:  # typing costs the command line's start-up; only checkers need it
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # Sphinx is imported by setup(), not by the command line
     from sphinx.application import Sphinx
     from sphinx.environment import BuildEnvironment
     from sphinx.util.typing import ExtensionMetadata

@@ -26,21 +26,19 @@ import json
 import re
 from collections import defaultdict
 from itertools import count
+from typing import Any
 
 from .model import (
     BUILTIN_EXCHANGES,
     DEFAULT_EXCHANGE,
     Edge,
     Exchange,
+    Origin,
+    OriginKind,
     Queue,
     VhostTopology,
     routing_type,
-    without_gc,
 )
-
-TYPE_CHECKING = False
-if TYPE_CHECKING:  # typing costs the command line's start-up; only checkers need it
-    from typing import Any
 
 LAYOUTS = ("LR", "TB")
 #: exchange types that ignore a binding's routing key
@@ -256,11 +254,15 @@ def binding_terms(edge: Edge, exchange_type: str | None, *, key_prefix: str = ""
     return [key_prefix + key_text(edge.routing_key or ""), *others]
 
 
-def origin_text(origin: str) -> str:
+def origin_words(kind: OriginKind) -> str:
+    """The kind of an edge's origin in words: ``queue argument``, ``policy``, ..."""
+    return kind.replace("-", " ")
+
+
+def origin_text(origin: Origin) -> str:
     """Where an edge comes from, in words: ``queue argument``, ``policy P``, ..."""
-    kind, _, name = origin.partition(":")
-    words = kind.replace("-", " ")
-    return f"{words} {visible(name)}" if name else words
+    kind, name = origin
+    return f"{origin_words(kind)} {visible(name)}" if name else origin_words(kind)
 
 
 # -- DOT --------------------------------------------------------------------------------
@@ -304,10 +306,10 @@ def _node_style(node_type: str, look: str | None, status: str | None) -> str:
 def _edge_label(view: VhostTopology, edge: Edge) -> list[str]:
     if edge.kind == "binding":
         return binding_terms(edge, source_exchange_type(view, edge.source))
-    kind, _, name = edge.origin.partition(":")
+    kind, name = edge.origin
     head = (
         f"shovel {visible(name)}"
-        if edge.kind == "shovel" and kind == "parameter"
+        if edge.kind == "shovel" and kind == "parameter" and name is not None
         else visible(edge.kind)
     )
     return [head] + ([key_text(edge.routing_key)] if edge.routing_key is not None else [])
@@ -683,7 +685,6 @@ def _highlight(drawing: _VhostDrawing, highlight: Highlight) -> None:
             drawing.node_lines.append(f"{node.id} {look};")
 
 
-@without_gc
 def to_dot(
     views: list[VhostTopology],
     *,

@@ -9,14 +9,12 @@ export gets, each problem located at the line of its manifest.
 from __future__ import annotations
 
 import re
+from dataclasses import replace
+from typing import Any
 
 from .load import ParseError, _kind, read_document, read_yaml
 from .model import ERROR, WARNING, Problem, Topology
 from .uris import SECRET_SCHEME
-
-TYPE_CHECKING = False
-if TYPE_CHECKING:  # typing costs the command line's start-up; only checkers need it
-    from typing import Any
 
 GROUP = "rabbitmq.com"
 
@@ -323,7 +321,7 @@ class _ManifestReader:
         message = problem.message
         if message.startswith(entry[0]):
             message = label + message[len(entry[0]):]
-        return problem.replace(message=message, where=label)
+        return replace(problem, message=message, where=label)
 
 
 # -- spec -> definitions entry -------------------------------------------------------------

@@ -7,6 +7,8 @@ import json
 import os
 import re
 import sys
+from collections.abc import Callable
+from typing import Any
 
 from .model import (
     ERROR,
@@ -18,18 +20,12 @@ from .model import (
     Problem,
     Queue,
     Topology,
-    without_gc,
 )
 from .patterns import InvalidPattern, compile_pattern
 from .uris import REDACTED, not_amqp_uris, redact_value
 
-TYPE_CHECKING = False
-if TYPE_CHECKING:  # typing costs the command line's start-up; only checkers need it
-    from collections.abc import Callable
-    from typing import Any
-
-    #: (index in its list, object, vhost) of an entity the document declares
-    Entry = tuple[int, dict[str, Any], str]
+#: (index in its list, object, vhost) of an entity the document declares
+Entry = tuple[int, dict[str, Any], str]
 
 #: Deeper arguments, definitions or parameter values are refused: no real file needs them,
 #: and every renderer would have to recurse through them.
@@ -602,7 +598,6 @@ def is_yaml_path(path: str) -> bool:
     return path.lower().endswith((".yaml", ".yml"))
 
 
-@without_gc
 def parse(text: str, *, is_yaml: bool = False, vhost: str | None = None,
           source: str = "") -> Topology:
     """Parse definitions text; never raises on bad input, reports Problems instead.

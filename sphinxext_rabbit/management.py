@@ -14,6 +14,9 @@ import json
 import os
 import re
 import time
+from collections.abc import Callable, Iterable
+from dataclasses import replace
+from typing import Any
 
 from .load import (
     _ENTITY_KEYS,
@@ -28,11 +31,6 @@ from .load import (
 )
 from .model import ERROR, WARNING, Problem, Topology
 from .resolve import is_builtin_exchange
-
-TYPE_CHECKING = False
-if TYPE_CHECKING:  # typing costs the command line's start-up; only checkers need it
-    from collections.abc import Callable, Iterable
-    from typing import Any
 
 # an endpoint named as a key or a file name: "queues" (fetch.ENDPOINTS, the live client's
 # keys), "/api/queues/detailed", "api_operator_policies.json", "queues-page-2.json".
@@ -303,8 +301,8 @@ class _Collector:
         topology.problems[:0] = self.problems
         topology.problems.extend(self.missing_pages())
         topology.problems[:] = [_in_body(problem, origins) for problem in topology.problems]
-        for queue in topology.queues:
-            queue.stats = stats.get((queue.vhost, queue.name))
+        topology.queues = [replace(queue, stats=stats.get((queue.vhost, queue.name)))
+                           for queue in topology.queues]
         topology.taken_at = taken_at
         return topology
 
@@ -353,8 +351,8 @@ def _in_body(problem: Problem, origins: dict[str, list[tuple[_Body, int]]]) -> P
     message = problem.message
     if message.startswith(merged):
         message = own + message[len(merged):]
-    return problem.replace(message=message, where=own + problem.where[len(merged):],
-                           source=body.source or problem.source)
+    return replace(problem, message=message, where=own + problem.where[len(merged):],
+                   source=body.source or problem.source)
 
 
 # -- entry points ------------------------------------------------------------------------

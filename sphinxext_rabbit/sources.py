@@ -15,6 +15,9 @@ import json
 import os
 import re
 import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING, Any
 
 from .load import (
     _TOP_LEVEL_KEYS,
@@ -25,14 +28,10 @@ from .load import (
     read_document,
     read_text,
 )
-from .model import ERROR, WARNING, Problem, Record, Topology, without_gc
+from .model import ERROR, WARNING, Problem, Topology
 from .uris import redact
 
-TYPE_CHECKING = False
-if TYPE_CHECKING:  # typing costs the command line's start-up; only checkers need it
-    from collections.abc import Callable, Mapping
-    from typing import Any
-
+if TYPE_CHECKING:  # fetch.py (HTTP) is imported when a broker is fetched
     from .fetch import Connection
 
 #: Where the password of a broker given as a URL comes from, unless told otherwise.
@@ -49,7 +48,8 @@ class SourceError(Exception):
     """A source written so that it cannot be used (the message says why and what to do)."""
 
 
-class Broker(Record):
+@dataclass(slots=True, frozen=True)
+class Broker:
     """A live broker: its name (the one conf.py gives it, else its URL), its management URL
     and where its credentials come from.
 
@@ -57,25 +57,17 @@ class Broker(Record):
     holds it, so a Broker can be pickled, logged and cached without a secret.
     """
 
-    __slots__ = ("name", "url", "user", "password_env", "timeout", "deadline", "verify",
-                 "cafile", "certfile", "keyfile")
-
-    def __init__(self, name: str, url: str, user: str | None = None,
-                 password_env: str = PASSWORD_ENV, timeout: float = 10.0,
-                 deadline: float | None = None, verify: bool = True,
-                 cafile: str | None = None, certfile: str | None = None,
-                 keyfile: str | None = None) -> None:
-        self.name = name
-        self.url = url
-        self.user = user
-        self.password_env = password_env
-        self.timeout = timeout
-        #: seconds the whole fetch may take; None: fetch.DEFAULT_DEADLINE
-        self.deadline = deadline
-        self.verify = verify
-        self.cafile = cafile
-        self.certfile = certfile
-        self.keyfile = keyfile
+    name: str
+    url: str
+    user: str | None = None
+    password_env: str = PASSWORD_ENV
+    timeout: float = 10.0
+    #: seconds the whole fetch may take; None: fetch.DEFAULT_DEADLINE
+    deadline: float | None = None
+    verify: bool = True
+    cafile: str | None = None
+    certfile: str | None = None
+    keyfile: str | None = None
 
     def connection(self) -> Connection:
         from .fetch import DEFAULT_DEADLINE, Connection
@@ -133,8 +125,7 @@ def brokers_from_config(config: Mapping[str, Any], base_dir: str) -> dict[str, B
                                  deadline=(float(settings["deadline"])
                                            if "deadline" in settings else None),
                                  verify=bool(settings.get("verify", True)), **files)
-        broker.name = name
-        brokers[name] = broker
+        brokers[name] = replace(broker, name=name)
     return brokers
 
 
@@ -310,7 +301,6 @@ def _is_api_file(path: str) -> bool:
         return False
 
 
-@without_gc
 def read_path(path: str, *, vhost: str | None = None, source: str | None = None,
               max_bytes: int = DEFAULT_MAX_BYTES,
               allowed: Callable[[str], bool] | None = None) -> Topology:
@@ -367,7 +357,7 @@ def merge(parts: list[Topology], *, source: str) -> Topology:
     seen_bindings: set[str] = set()
     for part in parts:
         merged.problems.extend(p if p.source is not None or part.source == source
-                               else p.replace(source=part.source) for p in part.problems)
+                               else replace(p, source=part.source) for p in part.problems)
         for vhost, default_type in part.vhosts.items():
             if default_type is not None or vhost not in merged.vhosts:
                 merged.vhosts[vhost] = default_type
@@ -398,7 +388,7 @@ def merge(parts: list[Topology], *, source: str) -> Topology:
         # default queue type; an import would give it that default
         if (queue is not None and queue.vhost not in part.vhosts and queue.type == "classic"
                 and "x-queue-type" not in queue.arguments and merged.vhosts.get(queue.vhost)):
-            merged.queues[position] = queue.replace(type=merged.vhosts[queue.vhost])
+            merged.queues[position] = replace(queue, type=merged.vhosts[queue.vhost])
     merged.unread = frozenset().union(*(part.unread for part in parts))
     times = [part.taken_at for part in parts if part.taken_at is not None]
     merged.taken_at = min(times) if times else None

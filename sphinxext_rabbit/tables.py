@@ -9,11 +9,11 @@ from .graph import (
     binding_terms,
     entity_flags,
     exchange_type_text,
-    origin_text,
+    origin_words,
     source_exchange_type,
     visible,
 )
-from .model import DEFAULT_EXCHANGE, Edge, Exchange, Queue, VhostTopology
+from .model import DEFAULT_EXCHANGE, Edge, Exchange, Origin, Queue, VhostTopology
 
 NONE = "—"
 #: how many entity names the policies table lists before it only counts them
@@ -93,12 +93,12 @@ def _effective_policy(view: VhostTopology, node_type: str, name: str) -> Cell:
     return _joined(pieces, "; ")
 
 
-def _origin(origin: str) -> Cell:
+def _origin(origin: Origin) -> Cell:
     """``(queue argument)``, ``(policy NAME)``: where an edge comes from."""
-    kind, _, name = origin.partition(":")
+    kind, name = origin
     if name:
-        return [Span(f" ({origin_text(kind)} "), _code(name), Span(")")]
-    return [Span(f" ({origin_text(origin)})")]
+        return [Span(f" ({origin_words(kind)} "), _code(name), Span(")")]
+    return [Span(f" ({origin_words(kind)})")]
 
 
 def _targets(view: VhostTopology, edges: list[Edge]) -> Cell:

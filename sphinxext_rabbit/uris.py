@@ -8,11 +8,8 @@ from __future__ import annotations
 
 import functools
 import re
+from typing import Any
 from urllib.parse import unquote
-
-TYPE_CHECKING = False
-if TYPE_CHECKING:  # typing costs the command line's start-up; only checkers need it
-    from typing import Any
 
 #: Shown instead of a secret.
 REDACTED = "(redacted)"
