@@ -58,8 +58,6 @@ _ENTITY_KEYS = {
     "policies": frozenset({"vhost", "name", "pattern", "apply-to", "definition", "priority"}),
     "parameters": frozenset({"vhost", "component", "name", "value"}),
 }
-#: the JSON types that nest
-_CONTAINERS = frozenset({dict, list})
 #: The fields of the parameters that hold AMQP URIs, by component.
 _URI_FIELDS = {"shovel": ("src-uri", "dest-uri"), "federation-upstream": ("uri",)}
 _APPLY_TO = frozenset({"all", "queues", "exchanges", "classic_queues", "quorum_queues",
@@ -122,7 +120,7 @@ class _Reader:
         return {vhost for key in ("queues", "exchanges", "bindings", "policies", "parameters")
                 if isinstance(items := self.document.get(key), list)
                 for item in items
-                if type(item) is dict and (vhost := item.get("vhost")).__class__ is str}
+                if isinstance(item, dict) and isinstance(vhost := item.get("vhost"), str)}
 
     def entries(self, key: str, *, in_vhost: bool = True) -> list[Entry]:
         """The entries of a list that are in a wanted vhost.
@@ -158,13 +156,13 @@ class _Reader:
         entries = []
         objects = []
         for index, item in enumerate(value):
-            if item.__class__ is not dict:
+            if not isinstance(item, dict):
                 self.problem(ERROR, "schema",
                              f"{key}[{index}] should be an object, not {_kind(item)}",
                              (key, index))
                 continue
             vhost = item.get("vhost") if common_vhost is None else common_vhost
-            if wanted is not None and vhost != wanted and vhost.__class__ is str:
+            if wanted is not None and vhost != wanted and isinstance(vhost, str):
                 continue  # another vhost's: neither read nor checked
             objects.append(item)
             if known is not None and not known.issuperset(item):
@@ -172,7 +170,7 @@ class _Reader:
                     self.problem(WARNING, "unknown-field",
                                  f"{key}[{index}] has an unknown field {field!r}",
                                  (key, index, field))
-            if vhost.__class__ is not str:
+            if not isinstance(vhost, str):
                 vhost = self.bad_vhost(key, index, vhost)
                 if vhost is None:
                     continue
@@ -215,12 +213,6 @@ class _Reader:
 
     def mapping(self, key: str, index: int, field: str, value: Any) -> dict[str, Any]:
         """Arguments or a definition, with its secrets redacted (uris.redact_value)."""
-        if value.__class__ is dict:
-            for child in value.values():
-                if child.__class__ in _CONTAINERS:
-                    break  # nested: walked below
-            else:
-                return redact_value(value)  # the usual flat arguments
         if isinstance(value, dict):
             if _too_deep(value):
                 self.problem(WARNING, "limit", f"{key}[{index}].{field} is nested more than "
@@ -309,16 +301,16 @@ class _Reader:
         default_types = self.topology.vhosts
         for index, item, vhost in self.entries("queues"):
             name = item.get("name")
-            if name.__class__ is not str:
+            if not isinstance(name, str):
                 name = self.text("queues", index, "name", name)
                 if name is None:
                     continue
             arguments = self.mapping("queues", index, "arguments", item.get("arguments"))
             queue_type = arguments.get("x-queue-type")
-            if queue_type.__class__ is not str:
+            if not isinstance(queue_type, str):
                 # CLI and 4.3+ exports also write the type beside the arguments
                 queue_type = item.get("type")
-            if queue_type.__class__ is not str:
+            if not isinstance(queue_type, str):
                 queue_type = default_types.get(vhost) or "classic"
             key = (vhost, name)
             if key in declared:
@@ -326,7 +318,8 @@ class _Reader:
             durable = item.get("durable", True)
             auto_delete = item.get("auto_delete", False)
             exclusive = item.get("exclusive", False)
-            if not durable.__class__ is auto_delete.__class__ is exclusive.__class__ is bool:
+            if not (isinstance(durable, bool) and isinstance(auto_delete, bool)
+                    and isinstance(exclusive, bool)):
                 durable = self.flag("queues", index, "durable", durable, True)
                 auto_delete = self.flag("queues", index, "auto_delete", auto_delete, False)
                 exclusive = self.flag("queues", index, "exclusive", exclusive, False)
@@ -341,8 +334,8 @@ class _Reader:
             destination = item.get("destination")
             destination_type = item.get("destination_type")
             routing_key = item.get("routing_key", "")
-            if not (source.__class__ is destination.__class__ is destination_type.__class__
-                    is routing_key.__class__ is str):
+            if not (isinstance(source, str) and isinstance(destination, str)
+                    and isinstance(destination_type, str) and isinstance(routing_key, str)):
                 source = self.text("bindings", index, "source", source)
                 destination = self.text("bindings", index, "destination", destination)
                 destination_type = self.text("bindings", index, "destination_type",
@@ -357,7 +350,7 @@ class _Reader:
                              "'queue' or 'exchange'; skipped", ("bindings", index))
                 continue
             arguments = item.get("arguments")
-            if arguments.__class__ is not dict or arguments:  # anything but the usual {}
+            if not isinstance(arguments, dict) or arguments:  # anything but the usual {}
                 arguments = self.mapping("bindings", index, "arguments", arguments)
             bindings.append(Binding(vhost, source, destination, destination_type, routing_key,
                                     arguments))
@@ -383,7 +376,7 @@ class _Reader:
                          f"refuses ({exc}); skipped", (key, index))
             return
         apply_to = item.get("apply-to", "all")
-        if apply_to.__class__ is not str or apply_to not in _APPLY_TO:
+        if not isinstance(apply_to, str) or apply_to not in _APPLY_TO:
             shown = repr(apply_to) if isinstance(apply_to, str) else _kind(apply_to)
             self.problem(WARNING, "schema", f"{key}[{index}]: policy {name!r} has apply-to "
                          f"{shown}; expected one of {', '.join(sorted(_APPLY_TO))}; "
