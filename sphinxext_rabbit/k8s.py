@@ -9,7 +9,7 @@ export gets, each problem located at the line of its manifest.
 from __future__ import annotations
 
 import re
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import Any
 
 from .load import ParseError, _kind, read_document, read_yaml
@@ -105,15 +105,13 @@ def _secret_uri(secret: str, key: str) -> str:
     return f"{SECRET_SCHEME}{secret}/{key}"
 
 
+@dataclass(slots=True, frozen=True)
 class _Cluster:
     """The RabbitmqCluster a resource belongs to, as its rabbitmqClusterReference gives it."""
 
-    __slots__ = ("by", "name", "namespace")
-
-    def __init__(self, by: str, name: str, namespace: str | None) -> None:
-        self.by = by  # "name" or "connectionSecret"
-        self.name = name
-        self.namespace = namespace  # None: the namespace the resource is applied in
+    by: str  # "name" or "connectionSecret"
+    name: str
+    namespace: str | None  # None: the namespace the resource is applied in
 
     def same_as(self, other: _Cluster) -> bool:
         return (self.by, self.name) == (other.by, other.name) and (
@@ -125,19 +123,16 @@ class _Cluster:
         return f"{what} {self.name!r}{where}"
 
 
+@dataclass(slots=True, frozen=True)
 class _Manifest:
     """One rabbitmq.com object: how problems name it and where its parts are."""
 
-    __slots__ = ("kind", "label", "line", "namespace", "spec", "lines")
-
-    def __init__(self, kind: str, label: str, line: int, namespace: str | None,
-                 spec: dict[str, Any], lines: dict[str, int]) -> None:
-        self.kind = kind
-        self.label = label
-        self.line = line
-        self.namespace = namespace
-        self.spec = spec
-        self.lines = lines  # spec field -> line of its key
+    kind: str
+    label: str
+    line: int
+    namespace: str | None
+    spec: dict[str, Any]
+    lines: dict[str, int]  # spec field -> line of its key
 
     def line_of(self, field: str) -> int:
         return self.lines.get(field, self.line)

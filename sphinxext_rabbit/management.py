@@ -15,7 +15,7 @@ import os
 import re
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import Any
 
 from .load import (
@@ -153,6 +153,7 @@ def _endpoint_name(name: Any) -> str | None:
 
 # -- turning bodies into an export's document -------------------------------------------
 
+@dataclass(slots=True, frozen=True)
 class _Body:
     """One endpoint's list of items, and how to find an item in the text it came from.
 
@@ -160,14 +161,10 @@ class _Body:
     (index, field...) of an item into a line of that file.
     """
 
-    __slots__ = ("endpoint", "items", "source", "locate")
-
-    def __init__(self, endpoint: str, items: list[Any], source: str | None,
-                 locate: Callable[[tuple], int | None]) -> None:
-        self.endpoint = endpoint
-        self.items = items
-        self.source = source
-        self.locate = locate
+    endpoint: str
+    items: list[Any]
+    source: str | None
+    locate: Callable[[tuple[Any, ...]], int | None]
 
 
 def _no_line(_path: tuple) -> None:

@@ -108,8 +108,6 @@ class Endpoint:
     """Where a (redacted) URI points: this broker's vhost, another broker, or, for a value
     that is no AMQP URI (a placeholder such as ``CEGA_CONNECTION``), that value as written."""
 
-    __slots__ = ("host", "vhost", "local")
-
     def __init__(self, uri: str) -> None:
         if uri.startswith(SECRET_SCHEME):
             # a Kubernetes Secret holds the URI (k8s.py): another broker, known by that name
