@@ -90,9 +90,11 @@ def setup(app: Sphinx) -> ExtensionMetadata:
 
 def _live(env: BuildEnvironment) -> set[str]:
     """The pages that draw a live broker, which every build reads again."""
+    # state kept on the environment, as Sphinx extensions do
     if not hasattr(env, "rabbitmq_live_docs"):
-        env.rabbitmq_live_docs = set()
-    return env.rabbitmq_live_docs
+        env.rabbitmq_live_docs = set()  # type: ignore[attr-defined]
+    live: set[str] = env.rabbitmq_live_docs  # type: ignore[attr-defined]
+    return live
 
 
 def live_documents(app: Sphinx, env: BuildEnvironment, added: set[str], changed: set[str],

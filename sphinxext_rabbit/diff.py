@@ -137,8 +137,8 @@ def _entity_differences(left: VhostTopology, right: VhostTopology,
         left_entity, right_entity = left_entities.get(name), right_entities.get(name)
         subject = _node_text(kind, name)
         if left_entity is None or right_entity is None:
-            present = left_entity or right_entity
-            if present.origin == "declared":
+            present = right_entity if left_entity is None else left_entity
+            if present is not None and present.origin == "declared":
                 yield _only_in(vhost, subject, left_entity is not None)
             continue
         if left_entity.origin != right_entity.origin:
@@ -212,7 +212,7 @@ def _edge_differences(left: VhostTopology, right: VhostTopology) -> Iterator[Dif
                              _origins_text(origins_right))
 
 
-def _edges_by_identity(view: VhostTopology) -> dict[str, set[str]]:
+def _edges_by_identity(view: VhostTopology) -> dict[str, set[Origin]]:
     """Each edge's description (its identity, all of it shown) -> the origins setting it up.
 
     A set, as the broker keeps one binding where a file declares the same one twice.

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import os
 import time
 from collections import OrderedDict
@@ -237,7 +238,9 @@ class RabbitmqTopology(SphinxDirective):
     def read_live(self, broker: Broker) -> Topology:
         """A broker fetched once per build, whole, shared by every directive and process
         (each draws its own vhost of it); its URL may name one vhost to fetch less."""
-        self.env.rabbitmq_live_docs.add(self.env.current_document.docname)  # read every build
+        # read every build
+        self.env.rabbitmq_live_docs.add(  # type: ignore[attr-defined]
+            self.env.current_document.docname)
         snapshot_dir = self.config.rabbitmq_topology_snapshot_dir
         if snapshot_dir:
             snapshot_dir = os.path.join(_build["confdir"], snapshot_dir)
@@ -265,7 +268,7 @@ class RabbitmqTopology(SphinxDirective):
     def allowed(self, filename: str) -> bool:
         """Definitions come from the source directory or a folder conf.py names."""
         target = os.path.realpath(filename)
-        roots = [self.env.srcdir, *(os.path.join(self.env.srcdir, folder)
+        roots = [str(self.env.srcdir), *(os.path.join(self.env.srcdir, folder)
                                     for folder in self.config.rabbitmq_topology_allowed_dirs)]
         return any(os.path.commonpath([target, os.path.realpath(root)])
                    == os.path.realpath(root) for root in roots)
@@ -337,7 +340,9 @@ class RabbitmqTopology(SphinxDirective):
             diagram["alt"] = self.options.get("alt", f"RabbitMQ topology from {source}")
             diagram += nodes.literal_block(text := to_text(built), text)
             self.set_source_info(diagram)
-            result.append(figure_wrapper(self, diagram, caption) if caption else diagram)
+            # (figure_wrapper is typed for graphviz nodes; it reads only what every node has)
+            result.append(figure_wrapper(self, diagram, caption)  # type: ignore[arg-type]
+                          if caption else diagram)
         for kind in SHOW_CHOICES[1:]:
             if kind in show:
                 title, build_table = _TABLES[kind]

@@ -470,10 +470,9 @@ class _VhostDrawing:
                 shortcuts
                 and edge.destination == DEFAULT_EXCHANGE
                 and edge.destination_type == "exchange"
-                and edge.routing_key is not None
                 and edge.routing_key in queue_names
             )
-            if shortcut:
+            if shortcut and edge.routing_key is not None:
                 target_type, target_name = "queue", edge.routing_key
             else:
                 target_type, target_name = edge.destination_type, edge.destination
@@ -484,9 +483,9 @@ class _VhostDrawing:
             else:
                 # all that the text depends on: thousands of edges share a few
                 memo = (edge.kind, source.routing_type, edge.routing_key, edge.origin, shortcut)
-                text = texts.get(memo)
-                if text is None:
-                    text = texts[memo] = self._edge_text(edge, shortcut)
+                if memo not in texts:
+                    texts[memo] = self._edge_text(edge, shortcut)
+                text = texts[memo]
             routes.append(_Route(source, target, shortcut, text))
         return routes
 
@@ -778,7 +777,9 @@ def to_dot(
 
 def _text_endpoint(view: VhostTopology, node_type: str, name: str) -> str:
     text = f"{node_type} {display_name(node_type, name)}"
-    entity = {"exchange": view.exchanges, "queue": view.queues}.get(node_type, {}).get(name)
+    entities: dict[str, Exchange] | dict[str, Queue] = (
+        view.exchanges if node_type == "exchange" else view.queues if node_type == "queue" else {})
+    entity = entities.get(name)
     if entity is not None and entity.origin == "missing":
         return f"{text} (missing)"
     if entity is None and (node_type, name) in view.stubs:

@@ -13,7 +13,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from .load import ParseError, _kind, read_document, read_yaml
-from .model import ERROR, WARNING, Problem, Topology
+from .model import ERROR, WARNING, Problem, ProblemCode, Severity, Topology
 from .uris import SECRET_SCHEME
 
 GROUP = "rabbitmq.com"
@@ -150,7 +150,7 @@ class _ManifestReader:
         self.cluster: tuple[_Cluster, _Manifest] | None = None
         self.other_clusters: list[_Cluster] = []
 
-    def problem(self, severity: str, code: str, message: str, line: int,
+    def problem(self, severity: Severity, code: ProblemCode, message: str, line: int,
                 manifest: _Manifest | None = None) -> None:
         self.problems.append(Problem(severity, code, message, line,
                                      manifest.label if manifest else None))
@@ -310,7 +310,7 @@ class _ManifestReader:
         """Name the manifest instead of the built document's entry (``queues[3]``)."""
         entry = _DOCUMENT_ENTRY.match(problem.where or "")
         origins = self.origins.get(entry[1]) if entry else None
-        if origins is None:
+        if entry is None or origins is None:
             return problem
         label = origins[int(entry[2])].label
         message = problem.message

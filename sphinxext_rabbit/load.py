@@ -7,7 +7,7 @@ import json
 import os
 import re
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from .model import (
@@ -18,7 +18,9 @@ from .model import (
     Parameter,
     Policy,
     Problem,
+    ProblemCode,
     Queue,
+    Severity,
     Topology,
 )
 from .patterns import InvalidPattern, compile_pattern
@@ -77,7 +79,8 @@ class _Reader:
         # asked for one vhost: the others are not read (a big export stays fast)
         self.wanted_vhost = None if self.single_vhost else vhost
 
-    def problem(self, severity: str, code: str, message: str, path: tuple = ()) -> None:
+    def problem(self, severity: Severity, code: ProblemCode, message: str,
+                path: tuple[Any, ...] = ()) -> None:
         where = "".join(f"[{p}]" if isinstance(p, int) else (f".{p}" if i else p)
                         for i, p in enumerate(path)) or None
         self.problems.append(Problem(severity, code, message, self.locate(path), where))
@@ -341,7 +344,8 @@ class _Reader:
                 destination_type = self.text("bindings", index, "destination_type",
                                              destination_type)
                 routing_key = self.text("bindings", index, "routing_key", routing_key)
-                if None in (source, destination, destination_type, routing_key):
+                if (source is None or destination is None or destination_type is None
+                        or routing_key is None):
                     continue
             if destination_type not in ("queue", "exchange"):
                 self.problem(ERROR, "destination-type",
@@ -442,6 +446,7 @@ def _too_deep(value: Any) -> bool:
     stack = [(value, 1)]
     while stack:
         node, depth = stack.pop()
+        children: Iterable[Any]
         if isinstance(node, dict):
             children = node.values()
         elif isinstance(node, list):
@@ -507,7 +512,8 @@ class _Locator:
         scanstring = json.decoder.scanstring  # type: ignore[attr-defined]
 
         def skip(pos: int) -> int:
-            return whitespace.match(text, pos).end()
+            found = whitespace.match(text, pos)  # (it matches anywhere, if only "")
+            return found.end() if found else pos
 
         found: dict[str, list[tuple[int, int]]] = {}
         pos = skip(0)
@@ -635,7 +641,7 @@ def _no_line(_path: tuple) -> None:
 class ParseError(Exception):
     """Text that cannot be read as JSON or YAML within the limits: one located problem."""
 
-    def __init__(self, message: str, line: int | None, code: str = "parse") -> None:
+    def __init__(self, message: str, line: int | None, code: ProblemCode = "parse") -> None:
         super().__init__(message)
         self.message = message
         self.line = line
@@ -763,5 +769,6 @@ def load(path: str | os.PathLike[str], *, vhost: str | None = None,
     source = path if source is None else source
     text, problem = read_text(path, max_bytes)
     if text is None:
+        assert problem is not None  # read_text gives one or the other
         return Topology(source=source, problems=[problem])
     return parse(text, is_yaml=is_yaml_path(path), vhost=vhost, source=source)

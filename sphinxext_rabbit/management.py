@@ -29,7 +29,7 @@ from .load import (
     read_json,
     read_text,
 )
-from .model import ERROR, WARNING, Problem, Topology
+from .model import ERROR, WARNING, Problem, ProblemCode, Severity, Topology
 from .resolve import is_builtin_exchange
 
 # an endpoint named as a key or a file name: "queues" (fetch.ENDPOINTS, the live client's
@@ -181,7 +181,7 @@ class _Collector:
         self.pages: dict[str, tuple[set[int], int]] = {}
         self.unpaged: set[str] = set()
 
-    def problem(self, severity: str, code: str, message: str, source: str | None,
+    def problem(self, severity: Severity, code: ProblemCode, message: str, source: str | None,
                 line: int | None = None, where: str | None = None) -> None:
         self.problems.append(Problem(severity, code, message, line, where, source))
 
@@ -213,8 +213,10 @@ class _Collector:
                 self.problem(WARNING, "unknown-field", f"{key!r} names no management-API "
                              "endpoint; ignored", source, locate((key,)), str(key))
             else:
-                self.add(endpoint, body, source=source,
-                         locate=lambda path, key=key: locate((key, *path)))
+                def in_body(path: tuple[Any, ...], key: Any = key) -> int | None:
+                    return locate((key, *path))
+
+                self.add(endpoint, body, source=source, locate=in_body)
 
     def add_saved(self, text: str, *, source: str, name_hint: str | None) -> bool:
         """One saved file's text: a body of one endpoint, or an object keyed by endpoint.
@@ -330,7 +332,8 @@ def _as_definition(endpoint: str, item: dict[str, Any]) -> dict[str, Any] | None
         return None  # the default exchange's implicit binding, one per queue
     if endpoint == "operator-policies":
         # exports write operator policies as parameters of component operator_policy
-        entry = {field: item[field] for field in ("vhost", "name") if field in item}
+        entry: dict[str, Any] = {field: item[field] for field in ("vhost", "name")
+                                 if field in item}
         return {**entry, "component": "operator_policy",
                 "value": {field: item[field] for field in _POLICY_FIELDS if field in item}}
     fields = _VHOST_FIELDS if endpoint == "vhosts" else _ENTITY_KEYS[endpoint]
@@ -348,7 +351,7 @@ def _in_body(problem: Problem, origins: dict[str, list[tuple[_Body, int]]]) -> P
     message = problem.message
     if message.startswith(merged):
         message = own + message[len(merged):]
-    return replace(problem, message=message, where=own + problem.where[len(merged):],
+    return replace(problem, message=message, where=own + (problem.where or "")[len(merged):],
                    source=body.source or problem.source)
 
 
@@ -432,6 +435,7 @@ def _read_saved(collector: _Collector, path: str, max_bytes: int) -> float | Non
     """Add one saved file to ``collector``; its modification time if it was API output."""
     text, problem = read_text(path, max_bytes)
     if text is None:
+        assert problem is not None  # read_text gives one or the other
         collector.problem(problem.severity, problem.code, problem.message, path)
         return None
     try:

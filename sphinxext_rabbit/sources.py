@@ -201,6 +201,7 @@ def read_file(path: str, *, vhost: str | None = None, source: str | None = None,
     source = path if source is None else source
     text, problem = read_text(path, max_bytes)
     if text is None:
+        assert problem is not None  # read_text gives one or the other
         return Topology(source=source, problems=[problem])
     if is_yaml_path(path):
         return _manifests(text, source, vhost) or parse(text, is_yaml=True, vhost=vhost,
@@ -376,11 +377,11 @@ def merge(parts: list[Topology], *, source: str) -> Topology:
                     items.append(item)
                 declared[key] = (position, part)
         for binding in part.bindings:
-            identity = json.dumps([binding.vhost, binding.source, binding.destination,
-                                   binding.destination_type, binding.routing_key,
-                                   binding.arguments], sort_keys=True, default=str)
-            if identity not in seen_bindings:  # the broker keeps one of identical bindings
-                seen_bindings.add(identity)
+            same = json.dumps([binding.vhost, binding.source, binding.destination,
+                               binding.destination_type, binding.routing_key,
+                               binding.arguments], sort_keys=True, default=str)
+            if same not in seen_bindings:  # the broker keeps one of identical bindings
+                seen_bindings.add(same)
                 merged.bindings.append(binding)
     for (kind, _identity), (position, part) in declared.items():
         queue = merged.queues[position] if kind == "queues" else None
@@ -388,7 +389,7 @@ def merge(parts: list[Topology], *, source: str) -> Topology:
         # default queue type; an import would give it that default
         if (queue is not None and queue.vhost not in part.vhosts and queue.type == "classic"
                 and "x-queue-type" not in queue.arguments and merged.vhosts.get(queue.vhost)):
-            merged.queues[position] = replace(queue, type=merged.vhosts[queue.vhost])
+            merged.queues[position] = replace(queue, type=merged.vhosts[queue.vhost] or "classic")
     merged.unread = frozenset().union(*(part.unread for part in parts))
     times = [part.taken_at for part in parts if part.taken_at is not None]
     merged.taken_at = min(times) if times else None
@@ -435,7 +436,7 @@ def read_live_or_snapshot(broker: Broker, *, vhost: str | None = None,
             from .export import write_definitions
 
             try:
-                os.makedirs(snapshot_dir, exist_ok=True)
+                os.makedirs(os.path.dirname(snapshot), exist_ok=True)
                 write_definitions(topology, snapshot)
             except OSError as exc:
                 topology.problems.insert(0, Problem(

@@ -66,7 +66,9 @@ def _endpoint(view: VhostTopology, node_type: str, name: str) -> Cell:
     if node_type == "exchange" and name == DEFAULT_EXCHANGE:
         return [Span("default exchange")]
     cell = [Span(f"{node_type} "), _code(name)]
-    entity = {"exchange": view.exchanges, "queue": view.queues}.get(node_type, {}).get(name)
+    entities: dict[str, Exchange] | dict[str, Queue] = (
+        view.exchanges if node_type == "exchange" else view.queues if node_type == "queue" else {})
+    entity = entities.get(name)
     if entity is not None and entity.origin == "missing":
         cell.append(Span(" (missing)"))
     return cell
