@@ -362,7 +362,7 @@ class _Node:
     tip: str = ""
 
 
-@dataclass(slots=True, frozen=True)
+@dataclass(slots=True)  # not frozen: one per node or edge (see model.py)
 class _ListedNode:
     """A node to write."""
 
@@ -374,7 +374,7 @@ class _ListedNode:
     tooltip_end: str  # the tooltip's last lines, escaped
 
 
-@dataclass(slots=True, frozen=True)
+@dataclass(slots=True)  # not frozen: one per node or edge (see model.py)
 class _Route:
     """An edge to write: its source, the node it is drawn to, whether that skips the default
     exchange, and its statement's text (`_VhostDrawing._edge_text`)."""
