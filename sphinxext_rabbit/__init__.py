@@ -111,5 +111,5 @@ def merge_documents(app: Sphinx, env: BuildEnvironment, docnames: set[str],
                     other: BuildEnvironment) -> None:
     _live(env).update(_live(other) & docnames)
     recorded = getattr(other, "rabbitmq_warnings", {})
-    env.rabbitmq_warnings.update((name, recorded[name]) for name in docnames
-                                 if name in recorded)
+    env.rabbitmq_warnings.update(  # type: ignore[attr-defined]  # state on the environment
+        (name, recorded[name]) for name in docnames if name in recorded)

@@ -75,11 +75,16 @@ def start_build(app: Sphinx) -> None:
     _recorded.clear()
     _build["confdir"] = str(app.confdir)
     if not hasattr(app.env, "rabbitmq_live_docs"):
-        app.env.rabbitmq_live_docs = set()  # pages drawing a live broker (see setup)
-    app.env.rabbitmq_warnings = {}  # docname -> the warnings its directives recorded
+        # pages drawing a live broker (see setup); state kept on the environment, as Sphinx
+        # extensions do
+        app.env.rabbitmq_live_docs = set()  # type: ignore[attr-defined]
+    # docname -> the warnings its directives recorded
+    app.env.rabbitmq_warnings = {}  # type: ignore[attr-defined]
 
 
-def rabbitmq_warning(message: str, *, subtype: str, location: object = None) -> None:
+def rabbitmq_warning(message: str, *, subtype: str,
+                     location: str | tuple[str | None, int | None] | nodes.Node | None = None,
+                     ) -> None:
     """Every warning the extension gives, typed ``rabbitmq.<subtype>``: its text, and a
     location that names a file, with what `visible` escapes shown as escapes, so a name,
     a file name or a broker's reason cannot forge lines or colours in a log."""
@@ -227,10 +232,10 @@ class RabbitmqTopology(SphinxDirective):
                 # the allowed folders decide which files of a folder are read
                 key = ("path", str(filename), _stamp(str(filename)), vhost,
                        tuple(self.config.rabbitmq_topology_allowed_dirs))
-                part = _cached(key, lambda f=str(filename), r=str(rel_filename):
-                               read_path(f, vhost=vhost, source=r,
-                                         max_bytes=self.config.rabbitmq_topology_max_file_bytes,
-                                         allowed=self.allowed))
+                part = _cached(key, functools.partial(
+                    read_path, str(filename), vhost=vhost, source=str(rel_filename),
+                    max_bytes=self.config.rabbitmq_topology_max_file_bytes,
+                    allowed=self.allowed))
                 identity.append(("path", str(filename)))
             parts.append(part)
         return merge(parts, source=source), tuple(identity)
@@ -308,7 +313,7 @@ class RabbitmqTopology(SphinxDirective):
             return
         _recorded.add(key)
         docname = self.env.current_document.docname
-        self.env.rabbitmq_warnings.setdefault(docname, []).append(
+        self.env.rabbitmq_warnings.setdefault(docname, []).append(  # type: ignore[attr-defined]
             (key, message, location, subtype))
 
     # -- output --------------------------------------------------------------------------

@@ -701,15 +701,13 @@ _FADED_EDGE = _attr_list({"color": "gray75", "fontcolor": "gray60"})[1:-1]
 _FADED_NODE = _attr_list({"color": "gray70", "fontcolor": "gray50"})
 
 
+@dataclass(slots=True, frozen=True)
 class Highlight:
     """What a message takes through a drawing: ``edges`` are indices into the view's edges,
     ``nodes`` (node type, name) keys; the rest is faded."""
 
-    __slots__ = ("edges", "nodes")
-
-    def __init__(self, edges: set[int], nodes: set[NodeKey]) -> None:
-        self.edges = edges
-        self.nodes = nodes
+    edges: set[int]
+    nodes: set[NodeKey]
 
 
 def _highlight(drawing: _VhostDrawing, highlight: Highlight) -> None:

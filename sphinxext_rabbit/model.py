@@ -14,15 +14,19 @@ from typing import Any, Literal
 Severity = Literal["error", "warning"]
 #: the warning subtypes (``rabbitmq.<code>``); problems.CATALOG describes each
 ProblemCode = Literal[
-    "parse", "io", "limit", "schema", "unknown-field", "duplicate", "vhost",
-    "destination-type", "policy-pattern", "pattern-limit", "dangling", "policy-tie",
-    "exchange-type", "empty-selection", "option", "path", "cluster", "override", "source",
-    "fetch", "snapshot", "drift", "dot",
+    "parse", "io", "limit", "schema", "unknown-field", "duplicate", "vhost", "destination-type",
+    "policy-pattern", "pattern-limit", "uri", "dangling", "policy-tie", "exchange-type",
+    "empty-selection", "option", "path", "cluster", "override", "source", "fetch", "snapshot",
+    "drift", "dead-letter-cycle", "default-exchange-binding", "x-match",
+    "policy-matches-nothing", "route", "route-incomplete", "route-refused", "dot",
+    "dot-warning",
 ]
 #: what an edge does: binding | dead-letter | alternate | shovel | federation
 EdgeKind = Literal["binding", "dead-letter", "alternate", "shovel", "federation"]
-#: where an edge comes from; "policy" and "parameter" name theirs (`Origin`)
-OriginKind = Literal["binding", "queue-argument", "exchange-argument", "policy", "parameter"]
+#: where an edge comes from; "policy" and "parameter" name theirs (`Origin`); "implicit": a
+#: default-exchange route the routing simulator makes up (route.IMPLICIT)
+OriginKind = Literal["binding", "queue-argument", "exchange-argument", "policy", "parameter",
+                     "implicit"]
 #: (kind, name): the name of the policy or parameter, None for the other kinds
 Origin = tuple[OriginKind, str | None]
 #: declared (in the input), builtin (amq.* / default), shovel (declared by a shovel that

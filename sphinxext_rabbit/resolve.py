@@ -110,7 +110,9 @@ class _Resolver:
     # -- policies ------------------------------------------------------------------------
 
     def effective_policies(self) -> None:
-        self.compiled = compiled = {}
+        #: id of a policy -> its compiled pattern and its literal start
+        self.compiled: dict[int, tuple[Regex, str]] = {}
+        compiled = self.compiled
         for policy in self.view.policies:
             try:
                 compiled[id(policy)] = (compile_pattern(policy.pattern),
@@ -136,9 +138,9 @@ class _Resolver:
                     continue
                 applies = _kind_applied_to(kind, entity)
                 for operator, found in passes:
-                    policy = self.pick(candidates[operator, applies].of(name), kind, name)
-                    if policy is not None:
-                        found[(kind, name)] = policy
+                    chosen = self.pick(candidates[operator, applies].of(name), kind, name)
+                    if chosen is not None:
+                        found[(kind, name)] = chosen
         self.unmatched_policies()
         self.report_gave_up()
 

@@ -163,7 +163,7 @@ def configured_broker_for(url: str, config: Mapping[str, Any], base_dir: str) ->
     name = best[1]
     broker = brokers_from_config({name: config[name]}, base_dir)[name]
     url = url.rstrip("/")
-    return broker if url == broker.url else broker.replace(name=url, url=url)
+    return broker if url == broker.url else replace(broker, name=url, url=url)
 
 
 def _address(url: Any) -> tuple[tuple[str, str, int], str] | None:
