@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-TYPE_CHECKING = False
-if TYPE_CHECKING:  # typing costs the command line's start-up; only checkers need it
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # Sphinx is imported by setup(), not by the command line
     from sphinx.application import Sphinx
     from sphinx.environment import BuildEnvironment
     from sphinx.util.typing import ExtensionMetadata
@@ -109,9 +110,11 @@ def setup(app: Sphinx) -> ExtensionMetadata:
 
 def _live(env: BuildEnvironment) -> set[str]:
     """The pages that draw a live broker, which every build reads again."""
+    # state kept on the environment, as Sphinx extensions do
     if not hasattr(env, "rabbitmq_live_docs"):
-        env.rabbitmq_live_docs = set()
-    return env.rabbitmq_live_docs
+        env.rabbitmq_live_docs = set()  # type: ignore[attr-defined]
+    live: set[str] = env.rabbitmq_live_docs  # type: ignore[attr-defined]
+    return live
 
 
 def live_documents(app: Sphinx, env: BuildEnvironment, added: set[str], changed: set[str],
@@ -128,5 +131,5 @@ def merge_documents(app: Sphinx, env: BuildEnvironment, docnames: set[str],
                     other: BuildEnvironment) -> None:
     _live(env).update(_live(other) & docnames)
     recorded = getattr(other, "rabbitmq_warnings", {})
-    env.rabbitmq_warnings.update((name, recorded[name]) for name in docnames
-                                 if name in recorded)
+    env.rabbitmq_warnings.update(  # type: ignore[attr-defined]  # state on the environment
+        (name, recorded[name]) for name in docnames if name in recorded)

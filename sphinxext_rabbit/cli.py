@@ -6,6 +6,8 @@ import argparse
 import json
 import os
 import sys
+from collections.abc import Callable
+from dataclasses import replace
 
 from . import installed_version
 from .model import ERROR, Problem, Topology
@@ -22,10 +24,6 @@ from .sources import (
     read_path,
 )
 from .uris import redact
-
-TYPE_CHECKING = False
-if TYPE_CHECKING:  # typing costs the command line's start-up; only checkers need it
-    from collections.abc import Callable
 
 _RENDER_FORMATS = ("svg", "png", "pdf")
 
@@ -168,29 +166,6 @@ _COMMANDS: dict[str, tuple[str, Callable[[argparse.ArgumentParser], None]]] = {
 }
 
 
-class _HelpFormatter(argparse.HelpFormatter):
-    """argparse's help, as wide as the terminal as ``shutil.get_terminal_size`` tells it
-    (``COLUMNS``, else the terminal of stdout, else 80), without importing shutil: argparse
-    makes a formatter for every argument it adds, and shutil's imports would cost each
-    run more than parsing its arguments does."""
-
-    def __init__(self, prog: str) -> None:
-        super().__init__(prog, width=_terminal_columns() - 2)
-
-
-def _terminal_columns() -> int:
-    try:
-        columns = int(os.environ.get("COLUMNS", ""))
-    except ValueError:
-        columns = 0
-    if columns <= 0:
-        try:
-            columns = os.get_terminal_size(sys.__stdout__.fileno()).columns
-        except (AttributeError, ValueError, OSError):
-            columns = 0
-    return columns if columns > 0 else 80
-
-
 class _VersionAction(argparse.Action):
     """``--version``, as argparse's own, but reading the installed version only when it is
     asked for: reading it costs more than the rest of a command's start-up."""
@@ -209,15 +184,14 @@ def _parser(command: str | None = None) -> argparse.ArgumentParser:
     about as much as drawing a small export, and one command's help and errors do not
     involve the others."""
     parser = argparse.ArgumentParser(
-        prog="sphinxext-rabbit", formatter_class=_HelpFormatter,
+        prog="sphinxext-rabbit",
         description="Draw, check and compare RabbitMQ topologies: definitions exports, "
                     "saved management-API output, Kubernetes manifests, live brokers.")
     parser.add_argument("--version", action=_VersionAction)
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for name, (help_text, add_arguments) in _COMMANDS.items():
         if command in (None, name):
-            add_arguments(commands.add_parser(name, help=help_text,
-                                              formatter_class=_HelpFormatter))
+            add_arguments(commands.add_parser(name, help=help_text))
     return parser
 
 
@@ -262,10 +236,11 @@ def _read_broker(broker: Broker, args: argparse.Namespace, vhost: str | None) ->
     from .fetch import FetchError
 
     # what the command line gives wins over conf.py's settings of a named broker
-    for setting in ("user", "password_env", "timeout", "deadline", "cafile", "certfile",
-                    "keyfile"):
-        if getattr(args, setting) is not None:
-            setattr(broker, setting, getattr(args, setting))
+    broker = replace(broker, **{
+        setting: getattr(args, setting)
+        for setting in ("user", "password_env", "timeout", "deadline", "cafile", "certfile",
+                        "keyfile")
+        if getattr(args, setting) is not None})
     try:
         return read_live(broker, vhost=vhost)
     except FetchError as exc:
@@ -316,9 +291,7 @@ def _quiet_stdout() -> None:
 
 
 def run() -> None:
-    """The installed command and ``python -m``: `main`, then an exit that leaves the
-    process's objects to the operating system instead of freeing them one by one, which
-    on a large export takes a few percent of the run (as mypy does)."""
+    """The installed command and ``python -m``: `main`, and its exit code."""
     code = main()
     try:
         if sys.stdout is not None:
@@ -328,7 +301,7 @@ def run() -> None:
         code = code or 1
     if sys.stderr is not None:
         sys.stderr.flush()
-    os._exit(code)
+    sys.exit(code)
 
 
 def _run(args: argparse.Namespace) -> int:

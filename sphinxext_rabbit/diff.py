@@ -39,16 +39,13 @@ policy definitions the loader has already stripped of credentials.
 
 from __future__ import annotations
 
-from .graph import DEFAULT_EXCHANGE_LABEL, compact_json, origin_text
-from .model import DEFAULT_EXCHANGE, Exchange, Record
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from .graph import DEFAULT_EXCHANGE_LABEL, compact_json, origin_words
+from .model import DEFAULT_EXCHANGE, Edge, Exchange, Origin, Policy, Queue, VhostTopology
 from .resolve import is_builtin_exchange
-
-TYPE_CHECKING = False
-if TYPE_CHECKING:  # typing costs the command line's start-up; only checkers need it
-    from collections.abc import Iterator
-    from typing import Any
-
-    from .model import Edge, Policy, Queue, VhostTopology
 
 #: Arguments whose effect the comparison sees as an edge or as the queue type.
 _DRAWN_ARGUMENTS = {
@@ -66,7 +63,8 @@ PRESENT = "present"
 _NOT_SET = "not set"
 
 
-class Difference(Record):
+@dataclass(slots=True, frozen=True)
+class Difference:
     """One thing that differs between a left and a right topology.
 
     ``subject`` is what differs, e.g. ``queue 'orders'`` or
@@ -78,15 +76,11 @@ class Difference(Record):
     does not set it.
     """
 
-    __slots__ = ("vhost", "subject", "aspect", "left", "right")
-
-    def __init__(self, vhost: str, subject: str, aspect: str | None, left: str | None,
-                 right: str | None) -> None:
-        self.vhost = vhost
-        self.subject = subject
-        self.aspect = aspect
-        self.left = left
-        self.right = right
+    vhost: str
+    subject: str
+    aspect: str | None
+    left: str | None
+    right: str | None
 
     def sentence(self, left: str, right: str) -> str:
         """One line naming both sources, e.g. ``queue 'q' in vhost '/' is only in a.json``."""
@@ -143,8 +137,8 @@ def _entity_differences(left: VhostTopology, right: VhostTopology,
         left_entity, right_entity = left_entities.get(name), right_entities.get(name)
         subject = _node_text(kind, name)
         if left_entity is None or right_entity is None:
-            present = left_entity or right_entity
-            if present.origin == "declared":
+            present = right_entity if left_entity is None else left_entity
+            if present is not None and present.origin == "declared":
                 yield _only_in(vhost, subject, left_entity is not None)
             continue
         if left_entity.origin != right_entity.origin:
@@ -218,12 +212,12 @@ def _edge_differences(left: VhostTopology, right: VhostTopology) -> Iterator[Dif
                              _origins_text(origins_right))
 
 
-def _edges_by_identity(view: VhostTopology) -> dict[str, set[str]]:
+def _edges_by_identity(view: VhostTopology) -> dict[str, set[Origin]]:
     """Each edge's description (its identity, all of it shown) -> the origins setting it up.
 
     A set, as the broker keeps one binding where a file declares the same one twice.
     """
-    found: dict[str, set[str]] = {}
+    found: dict[str, set[Origin]] = {}
     for edge in view.edges:
         found.setdefault(_edge_text(edge), set()).add(edge.origin)
     return found
@@ -238,14 +232,14 @@ def _edge_text(edge: Edge) -> str:
     return f"{text} ({', '.join(details)})" if details else text
 
 
-def _origins_text(origins: set[str]) -> str:
+def _origins_text(origins: set[Origin]) -> str:
     return ", ".join(sorted(_origin_text(origin) for origin in origins))
 
 
-def _origin_text(origin: str) -> str:
+def _origin_text(origin: Origin) -> str:
     """``policy 'p'``: graph's wording for the kind, the name quoted like every name."""
-    kind, _, name = origin.partition(":")
-    return f"{origin_text(kind)} {name!r}" if name else origin_text(kind)
+    kind, name = origin
+    return f"{origin_words(kind)} {name!r}" if name else origin_words(kind)
 
 
 # -- policies ----------------------------------------------------------------------------

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import os
 import time
 from collections import OrderedDict
@@ -74,11 +75,16 @@ def start_build(app: Sphinx) -> None:
     _recorded.clear()
     _build["confdir"] = str(app.confdir)
     if not hasattr(app.env, "rabbitmq_live_docs"):
-        app.env.rabbitmq_live_docs = set()  # pages drawing a live broker (see setup)
-    app.env.rabbitmq_warnings = {}  # docname -> the warnings its directives recorded
+        # pages drawing a live broker (see setup); state kept on the environment, as Sphinx
+        # extensions do
+        app.env.rabbitmq_live_docs = set()  # type: ignore[attr-defined]
+    # docname -> the warnings its directives recorded
+    app.env.rabbitmq_warnings = {}  # type: ignore[attr-defined]
 
 
-def rabbitmq_warning(message: str, *, subtype: str, location: object = None) -> None:
+def rabbitmq_warning(message: str, *, subtype: str,
+                     location: str | tuple[str | None, int | None] | nodes.Node | None = None,
+                     ) -> None:
     """Every warning the extension gives, typed ``rabbitmq.<subtype>``: its text, and a
     location that names a file, with what `visible` escapes shown as escapes, so a name,
     a file name or a broker's reason cannot forge lines or colours in a log."""
@@ -226,10 +232,10 @@ class RabbitmqTopology(SphinxDirective):
                 # the allowed folders decide which files of a folder are read
                 key = ("path", str(filename), _stamp(str(filename)), vhost,
                        tuple(self.config.rabbitmq_topology_allowed_dirs))
-                part = _cached(key, lambda f=str(filename), r=str(rel_filename):
-                               read_path(f, vhost=vhost, source=r,
-                                         max_bytes=self.config.rabbitmq_topology_max_file_bytes,
-                                         allowed=self.allowed))
+                part = _cached(key, functools.partial(
+                    read_path, str(filename), vhost=vhost, source=str(rel_filename),
+                    max_bytes=self.config.rabbitmq_topology_max_file_bytes,
+                    allowed=self.allowed))
                 identity.append(("path", str(filename)))
             parts.append(part)
         return merge(parts, source=source), tuple(identity)
@@ -237,7 +243,8 @@ class RabbitmqTopology(SphinxDirective):
     def read_live(self, broker: Broker) -> Topology:
         """A broker fetched once per build, whole, shared by every directive and process
         (each draws its own vhost of it); its URL may name one vhost to fetch less."""
-        self.env.rabbitmq_live_docs.add(self.env.docname)  # read every build
+        # read every build
+        self.env.rabbitmq_live_docs.add(self.env.docname)  # type: ignore[attr-defined]
         snapshot_dir = self.config.rabbitmq_topology_snapshot_dir
         if snapshot_dir:
             snapshot_dir = os.path.join(_build["confdir"], snapshot_dir)
@@ -265,7 +272,7 @@ class RabbitmqTopology(SphinxDirective):
     def allowed(self, filename: str) -> bool:
         """Definitions come from the source directory or a folder conf.py names."""
         target = os.path.realpath(filename)
-        roots = [self.env.srcdir, *(os.path.join(self.env.srcdir, folder)
+        roots = [str(self.env.srcdir), *(os.path.join(self.env.srcdir, folder)
                                     for folder in self.config.rabbitmq_topology_allowed_dirs)]
         return any(os.path.commonpath([target, os.path.realpath(root)])
                    == os.path.realpath(root) for root in roots)
@@ -305,7 +312,7 @@ class RabbitmqTopology(SphinxDirective):
             return
         _recorded.add(key)
         docname = self.env.docname
-        self.env.rabbitmq_warnings.setdefault(docname, []).append(
+        self.env.rabbitmq_warnings.setdefault(docname, []).append(  # type: ignore[attr-defined]
             (key, message, location, subtype))
 
     # -- output --------------------------------------------------------------------------
@@ -337,7 +344,9 @@ class RabbitmqTopology(SphinxDirective):
             diagram["alt"] = self.options.get("alt", f"RabbitMQ topology from {source}")
             diagram += nodes.literal_block(text := to_text(built), text)
             self.set_source_info(diagram)
-            result.append(figure_wrapper(self, diagram, caption) if caption else diagram)
+            # (figure_wrapper is typed for graphviz nodes; it reads only what every node has)
+            result.append(figure_wrapper(self, diagram, caption)  # type: ignore[arg-type]
+                          if caption else diagram)
         for kind in SHOW_CHOICES[1:]:
             if kind in show:
                 title, build_table = _TABLES[kind]

@@ -28,14 +28,10 @@ from __future__ import annotations
 import errno
 import json
 import os
+from typing import Any
 
+from .model import Binding, Exchange, Parameter, Policy, Queue, Topology
 from .uris import redact, redact_value
-
-TYPE_CHECKING = False
-if TYPE_CHECKING:  # typing costs the command line's start-up; only checkers need it
-    from typing import Any
-
-    from .model import Binding, Exchange, Parameter, Policy, Queue, Topology
 
 #: The top-level key recording when and where a snapshot was taken.
 METADATA_KEY = "sphinxext_rabbit"

@@ -384,6 +384,7 @@ class _Api:
             # unredirected: a redirect to another host must not carry the password there
             request.add_unredirected_header("Authorization", self.authorization)
         timeout = min(self.connection.timeout, self.deadline.remaining())
+        problem: str | None
         try:
             if timeout <= 0:
                 raise TimeoutError  # the deadline has passed

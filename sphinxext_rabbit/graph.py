@@ -25,22 +25,20 @@ import functools
 import json
 import re
 from collections import defaultdict
-from itertools import count
+from dataclasses import dataclass
+from typing import Any
 
 from .model import (
     BUILTIN_EXCHANGES,
     DEFAULT_EXCHANGE,
     Edge,
     Exchange,
+    Origin,
+    OriginKind,
     Queue,
     VhostTopology,
     routing_type,
-    without_gc,
 )
-
-TYPE_CHECKING = False
-if TYPE_CHECKING:  # typing costs the command line's start-up; only checkers need it
-    from typing import Any
 
 LAYOUTS = ("LR", "TB")
 #: exchange types that ignore a binding's routing key
@@ -256,11 +254,15 @@ def binding_terms(edge: Edge, exchange_type: str | None, *, key_prefix: str = ""
     return [key_prefix + key_text(edge.routing_key or ""), *others]
 
 
-def origin_text(origin: str) -> str:
+def origin_words(kind: OriginKind) -> str:
+    """The kind of an edge's origin in words: ``queue argument``, ``policy``, ..."""
+    return kind.replace("-", " ")
+
+
+def origin_text(origin: Origin) -> str:
     """Where an edge comes from, in words: ``queue argument``, ``policy P``, ..."""
-    kind, _, name = origin.partition(":")
-    words = kind.replace("-", " ")
-    return f"{words} {visible(name)}" if name else words
+    kind, name = origin
+    return f"{origin_words(kind)} {visible(name)}" if name else origin_words(kind)
 
 
 # -- DOT --------------------------------------------------------------------------------
@@ -304,10 +306,10 @@ def _node_style(node_type: str, look: str | None, status: str | None) -> str:
 def _edge_label(view: VhostTopology, edge: Edge) -> list[str]:
     if edge.kind == "binding":
         return binding_terms(edge, source_exchange_type(view, edge.source))
-    kind, _, name = edge.origin.partition(":")
+    kind, name = edge.origin
     head = (
         f"shovel {visible(name)}"
-        if edge.kind == "shovel" and kind == "parameter"
+        if edge.kind == "shovel" and kind == "parameter" and name is not None
         else visible(edge.kind)
     )
     return [head] + ([key_text(edge.routing_key)] if edge.routing_key is not None else [])
@@ -320,27 +322,67 @@ def _escaped(text: str, tooltip: bool = False) -> str:
     return dot_string(text, tooltip=tooltip)[1:-1]
 
 
-#: what a node shows besides its name: (node type, label text before the name, label lines
-#: after it, type look, status, tooltip words before the name, tooltip lines after it)
-NodeDescription = tuple[str, str, tuple[str, ...], "str | None", "str | None", str, tuple[str, ...]]
-#: a node statement's text before its label's name, between that and its tooltip's name,
-#: and after that but for the tooltip's last lines (which vary more), escaped
-NodeTemplate = tuple[str, str, str]
-#: (node, node type, name, ID letter, template, tooltip's last lines) of a node to write
-ListedNode = tuple["_Node", str, str, str, NodeTemplate, str]
-#: (source, node drawn to, whether that skips the default exchange, `_edge_text`) of an edge
-Route = tuple["_Node", "_Node", bool, tuple[str, str]]
+@dataclass(slots=True, frozen=True)
+class _NodeDescription:
+    """What a node shows besides its name."""
+
+    node_type: str
+    label_head: str  # label text before the name
+    label_tail: tuple[str, ...]  # label lines after it
+    look: str | None  # the type look
+    status: str | None  # builtin, missing or stub
+    heading: str  # tooltip words before the name
+    tooltip_tail: tuple[str, ...]  # tooltip lines after it
 
 
+@dataclass(slots=True, frozen=True)
+class _NodeTemplate:
+    """A node statement's text around its names, escaped: before its label's name, between
+    that and its tooltip's name, and after that but for the tooltip's last lines (which
+    vary more)."""
+
+    label_head: str
+    middle: str
+    tooltip_middle: str
+
+    def statement(self, node_id: str, label_name: str, tooltip_name: str,
+                  tooltip_end: str) -> str:
+        return (f"{node_id}{self.label_head}{label_name}{self.middle}{tooltip_name}"
+                f'{self.tooltip_middle}{tooltip_end}"];')
+
+
+@dataclass(slots=True)
 class _Node:
-    """A node as the edges of its drawing need it: its ID and its type and name as edge
-    tooltips show them (set once all nodes are listed), and the routing type of the
-    exchange of its name (by which bindings from it are labelled)."""
+    """A node as the edges of its drawing need it: the routing type of the exchange of its
+    name (by which bindings from it are labelled), and its ID and its type and name as edge
+    tooltips show them (set once all nodes are listed)."""
 
-    __slots__ = ("id", "tip", "routing_type")
+    routing_type: str | None
+    id: str = ""
+    tip: str = ""
 
-    def __init__(self, routing_type: str | None) -> None:
-        self.routing_type = routing_type
+
+@dataclass(slots=True)  # not frozen: one per node or edge (see model.py)
+class _ListedNode:
+    """A node to write."""
+
+    node: _Node
+    node_type: str
+    name: str
+    id_letter: str
+    template: _NodeTemplate
+    tooltip_end: str  # the tooltip's last lines, escaped
+
+
+@dataclass(slots=True)  # not frozen: one per node or edge (see model.py)
+class _Route:
+    """An edge to write: its source, the node it is drawn to, whether that skips the default
+    exchange, and its statement's text (`_VhostDrawing._edge_text`)."""
+
+    source: _Node
+    target: _Node
+    shortcut: bool
+    text: tuple[str, str]
 
 
 class _VhostDrawing:
@@ -368,8 +410,8 @@ class _VhostDrawing:
             name: source_exchange_type(view, name) for name in view.exchanges
         }}
         # the memos of this drawing
-        self._templates: dict[NodeDescription, NodeTemplate] = {}
-        self._entity_templates: dict[tuple, NodeTemplate] = {}
+        self._templates: dict[_NodeDescription, _NodeTemplate] = {}
+        self._entity_templates: dict[tuple[Any, ...], _NodeTemplate] = {}
         self._arguments_lines: dict[str, str] = {}
         self._edge_texts: dict[tuple, tuple[str, str]] = {}
         self._policy_lines = self._policies_lines()
@@ -400,16 +442,16 @@ class _VhostDrawing:
         # a shortcut's tooltip still names the default exchange it goes through
         default_tip = f"exchange {_escaped_visible(display_name(*_DEFAULT_EXCHANGE_KEY), True)}"
         self.edge_lines = [
-            f"{source.id} -> {target.id} {head}{source.tip} -> "
-            f"{default_tip if shortcut else target.tip}{tail}"
-            for source, target, shortcut, (head, tail) in routes
+            f"{route.source.id} -> {route.target.id} {route.text[0]}{route.source.tip} -> "
+            f"{default_tip if route.shortcut else route.target.tip}{route.text[1]}"
+            for route in routes
         ]
         if draw_default and show_default_exchange:
             self._default_routes()
         if not self.node_lines:
             self.node_lines.append(f"{self.prefix}empty {_attr_list(_NOTHING)};")
 
-    def _routes(self, show_default_exchange: bool) -> list[Route]:
+    def _routes(self, show_default_exchange: bool) -> list[_Route]:
         """The route of each edge; its endpoints the view does not hold go to `outside`."""
         view = self.view
         nodes = self.nodes
@@ -418,7 +460,7 @@ class _VhostDrawing:
             name for node_type, name in view.stubs if node_type == "queue"
         }
         shortcuts = not show_default_exchange
-        routes: list[Route] = []
+        routes: list[_Route] = []
         for edge in view.edges:
             source = (nodes[edge.source_type].get(edge.source)
                       or self._outside_node(edge.source_type, edge.source))
@@ -428,10 +470,9 @@ class _VhostDrawing:
                 shortcuts
                 and edge.destination == DEFAULT_EXCHANGE
                 and edge.destination_type == "exchange"
-                and edge.routing_key is not None
                 and edge.routing_key in queue_names
             )
-            if shortcut:
+            if shortcut and edge.routing_key is not None:
                 target_type, target_name = "queue", edge.routing_key
             else:
                 target_type, target_name = edge.destination_type, edge.destination
@@ -442,10 +483,10 @@ class _VhostDrawing:
             else:
                 # all that the text depends on: thousands of edges share a few
                 memo = (edge.kind, source.routing_type, edge.routing_key, edge.origin, shortcut)
-                text = texts.get(memo)
-                if text is None:
-                    text = texts[memo] = self._edge_text(edge, shortcut)
-            routes.append((source, target, shortcut, text))
+                if memo not in texts:
+                    texts[memo] = self._edge_text(edge, shortcut)
+                text = texts[memo]
+            routes.append(_Route(source, target, shortcut, text))
         return routes
 
     def _outside_node(self, node_type: str, name: str) -> _Node:
@@ -455,29 +496,32 @@ class _VhostDrawing:
             found = self.outside[node_type, name] = _Node(self.routing_types.get(name))
         return found
 
-    def _listed_nodes(self, exchanges: dict[str, Exchange]) -> list[ListedNode]:
+    def _listed_nodes(self, exchanges: dict[str, Exchange]) -> list[_ListedNode]:
         """Every node to draw, in order: *exchanges*, queues, externals and stubs."""
         view = self.view
         nodes = self.nodes
         listed = [self._entity("exchange", "x", exchanges[name]) for name in sorted(exchanges)]
         listed += [self._entity("queue", "q", view.queues[name]) for name in sorted(view.queues)]
         if view.externals:
-            external = self._template(("external", "", ("external",), "external", None,
-                                       "external endpoint", (f"seen from {self.vhost_line}",)))
-            listed += [(nodes["external"][name], "external", name, "ext", external, "")
+            external = self._template(_NodeDescription(
+                "external", "", ("external",), "external", None, "external endpoint",
+                (f"seen from {self.vhost_line}",)))
+            listed += [_ListedNode(nodes["external"][name], "external", name, "ext", external, "")
                        for name in sorted(view.externals)]
         for node_type, name in sorted(view.stubs | self.outside.keys()):
             if name not in nodes[node_type]:
-                stub = self._template((node_type, f"{STUB_MARK} ", (), None, "stub", node_type,
-                                       (self.vhost_line, "outside this selection")))
+                stub = self._template(_NodeDescription(
+                    node_type, f"{STUB_MARK} ", (), None, "stub", node_type,
+                    (self.vhost_line, "outside this selection")))
                 node = nodes[node_type][name] = self._outside_node(node_type, name)
-                listed.append((node, node_type, name, "s", stub, ""))
+                listed.append(_ListedNode(node, node_type, name, "s", stub, ""))
         return listed
 
-    def _entity(self, node_type: str, id_letter: str, entity: Exchange | Queue) -> ListedNode:
+    def _entity(self, node_type: str, id_letter: str, entity: Exchange | Queue) -> _ListedNode:
         """An exchange or queue to draw."""
         # All that the template shows, `_describe`'s fields (and an exchange's routing type,
         # which an argument may set): nodes alike in it share one.
+        alike: tuple[Any, ...]
         if isinstance(entity, Exchange):
             alike = (node_type, entity.type, routing_type(entity), entity.durable,
                      entity.auto_delete, entity.internal, entity.origin)
@@ -491,13 +535,15 @@ class _VhostDrawing:
         name = entity.name
         tooltip_end = self._arguments_line(entity.arguments) if entity.arguments else ""
         tooltip_end += self._policy_lines.get((node_type, name), "")
-        return self.nodes[node_type][name], node_type, name, id_letter, template, tooltip_end
+        return _ListedNode(self.nodes[node_type][name], node_type, name, id_letter, template,
+                           tooltip_end)
 
-    def _describe(self, node_type: str, entity: Exchange | Queue) -> NodeDescription:
+    def _describe(self, node_type: str, entity: Exchange | Queue) -> _NodeDescription:
         """What an exchange or queue node shows besides its name, arguments and policies."""
         if entity.origin == "missing":
-            return (node_type, "", (f"missing {node_type}",), None, "missing", node_type,
-                    (self.vhost_line, "missing: referenced but not declared"))
+            return _NodeDescription(node_type, "", (f"missing {node_type}",), None, "missing",
+                                    node_type,
+                                    (self.vhost_line, "missing: referenced but not declared"))
         if isinstance(entity, Exchange):
             type_text = exchange_type_text(entity)
         else:
@@ -512,8 +558,8 @@ class _VhostDrawing:
         if status:
             details.append("built-in")
         details_line = ", ".join(details)
-        return (node_type, "", (details_line,), look, status, node_type,
-                (self.vhost_line, details_line))
+        return _NodeDescription(node_type, "", (details_line,), look, status, node_type,
+                                (self.vhost_line, details_line))
 
     def _arguments_line(self, arguments: dict[str, Any]) -> str:
         """A tooltip's arguments line, escaped, after its line break: worded once per drawing
@@ -542,38 +588,33 @@ class _VhostDrawing:
                 lines[key] = lines.get(key, "") + line
         return lines
 
-    def _template(self, description: NodeDescription) -> NodeTemplate:
+    def _template(self, description: _NodeDescription) -> _NodeTemplate:
         """The template of the nodes *description* fits."""
         template = self._templates.get(description)
         if template is None:
-            node_type, label_head, label_tail, look, status, heading, tooltip_tail = description
-            self.looks.update(item for item in (look, status) if item)
-            label_end = "".join("\\n" + _escaped(line) for line in label_tail)
-            tooltip_end = "".join("\\n" + _escaped(line, True) for line in tooltip_tail)
-            template = self._templates[description] = (
-                f' [label="{_escaped(label_head)}',
-                f'{label_end}", {_node_style(node_type, look, status)}, '
-                f'tooltip="{_escaped(heading, True)} ',
+            self.looks.update(item for item in (description.look, description.status) if item)
+            label_end = "".join("\\n" + _escaped(line) for line in description.label_tail)
+            tooltip_end = "".join("\\n" + _escaped(line, True)
+                                  for line in description.tooltip_tail)
+            style = _node_style(description.node_type, description.look, description.status)
+            template = self._templates[description] = _NodeTemplate(
+                f' [label="{_escaped(description.label_head)}',
+                f'{label_end}", {style}, tooltip="{_escaped(description.heading, True)} ',
                 tooltip_end,
             )
         return template
 
-    def _write_nodes(self, listed: list[ListedNode]) -> None:
+    def _write_nodes(self, listed: list[_ListedNode]) -> None:
         """The statements of *listed*, and their nodes' IDs and tooltip names."""
-        # Escaping works character by character, and no shown name holds a line break
-        # (`visible` writes them as escapes): all the names are escaped in one go.
-        shown = "\n".join([display_name(node_type, name) for _, node_type, name, _, _, _ in listed])
-        label_names = _escaped_visible(shown).split("\n")
-        tooltip_names = _escaped_visible(shown, True).split("\n")
-        lines = self.node_lines
-        for (
-            index, (node, node_type, _, id_letter, template, tooltip_end), label_name, tooltip_name
-        ) in zip(count(), listed, label_names, tooltip_names):
-            node.id = node_id = f"{self.prefix}{id_letter}{index}"
-            node.tip = f"{node_type} {tooltip_name}"
-            label_start, middle, tooltip_middle = template
-            lines.append(f"{node_id}{label_start}{label_name}{middle}{tooltip_name}"
-                         f'{tooltip_middle}{tooltip_end}"];')
+        for index, item in enumerate(listed):
+            shown = display_name(item.node_type, item.name)
+            label_name = _escaped_visible(shown)
+            tooltip_name = _escaped_visible(shown, True)
+            node = item.node
+            node.id = f"{self.prefix}{item.id_letter}{index}"
+            node.tip = f"{item.node_type} {tooltip_name}"
+            self.node_lines.append(
+                item.template.statement(node.id, label_name, tooltip_name, item.tooltip_end))
 
     def _edge_text(self, edge: Edge, shortcut: bool) -> tuple[str, str]:
         """An edge statement's text before its source's tooltip name (from the attribute
@@ -660,15 +701,13 @@ _FADED_EDGE = _attr_list({"color": "gray75", "fontcolor": "gray60"})[1:-1]
 _FADED_NODE = _attr_list({"color": "gray70", "fontcolor": "gray50"})
 
 
+@dataclass(slots=True, frozen=True)
 class Highlight:
     """What a message takes through a drawing: ``edges`` are indices into the view's edges,
     ``nodes`` (node type, name) keys; the rest is faded."""
 
-    __slots__ = ("edges", "nodes")
-
-    def __init__(self, edges: set[int], nodes: set[NodeKey]) -> None:
-        self.edges = edges
-        self.nodes = nodes
+    edges: set[int]
+    nodes: set[NodeKey]
 
 
 def _highlight(drawing: _VhostDrawing, highlight: Highlight) -> None:
@@ -683,7 +722,6 @@ def _highlight(drawing: _VhostDrawing, highlight: Highlight) -> None:
             drawing.node_lines.append(f"{node.id} {look};")
 
 
-@without_gc
 def to_dot(
     views: list[VhostTopology],
     *,
@@ -737,7 +775,9 @@ def to_dot(
 
 def _text_endpoint(view: VhostTopology, node_type: str, name: str) -> str:
     text = f"{node_type} {display_name(node_type, name)}"
-    entity = {"exchange": view.exchanges, "queue": view.queues}.get(node_type, {}).get(name)
+    entities: dict[str, Exchange] | dict[str, Queue] = (
+        view.exchanges if node_type == "exchange" else view.queues if node_type == "queue" else {})
+    entity = entities.get(name)
     if entity is not None and entity.origin == "missing":
         return f"{text} (missing)"
     if entity is None and (node_type, name) in view.stubs:

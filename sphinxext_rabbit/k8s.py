@@ -9,14 +9,12 @@ export gets, each problem located at the line of its manifest.
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass, replace
+from typing import Any
 
 from .load import ParseError, _kind, read_document, read_yaml
-from .model import ERROR, WARNING, Problem, Topology
+from .model import ERROR, WARNING, Problem, ProblemCode, Severity, Topology
 from .uris import SECRET_SCHEME
-
-TYPE_CHECKING = False
-if TYPE_CHECKING:  # typing costs the command line's start-up; only checkers need it
-    from typing import Any
 
 GROUP = "rabbitmq.com"
 
@@ -107,15 +105,13 @@ def _secret_uri(secret: str, key: str) -> str:
     return f"{SECRET_SCHEME}{secret}/{key}"
 
 
+@dataclass(slots=True, frozen=True)
 class _Cluster:
     """The RabbitmqCluster a resource belongs to, as its rabbitmqClusterReference gives it."""
 
-    __slots__ = ("by", "name", "namespace")
-
-    def __init__(self, by: str, name: str, namespace: str | None) -> None:
-        self.by = by  # "name" or "connectionSecret"
-        self.name = name
-        self.namespace = namespace  # None: the namespace the resource is applied in
+    by: str  # "name" or "connectionSecret"
+    name: str
+    namespace: str | None  # None: the namespace the resource is applied in
 
     def same_as(self, other: _Cluster) -> bool:
         return (self.by, self.name) == (other.by, other.name) and (
@@ -127,19 +123,16 @@ class _Cluster:
         return f"{what} {self.name!r}{where}"
 
 
+@dataclass(slots=True, frozen=True)
 class _Manifest:
     """One rabbitmq.com object: how problems name it and where its parts are."""
 
-    __slots__ = ("kind", "label", "line", "namespace", "spec", "lines")
-
-    def __init__(self, kind: str, label: str, line: int, namespace: str | None,
-                 spec: dict[str, Any], lines: dict[str, int]) -> None:
-        self.kind = kind
-        self.label = label
-        self.line = line
-        self.namespace = namespace
-        self.spec = spec
-        self.lines = lines  # spec field -> line of its key
+    kind: str
+    label: str
+    line: int
+    namespace: str | None
+    spec: dict[str, Any]
+    lines: dict[str, int]  # spec field -> line of its key
 
     def line_of(self, field: str) -> int:
         return self.lines.get(field, self.line)
@@ -157,7 +150,7 @@ class _ManifestReader:
         self.cluster: tuple[_Cluster, _Manifest] | None = None
         self.other_clusters: list[_Cluster] = []
 
-    def problem(self, severity: str, code: str, message: str, line: int,
+    def problem(self, severity: Severity, code: ProblemCode, message: str, line: int,
                 manifest: _Manifest | None = None) -> None:
         self.problems.append(Problem(severity, code, message, line,
                                      manifest.label if manifest else None))
@@ -317,13 +310,13 @@ class _ManifestReader:
         """Name the manifest instead of the built document's entry (``queues[3]``)."""
         entry = _DOCUMENT_ENTRY.match(problem.where or "")
         origins = self.origins.get(entry[1]) if entry else None
-        if origins is None:
+        if entry is None or origins is None:
             return problem
         label = origins[int(entry[2])].label
         message = problem.message
         if message.startswith(entry[0]):
             message = label + message[len(entry[0]):]
-        return problem.replace(message=message, where=label)
+        return replace(problem, message=message, where=label)
 
 
 # -- spec -> definitions entry -------------------------------------------------------------

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .model import WARNING, Problem, VhostTopology, routing_type
+from .model import WARNING, Problem, ProblemCode, Severity, VhostTopology, routing_type
 from .route import X_MATCH_MODES, Message, Router
 
 #: how a queue gets a message TTL: its argument, or a policy's or operator policy's key
@@ -14,7 +14,7 @@ def lint(view: VhostTopology) -> list[Problem]:
     """The problems of one resolved vhost that no single entry shows."""
     problems = []
 
-    def problem(severity: str, code: str, message: str) -> None:
+    def problem(severity: Severity, code: ProblemCode, message: str) -> None:
         problems.append(Problem(severity, code, message, where=f"vhost {view.vhost!r}"))
 
     for edge in view.edges:
@@ -96,7 +96,7 @@ def dead_letter_cycles(view: VhostTopology) -> list[list[str]]:
             continue
         # an iterative depth-first walk; a state on the current path again closes a cycle
         path: list[tuple[str, tuple | None]] = [state]
-        on_path = {state}
+        on_path: set[tuple[str, tuple | None]] = {state}
         stack = [iter(onward(*state))]
         while stack:
             following = next(stack[-1], None)

@@ -7,6 +7,8 @@ import json
 import os
 import re
 import sys
+from collections.abc import Callable, Iterable
+from typing import Any
 
 from .model import (
     ERROR,
@@ -16,20 +18,16 @@ from .model import (
     Parameter,
     Policy,
     Problem,
+    ProblemCode,
     Queue,
+    Severity,
     Topology,
-    without_gc,
 )
 from .patterns import InvalidPattern, compile_pattern
 from .uris import REDACTED, not_amqp_uris, redact_value
 
-TYPE_CHECKING = False
-if TYPE_CHECKING:  # typing costs the command line's start-up; only checkers need it
-    from collections.abc import Callable
-    from typing import Any
-
-    #: (index in its list, object, vhost) of an entity the document declares
-    Entry = tuple[int, dict[str, Any], str]
+#: (index in its list, object, vhost) of an entity the document declares
+Entry = tuple[int, dict[str, Any], str]
 
 #: Deeper arguments, definitions or parameter values are refused: no real file needs them,
 #: and every renderer would have to recurse through them.
@@ -62,8 +60,6 @@ _ENTITY_KEYS = {
     "policies": frozenset({"vhost", "name", "pattern", "apply-to", "definition", "priority"}),
     "parameters": frozenset({"vhost", "component", "name", "value"}),
 }
-#: the JSON types that nest
-_CONTAINERS = frozenset({dict, list})
 #: The fields of the parameters that hold AMQP URIs, by component.
 _URI_FIELDS = {"shovel": ("src-uri", "dest-uri"), "federation-upstream": ("uri",)}
 _APPLY_TO = frozenset({"all", "queues", "exchanges", "classic_queues", "quorum_queues",
@@ -83,7 +79,8 @@ class _Reader:
         # asked for one vhost: the others are not read (a big export stays fast)
         self.wanted_vhost = None if self.single_vhost else vhost
 
-    def problem(self, severity: str, code: str, message: str, path: tuple = ()) -> None:
+    def problem(self, severity: Severity, code: ProblemCode, message: str,
+                path: tuple[Any, ...] = ()) -> None:
         where = "".join(f"[{p}]" if isinstance(p, int) else (f".{p}" if i else p)
                         for i, p in enumerate(path)) or None
         self.problems.append(Problem(severity, code, message, self.locate(path), where))
@@ -126,7 +123,7 @@ class _Reader:
         return {vhost for key in ("queues", "exchanges", "bindings", "policies", "parameters")
                 if isinstance(items := self.document.get(key), list)
                 for item in items
-                if type(item) is dict and (vhost := item.get("vhost")).__class__ is str}
+                if isinstance(item, dict) and isinstance(vhost := item.get("vhost"), str)}
 
     def entries(self, key: str, *, in_vhost: bool = True) -> list[Entry]:
         """The entries of a list that are in a wanted vhost.
@@ -162,13 +159,13 @@ class _Reader:
         entries = []
         objects = []
         for index, item in enumerate(value):
-            if item.__class__ is not dict:
+            if not isinstance(item, dict):
                 self.problem(ERROR, "schema",
                              f"{key}[{index}] should be an object, not {_kind(item)}",
                              (key, index))
                 continue
             vhost = item.get("vhost") if common_vhost is None else common_vhost
-            if wanted is not None and vhost != wanted and vhost.__class__ is str:
+            if wanted is not None and vhost != wanted and isinstance(vhost, str):
                 continue  # another vhost's: neither read nor checked
             objects.append(item)
             if known is not None and not known.issuperset(item):
@@ -176,7 +173,7 @@ class _Reader:
                     self.problem(WARNING, "unknown-field",
                                  f"{key}[{index}] has an unknown field {field!r}",
                                  (key, index, field))
-            if vhost.__class__ is not str:
+            if not isinstance(vhost, str):
                 vhost = self.bad_vhost(key, index, vhost)
                 if vhost is None:
                     continue
@@ -219,12 +216,6 @@ class _Reader:
 
     def mapping(self, key: str, index: int, field: str, value: Any) -> dict[str, Any]:
         """Arguments or a definition, with its secrets redacted (uris.redact_value)."""
-        if value.__class__ is dict:
-            for child in value.values():
-                if child.__class__ in _CONTAINERS:
-                    break  # nested: walked below
-            else:
-                return redact_value(value)  # the usual flat arguments
         if isinstance(value, dict):
             if _too_deep(value):
                 self.problem(WARNING, "limit", f"{key}[{index}].{field} is nested more than "
@@ -313,16 +304,16 @@ class _Reader:
         default_types = self.topology.vhosts
         for index, item, vhost in self.entries("queues"):
             name = item.get("name")
-            if name.__class__ is not str:
+            if not isinstance(name, str):
                 name = self.text("queues", index, "name", name)
                 if name is None:
                     continue
             arguments = self.mapping("queues", index, "arguments", item.get("arguments"))
             queue_type = arguments.get("x-queue-type")
-            if queue_type.__class__ is not str:
+            if not isinstance(queue_type, str):
                 # CLI and 4.3+ exports also write the type beside the arguments
                 queue_type = item.get("type")
-            if queue_type.__class__ is not str:
+            if not isinstance(queue_type, str):
                 queue_type = default_types.get(vhost) or "classic"
             key = (vhost, name)
             if key in declared:
@@ -330,7 +321,8 @@ class _Reader:
             durable = item.get("durable", True)
             auto_delete = item.get("auto_delete", False)
             exclusive = item.get("exclusive", False)
-            if not durable.__class__ is auto_delete.__class__ is exclusive.__class__ is bool:
+            if not (isinstance(durable, bool) and isinstance(auto_delete, bool)
+                    and isinstance(exclusive, bool)):
                 durable = self.flag("queues", index, "durable", durable, True)
                 auto_delete = self.flag("queues", index, "auto_delete", auto_delete, False)
                 exclusive = self.flag("queues", index, "exclusive", exclusive, False)
@@ -345,14 +337,15 @@ class _Reader:
             destination = item.get("destination")
             destination_type = item.get("destination_type")
             routing_key = item.get("routing_key", "")
-            if not (source.__class__ is destination.__class__ is destination_type.__class__
-                    is routing_key.__class__ is str):
+            if not (isinstance(source, str) and isinstance(destination, str)
+                    and isinstance(destination_type, str) and isinstance(routing_key, str)):
                 source = self.text("bindings", index, "source", source)
                 destination = self.text("bindings", index, "destination", destination)
                 destination_type = self.text("bindings", index, "destination_type",
                                              destination_type)
                 routing_key = self.text("bindings", index, "routing_key", routing_key)
-                if None in (source, destination, destination_type, routing_key):
+                if (source is None or destination is None or destination_type is None
+                        or routing_key is None):
                     continue
             if destination_type not in ("queue", "exchange"):
                 self.problem(ERROR, "destination-type",
@@ -361,7 +354,7 @@ class _Reader:
                              "'queue' or 'exchange'; skipped", ("bindings", index))
                 continue
             arguments = item.get("arguments")
-            if arguments.__class__ is not dict or arguments:  # anything but the usual {}
+            if not isinstance(arguments, dict) or arguments:  # anything but the usual {}
                 arguments = self.mapping("bindings", index, "arguments", arguments)
             bindings.append(Binding(vhost, source, destination, destination_type, routing_key,
                                     arguments))
@@ -387,7 +380,7 @@ class _Reader:
                          f"refuses ({exc}); skipped", (key, index))
             return
         apply_to = item.get("apply-to", "all")
-        if apply_to.__class__ is not str or apply_to not in _APPLY_TO:
+        if not isinstance(apply_to, str) or apply_to not in _APPLY_TO:
             shown = repr(apply_to) if isinstance(apply_to, str) else _kind(apply_to)
             self.problem(WARNING, "schema", f"{key}[{index}]: policy {name!r} has apply-to "
                          f"{shown}; expected one of {', '.join(sorted(_APPLY_TO))}; "
@@ -453,6 +446,7 @@ def _too_deep(value: Any) -> bool:
     stack = [(value, 1)]
     while stack:
         node, depth = stack.pop()
+        children: Iterable[Any]
         if isinstance(node, dict):
             children = node.values()
         elif isinstance(node, list):
@@ -518,7 +512,8 @@ class _Locator:
         scanstring = json.decoder.scanstring  # type: ignore[attr-defined]
 
         def skip(pos: int) -> int:
-            return whitespace.match(text, pos).end()
+            found = whitespace.match(text, pos)  # (it matches anywhere, if only "")
+            return found.end() if found else pos
 
         found: dict[str, list[tuple[int, int]]] = {}
         pos = skip(0)
@@ -602,7 +597,6 @@ def is_yaml_path(path: str) -> bool:
     return path.lower().endswith((".yaml", ".yml"))
 
 
-@without_gc
 def parse(text: str, *, is_yaml: bool = False, vhost: str | None = None,
           source: str = "") -> Topology:
     """Parse definitions text; never raises on bad input, reports Problems instead.
@@ -647,7 +641,7 @@ def _no_line(_path: tuple) -> None:
 class ParseError(Exception):
     """Text that cannot be read as JSON or YAML within the limits: one located problem."""
 
-    def __init__(self, message: str, line: int | None, code: str = "parse") -> None:
+    def __init__(self, message: str, line: int | None, code: ProblemCode = "parse") -> None:
         super().__init__(message)
         self.message = message
         self.line = line
@@ -775,5 +769,6 @@ def load(path: str | os.PathLike[str], *, vhost: str | None = None,
     source = path if source is None else source
     text, problem = read_text(path, max_bytes)
     if text is None:
+        assert problem is not None  # read_text gives one or the other
         return Topology(source=source, problems=[problem])
     return parse(text, is_yaml=is_yaml_path(path), vhost=vhost, source=source)

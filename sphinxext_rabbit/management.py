@@ -14,6 +14,9 @@ import json
 import os
 import re
 import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, replace
+from typing import Any
 
 from .load import (
     _ENTITY_KEYS,
@@ -26,13 +29,8 @@ from .load import (
     read_json,
     read_text,
 )
-from .model import ERROR, WARNING, Problem, Topology
+from .model import ERROR, WARNING, Problem, ProblemCode, Severity, Topology
 from .resolve import is_builtin_exchange
-
-TYPE_CHECKING = False
-if TYPE_CHECKING:  # typing costs the command line's start-up; only checkers need it
-    from collections.abc import Callable, Iterable
-    from typing import Any
 
 # an endpoint named as a key or a file name: "queues" (fetch.ENDPOINTS, the live client's
 # keys), "/api/queues/detailed", "api_operator_policies.json", "queues-page-2.json".
@@ -155,6 +153,7 @@ def _endpoint_name(name: Any) -> str | None:
 
 # -- turning bodies into an export's document -------------------------------------------
 
+@dataclass(slots=True, frozen=True)
 class _Body:
     """One endpoint's list of items, and how to find an item in the text it came from.
 
@@ -162,14 +161,10 @@ class _Body:
     (index, field...) of an item into a line of that file.
     """
 
-    __slots__ = ("endpoint", "items", "source", "locate")
-
-    def __init__(self, endpoint: str, items: list[Any], source: str | None,
-                 locate: Callable[[tuple], int | None]) -> None:
-        self.endpoint = endpoint
-        self.items = items
-        self.source = source
-        self.locate = locate
+    endpoint: str
+    items: list[Any]
+    source: str | None
+    locate: Callable[[tuple[Any, ...]], int | None]
 
 
 def _no_line(_path: tuple) -> None:
@@ -186,7 +181,7 @@ class _Collector:
         self.pages: dict[str, tuple[set[int], int]] = {}
         self.unpaged: set[str] = set()
 
-    def problem(self, severity: str, code: str, message: str, source: str | None,
+    def problem(self, severity: Severity, code: ProblemCode, message: str, source: str | None,
                 line: int | None = None, where: str | None = None) -> None:
         self.problems.append(Problem(severity, code, message, line, where, source))
 
@@ -218,8 +213,10 @@ class _Collector:
                 self.problem(WARNING, "unknown-field", f"{key!r} names no management-API "
                              "endpoint; ignored", source, locate((key,)), str(key))
             else:
-                self.add(endpoint, body, source=source,
-                         locate=lambda path, key=key: locate((key, *path)))
+                def in_body(path: tuple[Any, ...], key: Any = key) -> int | None:
+                    return locate((key, *path))
+
+                self.add(endpoint, body, source=source, locate=in_body)
 
     def add_saved(self, text: str, *, source: str, name_hint: str | None) -> bool:
         """One saved file's text: a body of one endpoint, or an object keyed by endpoint.
@@ -303,8 +300,8 @@ class _Collector:
         topology.problems[:0] = self.problems
         topology.problems.extend(self.missing_pages())
         topology.problems[:] = [_in_body(problem, origins) for problem in topology.problems]
-        for queue in topology.queues:
-            queue.stats = stats.get((queue.vhost, queue.name))
+        topology.queues = [replace(queue, stats=stats.get((queue.vhost, queue.name)))
+                           for queue in topology.queues]
         topology.taken_at = taken_at
         return topology
 
@@ -335,7 +332,8 @@ def _as_definition(endpoint: str, item: dict[str, Any]) -> dict[str, Any] | None
         return None  # the default exchange's implicit binding, one per queue
     if endpoint == "operator-policies":
         # exports write operator policies as parameters of component operator_policy
-        entry = {field: item[field] for field in ("vhost", "name") if field in item}
+        entry: dict[str, Any] = {field: item[field] for field in ("vhost", "name")
+                                 if field in item}
         return {**entry, "component": "operator_policy",
                 "value": {field: item[field] for field in _POLICY_FIELDS if field in item}}
     fields = _VHOST_FIELDS if endpoint == "vhosts" else _ENTITY_KEYS[endpoint]
@@ -353,8 +351,8 @@ def _in_body(problem: Problem, origins: dict[str, list[tuple[_Body, int]]]) -> P
     message = problem.message
     if message.startswith(merged):
         message = own + message[len(merged):]
-    return problem.replace(message=message, where=own + problem.where[len(merged):],
-                           source=body.source or problem.source)
+    return replace(problem, message=message, where=own + (problem.where or "")[len(merged):],
+                   source=body.source or problem.source)
 
 
 # -- entry points ------------------------------------------------------------------------
@@ -437,6 +435,7 @@ def _read_saved(collector: _Collector, path: str, max_bytes: int) -> float | Non
     """Add one saved file to ``collector``; its modification time if it was API output."""
     text, problem = read_text(path, max_bytes)
     if text is None:
+        assert problem is not None  # read_text gives one or the other
         collector.problem(problem.severity, problem.code, problem.message, path)
         return None
     try:

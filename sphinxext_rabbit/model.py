@@ -1,20 +1,40 @@
 """The topology model: plain records shared by every stage and output.
 
-The records are slotted classes, not dataclasses: importing ``dataclasses`` (and
-``inspect`` with it) and building the classes cost a command-line run about a fifth
-of its whole time on a 20,000-entity export (counted with callgrind).
+Records are slotted dataclasses, frozen when never changed, but for the ones an export has
+thousands of (exchanges, queues, bindings, edges): a frozen dataclass sets each field through
+``object.__setattr__``, six times slower, which cost a 20,000-entity ``dot`` run 15% of its
+instructions (bench/instructions.sh).
 """
 
 from __future__ import annotations
 
-TYPE_CHECKING = False
-if TYPE_CHECKING:  # typing costs the command line's start-up; only checkers need it
-    from collections.abc import Callable
-    from typing import Any
+from dataclasses import dataclass, field
+from typing import Any, Literal
 
+Severity = Literal["error", "warning"]
+#: the warning subtypes (``rabbitmq.<code>``); problems.CATALOG describes each
+ProblemCode = Literal[
+    "parse", "io", "limit", "schema", "unknown-field", "duplicate", "vhost", "destination-type",
+    "policy-pattern", "pattern-limit", "uri", "dangling", "policy-tie", "exchange-type",
+    "empty-selection", "option", "path", "cluster", "override", "source", "fetch", "snapshot",
+    "drift", "dead-letter-cycle", "default-exchange-binding", "x-match",
+    "policy-matches-nothing", "route", "route-incomplete", "route-refused", "dot",
+    "dot-warning",
+]
+#: what an edge does: binding | dead-letter | alternate | shovel | federation
+EdgeKind = Literal["binding", "dead-letter", "alternate", "shovel", "federation"]
+#: where an edge comes from; "policy" and "parameter" name theirs (`Origin`); "implicit": a
+#: default-exchange route the routing simulator makes up (route.IMPLICIT)
+OriginKind = Literal["binding", "queue-argument", "exchange-argument", "policy", "parameter",
+                     "implicit"]
+#: (kind, name): the name of the policy or parameter, None for the other kinds
+Origin = tuple[OriginKind, str | None]
+#: declared (in the input), builtin (amq.* / default), shovel (declared by a shovel that
+#: uses it) or missing (referenced only)
+EntityOrigin = Literal["declared", "builtin", "shovel", "missing"]
 
-ERROR = "error"
-WARNING = "warning"
+ERROR: Severity = "error"
+WARNING: Severity = "warning"
 
 DEFAULT_EXCHANGE = ""
 #: Exchanges every vhost has without declaring them, with their types.
@@ -37,56 +57,8 @@ KNOWN_EXCHANGE_TYPES = frozenset({
 })
 
 
-def without_gc(function: Callable[..., Any]) -> Callable[..., Any]:
-    """Run *function* with Python's cycle collector paused.
-
-    Reading, resolving and drawing build tens of thousands of objects and no cycles; the
-    collector would walk the whole parsed export again and again meanwhile (about a tenth
-    of the time on a 20,000-entity export). It runs again afterwards, if it was on.
-    """
-    import functools
-    import gc
-
-    @functools.wraps(function)
-    def paused(*args: Any, **kwargs: Any) -> Any:
-        was_enabled = gc.isenabled()
-        gc.disable()
-        try:
-            return function(*args, **kwargs)
-        finally:
-            if was_enabled:
-                gc.enable()
-
-    return paused
-
-
-class Record:
-    """Equality, repr and ``replace`` by the names in ``__slots__``."""
-
-    __slots__ = ()
-
-    def __eq__(self, other: object) -> bool:
-        if other.__class__ is not self.__class__:
-            return NotImplemented
-        return all(getattr(self, name) == getattr(other, name) for name in self.__slots__)
-
-    __hash__ = None  # type: ignore[assignment]  # records hold lists and dicts
-
-    def __repr__(self) -> str:
-        fields = ", ".join(f"{name}={getattr(self, name)!r}" for name in self.__slots__)
-        return f"{type(self).__name__}({fields})"
-
-    def replace(self, **changes: Any) -> Any:
-        """A copy with *changes* applied."""
-        copy = object.__new__(self.__class__)
-        for name in self.__slots__:
-            setattr(copy, name, changes.pop(name) if name in changes else getattr(self, name))
-        if changes:
-            raise TypeError(f"{type(self).__name__} has no field {next(iter(changes))!r}")
-        return copy
-
-
-class Problem(Record):
+@dataclass(slots=True, frozen=True)
+class Problem:
     """Something wrong with the input, located as precisely as the input allows.
 
     ``code`` is the warning subtype users put in ``suppress_warnings``
@@ -95,20 +67,12 @@ class Problem(Record):
     in, when that is not the topology's own source (merged inputs).
     """
 
-    __slots__ = ("severity", "code", "message", "line", "where", "source")
-
-    def __init__(self, severity: str, code: str, message: str, line: int | None = None,
-                 where: str | None = None, source: str | None = None) -> None:
-        self.severity = severity
-        self.code = code
-        self.message = message
-        self.line = line
-        self.where = where
-        self.source = source
-
-    def __hash__(self) -> int:  # problems hold only strings and numbers
-        return hash((self.severity, self.code, self.message, self.line, self.where,
-                     self.source))
+    severity: Severity
+    code: ProblemCode
+    message: str
+    line: int | None = None
+    where: str | None = None
+    source: str | None = None
 
     def location(self) -> str:
         if self.line is not None:
@@ -119,24 +83,16 @@ class Problem(Record):
         return {name: getattr(self, name) for name in self.__slots__}
 
 
-class Exchange(Record):
-    """``origin``: "declared" (in the input), "builtin" (amq.* / default) or "missing"
-    (referenced only)."""
-
-    __slots__ = ("vhost", "name", "type", "durable", "auto_delete", "internal", "arguments",
-                 "origin")
-
-    def __init__(self, vhost: str, name: str, type: str = "direct", durable: bool = True,
-                 auto_delete: bool = False, internal: bool = False,
-                 arguments: dict[str, Any] | None = None, origin: str = "declared") -> None:
-        self.vhost = vhost
-        self.name = name
-        self.type = type
-        self.durable = durable
-        self.auto_delete = auto_delete
-        self.internal = internal
-        self.arguments = {} if arguments is None else arguments
-        self.origin = origin
+@dataclass(slots=True)  # not frozen: see the module's docstring
+class Exchange:
+    vhost: str
+    name: str
+    type: str = "direct"
+    durable: bool = True
+    auto_delete: bool = False
+    internal: bool = False
+    arguments: dict[str, Any] = field(default_factory=dict)
+    origin: EntityOrigin = "declared"
 
 
 def routing_type(exchange: Exchange) -> str:
@@ -147,73 +103,57 @@ def routing_type(exchange: Exchange) -> str:
     return exchange.type
 
 
-class Queue(Record):
-    """``origin``: "declared", "shovel" (declared by a shovel that uses it) or "missing"
-    (referenced only); ``stats``: runtime figures ("messages", "consumers") when the input
-    is management-API output."""
+@dataclass(slots=True)  # not frozen: see the module's docstring
+class Queue:
+    """``stats``: runtime figures ("messages", "consumers") when the input is
+    management-API output."""
 
-    __slots__ = ("vhost", "name", "type", "durable", "auto_delete", "exclusive", "arguments",
-                 "origin", "stats")
-
-    def __init__(self, vhost: str, name: str, type: str = "classic", durable: bool = True,
-                 auto_delete: bool = False, exclusive: bool = False,
-                 arguments: dict[str, Any] | None = None, origin: str = "declared",
-                 stats: dict[str, int] | None = None) -> None:
-        self.vhost = vhost
-        self.name = name
-        self.type = type
-        self.durable = durable
-        self.auto_delete = auto_delete
-        self.exclusive = exclusive
-        self.arguments = {} if arguments is None else arguments
-        self.origin = origin
-        self.stats = stats
+    vhost: str
+    name: str
+    type: str = "classic"
+    durable: bool = True
+    auto_delete: bool = False
+    exclusive: bool = False
+    arguments: dict[str, Any] = field(default_factory=dict)
+    origin: EntityOrigin = "declared"
+    stats: dict[str, int] | None = None
 
 
-class Binding(Record):
-    __slots__ = ("vhost", "source", "destination", "destination_type", "routing_key",
-                 "arguments")
-
-    def __init__(self, vhost: str, source: str, destination: str, destination_type: str,
-                 routing_key: str = "", arguments: dict[str, Any] | None = None) -> None:
-        self.vhost = vhost
-        self.source = source
-        self.destination = destination
-        self.destination_type = destination_type
-        self.routing_key = routing_key
-        self.arguments = {} if arguments is None else arguments
+@dataclass(slots=True)  # not frozen: see the module's docstring
+class Binding:
+    vhost: str
+    source: str
+    destination: str
+    destination_type: str
+    routing_key: str = ""
+    arguments: dict[str, Any] = field(default_factory=dict)
 
 
-class Policy(Record):
+@dataclass(slots=True, frozen=True)
+class Policy:
     """``operator``: an operator policy (from ``parameters``, component ``operator_policy``)."""
 
-    __slots__ = ("vhost", "name", "pattern", "apply_to", "definition", "priority", "operator")
-
-    def __init__(self, vhost: str, name: str, pattern: str, apply_to: str = "all",
-                 definition: dict[str, Any] | None = None, priority: int = 0,
-                 operator: bool = False) -> None:
-        self.vhost = vhost
-        self.name = name
-        self.pattern = pattern
-        self.apply_to = apply_to
-        self.definition = {} if definition is None else definition
-        self.priority = priority
-        self.operator = operator
+    vhost: str
+    name: str
+    pattern: str
+    apply_to: str = "all"
+    definition: dict[str, Any] = field(default_factory=dict)
+    priority: int = 0
+    operator: bool = False
 
 
-class Parameter(Record):
+@dataclass(slots=True, frozen=True)
+class Parameter:
     """A runtime parameter (shovel, federation upstream, ...); URIs carry no credentials."""
 
-    __slots__ = ("vhost", "component", "name", "value")
-
-    def __init__(self, vhost: str, component: str, name: str, value: Any) -> None:
-        self.vhost = vhost
-        self.component = component
-        self.name = name
-        self.value = value
+    vhost: str
+    component: str
+    name: str
+    value: Any
 
 
-class Topology(Record):
+@dataclass(slots=True)
+class Topology:
     """Everything one input declares, for every vhost it covers.
 
     ``vhosts``: declared vhosts with their default queue type (None = classic);
@@ -222,64 +162,54 @@ class Topology(Record):
     broker refused them), so nothing is called missing for want of them.
     """
 
-    __slots__ = ("source", "exchanges", "queues", "bindings", "policies", "parameters",
-                 "vhosts", "problems", "taken_at", "unread")
-
-    def __init__(self, source: str = "", exchanges: list[Exchange] | None = None,
-                 queues: list[Queue] | None = None, bindings: list[Binding] | None = None,
-                 policies: list[Policy] | None = None,
-                 parameters: list[Parameter] | None = None,
-                 vhosts: dict[str, str | None] | None = None,
-                 problems: list[Problem] | None = None, taken_at: str | None = None,
-                 unread: frozenset[str] = frozenset()) -> None:
-        self.source = source
-        self.exchanges = [] if exchanges is None else exchanges
-        self.queues = [] if queues is None else queues
-        self.bindings = [] if bindings is None else bindings
-        self.policies = [] if policies is None else policies
-        self.parameters = [] if parameters is None else parameters
-        self.vhosts = {} if vhosts is None else vhosts
-        self.problems = [] if problems is None else problems
-        self.taken_at = taken_at
-        self.unread = unread
+    source: str = ""
+    exchanges: list[Exchange] = field(default_factory=list)
+    queues: list[Queue] = field(default_factory=list)
+    bindings: list[Binding] = field(default_factory=list)
+    policies: list[Policy] = field(default_factory=list)
+    parameters: list[Parameter] = field(default_factory=list)
+    vhosts: dict[str, str | None] = field(default_factory=dict)
+    problems: list[Problem] = field(default_factory=list)
+    taken_at: str | None = None
+    unread: frozenset[str] = frozenset()
 
     def vhost_names(self) -> list[str]:
         """Every vhost the input mentions, sorted."""
         names = set(self.vhosts)
+        items: list[Exchange] | list[Queue] | list[Binding] | list[Policy] | list[Parameter]
         for items in (self.exchanges, self.queues, self.bindings, self.policies, self.parameters):
             names.update(item.vhost for item in items)
         return sorted(names)
 
 
-class Edge(Record):
+@dataclass(slots=True)  # not frozen: see the module's docstring
+class Edge:
     """One route the broker acts on: what ``edges`` prints and the diagram draws.
 
-    ``kind``: binding | dead-letter | alternate | shovel | federation; ``source_type`` and
-    ``destination_type``: exchange | queue | external; ``origin``: binding |
-    queue-argument | exchange-argument | policy:N | operator-policy:N | parameter:N.
+    ``source_type`` and ``destination_type``: exchange | queue | external.
     """
 
-    __slots__ = ("kind", "vhost", "source", "source_type", "destination", "destination_type",
-                 "routing_key", "arguments", "origin")
-
-    def __init__(self, kind: str, vhost: str, source: str, source_type: str, destination: str,
-                 destination_type: str, routing_key: str | None, arguments: dict[str, Any],
-                 origin: str) -> None:
-        self.kind = kind
-        self.vhost = vhost
-        self.source = source
-        self.source_type = source_type
-        self.destination = destination
-        self.destination_type = destination_type
-        self.routing_key = routing_key
-        self.arguments = arguments
-        self.origin = origin
+    kind: EdgeKind
+    vhost: str
+    source: str
+    source_type: str
+    destination: str
+    destination_type: str
+    routing_key: str | None
+    arguments: dict[str, Any]
+    origin: Origin
 
     def as_dict(self) -> dict[str, Any]:
-        return {name: getattr(self, name) for name in self.__slots__}
+        """The fields as ``edges`` prints them, the origin as ``policy:NAME``."""
+        kind, name = self.origin
+        return {"kind": self.kind, "vhost": self.vhost, "source": self.source,
+                "source_type": self.source_type, "destination": self.destination,
+                "destination_type": self.destination_type, "routing_key": self.routing_key,
+                "arguments": self.arguments, "origin": kind if name is None else f"{kind}:{name}"}
 
 
-class VhostTopology(Record):
+@dataclass(slots=True)
+class VhostTopology:
     """One vhost as the broker would act on it: what every renderer draws from.
 
     ``resolve`` builds it for all of a vhost; ``select`` narrows it to a subsystem
@@ -291,22 +221,12 @@ class VhostTopology(Record):
     ``effective_policies``: ("queue" | "exchange", name) -> the one policy that applies.
     """
 
-    __slots__ = ("vhost", "exchanges", "queues", "externals", "edges", "policies",
-                 "effective_policies", "effective_operator_policies", "stubs")
-
-    def __init__(self, vhost: str, exchanges: dict[str, Exchange] | None = None,
-                 queues: dict[str, Queue] | None = None, externals: set[str] | None = None,
-                 edges: list[Edge] | None = None, policies: list[Policy] | None = None,
-                 effective_policies: dict[tuple[str, str], Policy] | None = None,
-                 effective_operator_policies: dict[tuple[str, str], Policy] | None = None,
-                 stubs: set[tuple[str, str]] | None = None) -> None:
-        self.vhost = vhost
-        self.exchanges = {} if exchanges is None else exchanges
-        self.queues = {} if queues is None else queues
-        self.externals = set() if externals is None else externals
-        self.edges = [] if edges is None else edges
-        self.policies = [] if policies is None else policies
-        self.effective_policies = {} if effective_policies is None else effective_policies
-        self.effective_operator_policies = (
-            {} if effective_operator_policies is None else effective_operator_policies)
-        self.stubs = set() if stubs is None else stubs
+    vhost: str
+    exchanges: dict[str, Exchange] = field(default_factory=dict)
+    queues: dict[str, Queue] = field(default_factory=dict)
+    externals: set[str] = field(default_factory=set)
+    edges: list[Edge] = field(default_factory=list)
+    policies: list[Policy] = field(default_factory=list)
+    effective_policies: dict[tuple[str, str], Policy] = field(default_factory=dict)
+    effective_operator_policies: dict[tuple[str, str], Policy] = field(default_factory=dict)
+    stubs: set[tuple[str, str]] = field(default_factory=set)

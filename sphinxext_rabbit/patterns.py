@@ -39,8 +39,6 @@ class GaveUp(Exception):
 class Regex:
     """A pattern compiled as the broker compiles it."""
 
-    __slots__ = ("text", "code", "quick_code")
-
     def __init__(self, text: str) -> None:
         self.text = text
         self.code = _compile(subject(text))
@@ -90,8 +88,6 @@ class Matcher:
     QUICK_LIMIT steps: the cost of a catastrophic pattern stays bounded however many names
     there are, and a name the pattern decides within that is decided exactly.
     """
-
-    __slots__ = ("gave_up",)
 
     def __init__(self) -> None:
         #: pattern -> what it gave up on (the callers' labels, in order)

@@ -6,10 +6,11 @@ every code the code reports is here, so the page cannot go stale.
 
 from __future__ import annotations
 
+from .model import ProblemCode, Severity
 from .tables import Span, Table
 
 #: code -> (severity, what causes it, how to fix it); warnings carry type "rabbitmq"
-CATALOG: dict[str, tuple[str, str, str]] = {
+CATALOG: dict[ProblemCode, tuple[Severity, str, str]] = {
     "parse": ("error", "The file is not valid JSON or YAML, not UTF-8, nested too deeply "
               "to read, or holds an integer of more digits than Python reads (4,300); the "
               "message gives the line the parser stopped at.",

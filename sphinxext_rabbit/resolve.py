@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from typing import Any
 from urllib.parse import unquote
 
 from .model import (
@@ -12,10 +13,14 @@ from .model import (
     KNOWN_EXCHANGE_TYPES,
     WARNING,
     Edge,
+    EdgeKind,
     Exchange,
+    Origin,
     Policy,
     Problem,
+    ProblemCode,
     Queue,
+    Severity,
     Topology,
     VhostTopology,
 )
@@ -31,12 +36,8 @@ from .patterns import (
 )
 from .uris import Endpoint, first_uri
 
-TYPE_CHECKING = False
-if TYPE_CHECKING:  # typing costs the command line's start-up; only checkers need it
-    from typing import Any
-
-    #: a policy, its compiled pattern and the literal text the pattern starts with
-    Candidate = tuple[Policy, Regex, str]
+#: a policy, its compiled pattern and the literal text the pattern starts with
+Candidate = tuple[Policy, Regex, str]
 
 _FEDERATION_KEYS = frozenset({"federation-upstream", "federation-upstream-set"})
 _QUEUE_APPLY_TO = {"classic": "classic_queues", "quorum": "quorum_queues", "stream": "streams"}
@@ -49,14 +50,12 @@ def is_builtin_exchange(name: str) -> bool:
     return name in BUILTIN_EXCHANGES or name.startswith("amq.")
 
 
-def edge_sort_key(edge: Edge) -> str:
-    """An edge's fields, most significant first, joined by NUL: the least character, so the
-    order is their tuple's (for names without NUL; with NUL it is still fixed), and strings
-    compare several times faster than tuples of strings that are equal but not identical."""
-    return "\0".join((
+def edge_sort_key(edge: Edge) -> tuple[str, str, str, str, str, str, str, Origin, str]:
+    """An edge's fields, most significant first."""
+    return (
         edge.vhost, edge.kind, edge.source_type, edge.source, edge.destination_type,
         edge.destination, edge.routing_key or "", edge.origin,
-        json.dumps(edge.arguments, sort_keys=True, default=str) if edge.arguments else ""))
+        json.dumps(edge.arguments, sort_keys=True, default=str) if edge.arguments else "")
 
 
 class _Resolver:
@@ -78,7 +77,7 @@ class _Resolver:
         self.upstreams_unknown = "parameters" in topology.unread
         self.edges: list[Edge] = []
 
-    def problem(self, severity: str, code: str, message: str) -> None:
+    def problem(self, severity: Severity, code: ProblemCode, message: str) -> None:
         self.problems.append(Problem(severity, code, message, where=f"vhost {self.vhost!r}"))
 
     # -- entities referenced but not declared -----------------------------------------
@@ -111,7 +110,9 @@ class _Resolver:
     # -- policies ------------------------------------------------------------------------
 
     def effective_policies(self) -> None:
-        self.compiled = compiled = {}
+        #: id of a policy -> its compiled pattern and its literal start
+        self.compiled: dict[int, tuple[Regex, str]] = {}
+        compiled = self.compiled
         for policy in self.view.policies:
             try:
                 compiled[id(policy)] = (compile_pattern(policy.pattern),
@@ -137,9 +138,9 @@ class _Resolver:
                     continue
                 applies = _kind_applied_to(kind, entity)
                 for operator, found in passes:
-                    policy = self.pick(candidates[operator, applies].of(name), kind, name)
-                    if policy is not None:
-                        found[(kind, name)] = policy
+                    chosen = self.pick(candidates[operator, applies].of(name), kind, name)
+                    if chosen is not None:
+                        found[(kind, name)] = chosen
         self.unmatched_policies()
         self.report_gave_up()
 
@@ -208,17 +209,17 @@ class _Resolver:
                          f"gives up at its match limit for {gave_up_on(labels)}: the broker "
                          f"counts such a name as not matched, and so does the drawing{quick}")
 
-    def policy_value(self, kind: str, name: str, key: str) -> tuple[Any, str | None]:
+    def policy_value(self, kind: str, name: str, key: str) -> tuple[Any, Origin | None]:
         policy = self.view.effective_policies.get((kind, name))
         if policy is not None and key in policy.definition:
-            return policy.definition[key], f"policy:{policy.name}"
+            return policy.definition[key], ("policy", policy.name)
         return None, None
 
     # -- edges ---------------------------------------------------------------------------
 
-    def add(self, kind: str, source: str, source_type: str, destination: str,
+    def add(self, kind: EdgeKind, source: str, source_type: str, destination: str,
             destination_type: str, routing_key: str | None, arguments: dict[str, Any],
-            origin: str) -> None:
+            origin: Origin) -> None:
         self.edges.append(Edge(kind, self.vhost, source, source_type, destination,
                                destination_type, routing_key, arguments, origin))
 
@@ -233,15 +234,15 @@ class _Resolver:
                 self.endpoint(binding.destination_type, destination, referrer)
             append(Edge("binding", self.vhost, source, "exchange", destination,
                         binding.destination_type, binding.routing_key, binding.arguments,
-                        "binding"))
+                        ("binding", None)))
 
     def dead_letter_edges(self) -> None:
         for name, queue in list(self.view.queues.items()):
             exchange = queue.arguments.get("x-dead-letter-exchange")
-            origin = "queue-argument"
+            origin: Origin | None = ("queue-argument", None)
             if exchange is None:
                 exchange, origin = self.policy_value("queue", name, "dead-letter-exchange")
-            if exchange is None:
+            if exchange is None or origin is None:
                 continue
             if not isinstance(exchange, str):
                 self.problem(WARNING, "schema", f"queue {name!r} has a dead-letter exchange "
@@ -262,10 +263,10 @@ class _Resolver:
             if exchange.origin != "declared":
                 continue
             alternate = exchange.arguments.get("alternate-exchange")
-            origin = "exchange-argument"
+            origin: Origin | None = ("exchange-argument", None)
             if alternate is None:
                 alternate, origin = self.policy_value("exchange", name, "alternate-exchange")
-            if not isinstance(alternate, str):
+            if not isinstance(alternate, str) or origin is None:
                 continue
             if alternate not in self.view.exchanges:
                 self.exchange(alternate, f"the alternate exchange of exchange {name!r}")
@@ -313,7 +314,7 @@ class _Resolver:
                 source = f"{where} {kind} {remote_name}"
                 self.view.externals.add(source)
                 self.add("federation", source, "external", name, kind, None,
-                         {"upstream": upstream}, f"policy:{policy.name}")
+                         {"upstream": upstream}, ("policy", policy.name))
 
     def shovel_edges(self) -> None:
         for parameter in self.parameters:
@@ -329,7 +330,7 @@ class _Resolver:
                 continue
             key = destination[2] if destination[2] is not None else source[2]
             self.add("shovel", source[0], source[1], destination[0], destination[1], key,
-                     {}, f"parameter:{parameter.name}")
+                     {}, ("parameter", parameter.name))
 
     def shovel_end(self, value: dict[str, Any], side: str,
                    referrer: str) -> tuple[str, str, str | None] | None:
@@ -388,8 +389,6 @@ class _Candidates:
     """The policies that may apply to one kind of entity, in their order of precedence, and
     those a name may match, found by the name's start: most patterns start ``^literal``, and
     a policy whose literal start a name lacks cannot match it."""
-
-    __slots__ = ("ranked", "unanchored", "by_start", "lengths")
 
     def __init__(self, ranked: list[Candidate]) -> None:
         self.ranked = ranked

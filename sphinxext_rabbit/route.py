@@ -15,6 +15,8 @@ that every such message takes).
 from __future__ import annotations
 
 from collections import deque
+from dataclasses import dataclass, field
+from typing import Any
 
 from .model import (
     BUILTIN_EXCHANGES,
@@ -22,23 +24,21 @@ from .model import (
     ERROR,
     WARNING,
     Edge,
+    Origin,
     Problem,
-    Record,
+    ProblemCode,
+    Severity,
     VhostTopology,
     routing_type,
 )
 from .resolve import edge_sort_key
-
-TYPE_CHECKING = False
-if TYPE_CHECKING:  # typing costs the command line's start-up; only checkers need it
-    from typing import Any
 
 X_MATCH_MODES = ("all", "any", "all-with-x", "any-with-x")
 #: exchange types that deliver to exactly one of their bound destinations, by a hash or at
 #: random: which one cannot be told from definitions
 ONE_OF_TYPES = frozenset({"x-consistent-hash", "x-random", "x-local-random", "x-modulus-hash"})
 #: the origin of the made-up edge of a default-exchange route (the broker has no binding)
-IMPLICIT = "implicit"
+IMPLICIT: Origin = ("implicit", None)
 DEFAULT_ALIASES = frozenset({DEFAULT_EXCHANGE, "amq.default"})
 #: built-in exchanges the broker declares internal
 _INTERNAL_BUILTINS = frozenset({"amq.rabbitmq.trace"})
@@ -48,17 +48,14 @@ class MessageError(ValueError):
     """A message the broker would refuse; the text says why."""
 
 
-class Message(Record):
+@dataclass(slots=True, frozen=True)
+class Message:
     """What routing looks at: the routing keys (the key, then the CC, then the BCC header's)
     and the headers a headers exchange sees (the broker removes BCC before routing).
     ``None``: not known, any message."""
 
-    __slots__ = ("routing_keys", "headers")
-
-    def __init__(self, routing_keys: tuple[str, ...] | None,
-                 headers: dict[str, Any] | None) -> None:
-        self.routing_keys = routing_keys
-        self.headers = headers
+    routing_keys: tuple[str, ...] | None
+    headers: dict[str, Any] | None
 
 
 def published(routing_key: str, headers: dict[str, Any] | None = None) -> Message:
@@ -102,8 +99,6 @@ def topic_words(key: str) -> list[str]:
 class TopicTrie:
     """Binding patterns by word, as the broker's topic exchange keeps them; `match` visits
     each (node, position) once, so ``#.#.#`` against a long key stays linear."""
-
-    __slots__ = ("children", "ends")
 
     def __init__(self) -> None:
         self.children: dict[str, TopicTrie] = {}
@@ -211,36 +206,32 @@ def _typed(value: Any) -> Any:
 # -- results --------------------------------------------------------------------------
 
 
-class Hop(Record):
+@dataclass(slots=True)
+class Hop:
     """One route a message takes: ``edge`` as the edges command prints it (a default-exchange
     route is made up, origin ``implicit``); ``key``: the routing key that matched, when keys
     decide; ``again``: its destination was already reached (one copy per queue, each
     exchange routes once)."""
 
-    __slots__ = ("edge", "key", "again")
-
-    def __init__(self, edge: Edge, key: str | None = None, again: bool = False) -> None:
-        self.edge = edge
-        self.key = key
-        self.again = again
+    edge: Edge
+    key: str | None = None
+    again: bool = False
 
 
-class Choice(Record):
+@dataclass(slots=True, frozen=True)
+class Choice:
     """An exchange that delivers to exactly one of its destinations: ``hops`` are its
     bindings (and the routes beyond them), ``alternatives`` the sorted queue names each
     destination leads to, one of which receives the message."""
 
-    __slots__ = ("exchange", "type", "hops", "alternatives")
-
-    def __init__(self, exchange: str, type: str, hops: list[Hop],
-                 alternatives: list[tuple[str, ...]]) -> None:
-        self.exchange = exchange
-        self.type = type
-        self.hops = hops
-        self.alternatives = alternatives
+    exchange: str
+    type: str
+    hops: list[Hop]
+    alternatives: list[tuple[str, ...]]
 
 
-class Route(Record):
+@dataclass(slots=True)
+class Route:
     """Where a message published to ``exchange`` lands.
 
     ``queues``: sorted, each once, the queues it surely lands in; ``hops``: the routes it
@@ -252,20 +243,16 @@ class Route(Record):
     unknown.
     """
 
-    __slots__ = ("vhost", "exchange", "message", "queues", "hops", "choices",
-                 "unmatched_keys", "problems", "refused", "uncertain")
-
-    def __init__(self, vhost: str, exchange: str, message: Message) -> None:
-        self.vhost = vhost
-        self.exchange = exchange
-        self.message = message
-        self.queues: list[str] = []
-        self.hops: list[Hop] = []
-        self.choices: list[Choice] = []
-        self.unmatched_keys: list[str] = []
-        self.problems: list[Problem] = []
-        self.refused = False
-        self.uncertain = False
+    vhost: str
+    exchange: str
+    message: Message
+    queues: list[str] = field(default_factory=list)
+    hops: list[Hop] = field(default_factory=list)
+    choices: list[Choice] = field(default_factory=list)
+    unmatched_keys: list[str] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
+    refused: bool = False
+    uncertain: bool = False
 
     @property
     def unroutable(self) -> bool:
@@ -280,10 +267,10 @@ class Route(Record):
             if not hop.again:
                 first.setdefault((hop.edge.destination_type, hop.edge.destination), hop)
         chain: list[Hop] = []
-        hop = first.get(("queue", queue))
-        while hop is not None and len(chain) < len(first):  # (a chain never repeats a hop)
-            chain.append(hop)
-            hop = first.get(("exchange", hop.edge.source))
+        step = first.get(("queue", queue))
+        while step is not None and len(chain) < len(first):  # (a chain never repeats a hop)
+            chain.append(step)
+            step = first.get(("exchange", step.edge.source))
         return chain[::-1]
 
     def reached(self) -> list[str]:
@@ -295,19 +282,16 @@ class Route(Record):
         return names
 
 
-class DeadLetter(Record):
+@dataclass(slots=True, frozen=True)
+class DeadLetter:
     """Where a message dead-lettered by ``queue`` goes: ``hop`` is its dead-letter edge,
     ``route`` the route from the dead-letter exchange; ``cycle``: the queues of the cycle
     when the route leads back to one the message already died in (first and last the same)."""
 
-    __slots__ = ("queue", "hop", "route", "cycle")
-
-    def __init__(self, queue: str, hop: Hop, route: Route,
-                 cycle: list[str] | None = None) -> None:
-        self.queue = queue
-        self.hop = hop
-        self.route = route
-        self.cycle = cycle
+    queue: str
+    hop: Hop
+    route: Route
+    cycle: list[str] | None = None
 
 
 # -- routing --------------------------------------------------------------------------
@@ -377,7 +361,8 @@ class Router:
         """From each queue *route* reaches, where a message it dead-letters goes next, and on
         from there; each queue once, cycles cut where they return (rabbit_dead_letter)."""
         result: list[DeadLetter] = []
-        pending = deque((name, route.message, (name,)) for name in route.reached())
+        pending: deque[tuple[str, Message, tuple[str, ...]]] = deque(
+            (name, route.message, (name,)) for name in route.reached())
         expanded: set[str] = set()
         while pending:
             name, message, history = pending.popleft()
@@ -407,7 +392,7 @@ class Router:
             result.append(DeadLetter(name, Hop(edge, edge.routing_key), onward, cycle))
         return result
 
-    def problem(self, severity: str, code: str, message: str) -> Problem:
+    def problem(self, severity: Severity, code: ProblemCode, message: str) -> Problem:
         return Problem(severity, code, message, where=f"vhost {self.view.vhost!r}")
 
 
@@ -582,7 +567,7 @@ class _Walk:
     def choose(self, name: str, kind: str, edges: list[Edge]) -> None:
         """An exchange that picks one destination: each destination's queues, as one choice."""
         hops = [Hop(edge) for edge in edges]
-        alternatives = set()
+        alternatives: set[tuple[str, ...]] = set()
         for edge in edges:
             if edge.destination_type == "queue":
                 sure = (edge.destination,) if self.router.queue_exists(edge.destination) else ()

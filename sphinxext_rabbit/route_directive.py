@@ -177,7 +177,9 @@ class RabbitmqRoute(RabbitmqTopology):
         table = table_node(route_table(view, route, dead_letters, title,
                                        self.options.get("expect")))
         self.set_source_info(table)
-        result: list[Node] = [figure_wrapper(self, diagram, caption) if caption else diagram,
-                              table]
+        # (figure_wrapper is typed for graphviz nodes; it reads only what every node has)
+        shown = (figure_wrapper(self, diagram, caption)  # type: ignore[arg-type]
+                 if caption else diagram)
+        result: list[Node] = [shown, table]
         self.add_name(result[0])
         return result

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from .graph import (
     argument_terms,
     display_name,
@@ -16,10 +18,6 @@ from .graph import (
 from .model import BUILTIN_EXCHANGES, Exchange, VhostTopology
 from .route import DEFAULT_ALIASES, IMPLICIT, ONE_OF_TYPES, Choice, DeadLetter, Hop, Route
 from .tables import Cell, Span, Table
-
-TYPE_CHECKING = False
-if TYPE_CHECKING:  # typing costs the command line's start-up; only checkers need it
-    from typing import Any
 
 UNROUTABLE = "unroutable"
 

@@ -5,6 +5,9 @@ from __future__ import annotations
 import fnmatch
 import re
 import warnings
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
 
 from .lint import lint
 from .model import (
@@ -14,42 +17,30 @@ from .model import (
     WARNING,
     Exchange,
     Problem,
-    Record,
     Topology,
     VhostTopology,
-    without_gc,
 )
 from .patterns import InvalidPattern, Matcher, Regex, compile_pattern, gave_up_on, subject
 from .resolve import resolve
 
-TYPE_CHECKING = False
-if TYPE_CHECKING:  # typing costs the command line's start-up; only checkers need it
-    from collections.abc import Iterable
-    from typing import Any
-
-    #: a shell glob (Python's re on the name) or an ``re:`` pattern (PCRE, as for policies)
-    NamePattern = re.Pattern[str] | Regex
+#: a shell glob (Python's re on the name) or an ``re:`` pattern (PCRE, as for policies)
+NamePattern = re.Pattern[str] | Regex
 
 
 class PatternError(ValueError):
     """A selection pattern that cannot be used; the message says which and why."""
 
 
-class Selection(Record):
+@dataclass(slots=True, frozen=True)
+class Selection:
     """What the directive's options and the CLI's flags ask for (``vhosts`` None: every one)."""
 
-    __slots__ = ("vhosts", "include", "exclude", "default_exchange", "hide_temporary")
-
-    def __init__(self, vhosts: list[str] | None = None,
-                 include: list[NamePattern] | None = None,
-                 exclude: list[NamePattern] | None = None,
-                 default_exchange: bool = False, hide_temporary: bool = False) -> None:
-        self.vhosts = vhosts
-        self.include = [] if include is None else include
-        self.exclude = [] if exclude is None else exclude
-        self.default_exchange = default_exchange
-        #: leave out exclusive and auto-delete queues (a live broker's client sessions)
-        self.hide_temporary = hide_temporary
+    vhosts: list[str] | None = None
+    include: list[NamePattern] = field(default_factory=list)
+    exclude: list[NamePattern] = field(default_factory=list)
+    default_exchange: bool = False
+    #: leave out exclusive and auto-delete queues (a live broker's client sessions)
+    hide_temporary: bool = False
 
     def wants(self, name: str, matcher: Matcher) -> bool:
         """Whether the patterns keep *name*; *matcher* notes where PCRE gave up."""
@@ -195,7 +186,6 @@ def _kept(view: VhostTopology, kind: str, name: str) -> bool:
     return False
 
 
-@without_gc
 def views(topology: Topology, selection: Selection) -> tuple[list[VhostTopology], list[Problem]]:
     """The one pipeline the directive and the CLI share: resolve and select each vhost."""
     problems = list(topology.problems)

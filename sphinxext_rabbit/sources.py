@@ -15,6 +15,9 @@ import json
 import os
 import re
 import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING, Any
 
 from .load import (
     _TOP_LEVEL_KEYS,
@@ -25,14 +28,10 @@ from .load import (
     read_document,
     read_text,
 )
-from .model import ERROR, WARNING, Problem, Record, Topology, without_gc
+from .model import ERROR, WARNING, Problem, Topology
 from .uris import redact
 
-TYPE_CHECKING = False
-if TYPE_CHECKING:  # typing costs the command line's start-up; only checkers need it
-    from collections.abc import Callable, Mapping
-    from typing import Any
-
+if TYPE_CHECKING:  # fetch.py (HTTP) is imported when a broker is fetched
     from .fetch import Connection
 
 #: Where the password of a broker given as a URL comes from, unless told otherwise.
@@ -49,7 +48,8 @@ class SourceError(Exception):
     """A source written so that it cannot be used (the message says why and what to do)."""
 
 
-class Broker(Record):
+@dataclass(slots=True, frozen=True)
+class Broker:
     """A live broker: its name (the one conf.py gives it, else its URL), its management URL
     and where its credentials come from.
 
@@ -57,25 +57,17 @@ class Broker(Record):
     holds it, so a Broker can be pickled, logged and cached without a secret.
     """
 
-    __slots__ = ("name", "url", "user", "password_env", "timeout", "deadline", "verify",
-                 "cafile", "certfile", "keyfile")
-
-    def __init__(self, name: str, url: str, user: str | None = None,
-                 password_env: str = PASSWORD_ENV, timeout: float = 10.0,
-                 deadline: float | None = None, verify: bool = True,
-                 cafile: str | None = None, certfile: str | None = None,
-                 keyfile: str | None = None) -> None:
-        self.name = name
-        self.url = url
-        self.user = user
-        self.password_env = password_env
-        self.timeout = timeout
-        #: seconds the whole fetch may take; None: fetch.DEFAULT_DEADLINE
-        self.deadline = deadline
-        self.verify = verify
-        self.cafile = cafile
-        self.certfile = certfile
-        self.keyfile = keyfile
+    name: str
+    url: str
+    user: str | None = None
+    password_env: str = PASSWORD_ENV
+    timeout: float = 10.0
+    #: seconds the whole fetch may take; None: fetch.DEFAULT_DEADLINE
+    deadline: float | None = None
+    verify: bool = True
+    cafile: str | None = None
+    certfile: str | None = None
+    keyfile: str | None = None
 
     def connection(self) -> Connection:
         from .fetch import DEFAULT_DEADLINE, Connection
@@ -133,8 +125,7 @@ def brokers_from_config(config: Mapping[str, Any], base_dir: str) -> dict[str, B
                                  deadline=(float(settings["deadline"])
                                            if "deadline" in settings else None),
                                  verify=bool(settings.get("verify", True)), **files)
-        broker.name = name
-        brokers[name] = broker
+        brokers[name] = replace(broker, name=name)
     return brokers
 
 
@@ -172,7 +163,7 @@ def configured_broker_for(url: str, config: Mapping[str, Any], base_dir: str) ->
     name = best[1]
     broker = brokers_from_config({name: config[name]}, base_dir)[name]
     url = url.rstrip("/")
-    return broker if url == broker.url else broker.replace(name=url, url=url)
+    return broker if url == broker.url else replace(broker, name=url, url=url)
 
 
 def _address(url: Any) -> tuple[tuple[str, str, int], str] | None:
@@ -210,6 +201,7 @@ def read_file(path: str, *, vhost: str | None = None, source: str | None = None,
     source = path if source is None else source
     text, problem = read_text(path, max_bytes)
     if text is None:
+        assert problem is not None  # read_text gives one or the other
         return Topology(source=source, problems=[problem])
     if is_yaml_path(path):
         return _manifests(text, source, vhost) or parse(text, is_yaml=True, vhost=vhost,
@@ -310,7 +302,6 @@ def _is_api_file(path: str) -> bool:
         return False
 
 
-@without_gc
 def read_path(path: str, *, vhost: str | None = None, source: str | None = None,
               max_bytes: int = DEFAULT_MAX_BYTES,
               allowed: Callable[[str], bool] | None = None) -> Topology:
@@ -367,7 +358,7 @@ def merge(parts: list[Topology], *, source: str) -> Topology:
     seen_bindings: set[str] = set()
     for part in parts:
         merged.problems.extend(p if p.source is not None or part.source == source
-                               else p.replace(source=part.source) for p in part.problems)
+                               else replace(p, source=part.source) for p in part.problems)
         for vhost, default_type in part.vhosts.items():
             if default_type is not None or vhost not in merged.vhosts:
                 merged.vhosts[vhost] = default_type
@@ -386,11 +377,11 @@ def merge(parts: list[Topology], *, source: str) -> Topology:
                     items.append(item)
                 declared[key] = (position, part)
         for binding in part.bindings:
-            identity = json.dumps([binding.vhost, binding.source, binding.destination,
-                                   binding.destination_type, binding.routing_key,
-                                   binding.arguments], sort_keys=True, default=str)
-            if identity not in seen_bindings:  # the broker keeps one of identical bindings
-                seen_bindings.add(identity)
+            same = json.dumps([binding.vhost, binding.source, binding.destination,
+                               binding.destination_type, binding.routing_key,
+                               binding.arguments], sort_keys=True, default=str)
+            if same not in seen_bindings:  # the broker keeps one of identical bindings
+                seen_bindings.add(same)
                 merged.bindings.append(binding)
     for (kind, _identity), (position, part) in declared.items():
         queue = merged.queues[position] if kind == "queues" else None
@@ -398,7 +389,7 @@ def merge(parts: list[Topology], *, source: str) -> Topology:
         # default queue type; an import would give it that default
         if (queue is not None and queue.vhost not in part.vhosts and queue.type == "classic"
                 and "x-queue-type" not in queue.arguments and merged.vhosts.get(queue.vhost)):
-            merged.queues[position] = queue.replace(type=merged.vhosts[queue.vhost])
+            merged.queues[position] = replace(queue, type=merged.vhosts[queue.vhost] or "classic")
     merged.unread = frozenset().union(*(part.unread for part in parts))
     times = [part.taken_at for part in parts if part.taken_at is not None]
     merged.taken_at = min(times) if times else None
@@ -445,7 +436,7 @@ def read_live_or_snapshot(broker: Broker, *, vhost: str | None = None,
             from .export import write_definitions
 
             try:
-                os.makedirs(snapshot_dir, exist_ok=True)
+                os.makedirs(os.path.dirname(snapshot), exist_ok=True)
                 write_definitions(topology, snapshot)
             except OSError as exc:
                 topology.problems.insert(0, Problem(

@@ -9,11 +9,11 @@ from .graph import (
     binding_terms,
     entity_flags,
     exchange_type_text,
-    origin_text,
+    origin_words,
     source_exchange_type,
     visible,
 )
-from .model import DEFAULT_EXCHANGE, Edge, Exchange, Queue, VhostTopology
+from .model import DEFAULT_EXCHANGE, Edge, Exchange, Origin, Queue, VhostTopology
 
 NONE = "—"
 #: how many entity names the policies table lists before it only counts them
@@ -66,7 +66,9 @@ def _endpoint(view: VhostTopology, node_type: str, name: str) -> Cell:
     if node_type == "exchange" and name == DEFAULT_EXCHANGE:
         return [Span("default exchange")]
     cell = [Span(f"{node_type} "), _code(name)]
-    entity = {"exchange": view.exchanges, "queue": view.queues}.get(node_type, {}).get(name)
+    entities: dict[str, Exchange] | dict[str, Queue] = (
+        view.exchanges if node_type == "exchange" else view.queues if node_type == "queue" else {})
+    entity = entities.get(name)
     if entity is not None and entity.origin == "missing":
         cell.append(Span(" (missing)"))
     return cell
@@ -93,12 +95,12 @@ def _effective_policy(view: VhostTopology, node_type: str, name: str) -> Cell:
     return _joined(pieces, "; ")
 
 
-def _origin(origin: str) -> Cell:
+def _origin(origin: Origin) -> Cell:
     """``(queue argument)``, ``(policy NAME)``: where an edge comes from."""
-    kind, _, name = origin.partition(":")
+    kind, name = origin
     if name:
-        return [Span(f" ({origin_text(kind)} "), _code(name), Span(")")]
-    return [Span(f" ({origin_text(origin)})")]
+        return [Span(f" ({origin_words(kind)} "), _code(name), Span(")")]
+    return [Span(f" ({origin_words(kind)})")]
 
 
 def _targets(view: VhostTopology, edges: list[Edge]) -> Cell:

@@ -8,11 +8,8 @@ from __future__ import annotations
 
 import functools
 import re
+from typing import Any
 from urllib.parse import unquote
-
-TYPE_CHECKING = False
-if TYPE_CHECKING:  # typing costs the command line's start-up; only checkers need it
-    from typing import Any
 
 #: Shown instead of a secret.
 REDACTED = "(redacted)"
@@ -110,8 +107,6 @@ def redact_value(value: Any) -> Any:
 class Endpoint:
     """Where a (redacted) URI points: this broker's vhost, another broker, or, for a value
     that is no AMQP URI (a placeholder such as ``CEGA_CONNECTION``), that value as written."""
-
-    __slots__ = ("host", "vhost", "local")
 
     def __init__(self, uri: str) -> None:
         if uri.startswith(SECRET_SCHEME):

@@ -177,7 +177,7 @@ def test_command_line_on_a_file_imports_no_sphinx_and_no_http_client(definitions
     code = (
         "import sys; from sphinxext_rabbit.cli import main; main(['dot', sys.argv[1]]); "
         "sys.stderr.write(' '.join(m for m in sys.modules if m.split('.')[0] in "
-        "('sphinx', 'docutils', 'yaml', 'http', 'ssl', 'shutil') "
+        "('sphinx', 'docutils', 'yaml', 'http', 'ssl') "
         "or m == 'sphinxext_rabbit.fetch'))"
     )
     completed = subprocess.run(

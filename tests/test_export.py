@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import stat
+from dataclasses import replace
 
 import pytest
 
@@ -46,9 +47,9 @@ def typed_in_arguments(topology: Topology) -> Topology:
     for queue in topology.queues:
         if (not isinstance(queue.arguments.get("x-queue-type"), str)
                 and queue.type != (topology.vhosts.get(queue.vhost) or "classic")):
-            queue = queue.replace(arguments={**queue.arguments, "x-queue-type": queue.type})
+            queue = replace(queue, arguments={**queue.arguments, "x-queue-type": queue.type})
         queues.append(queue)
-    return topology.replace(queues=queues)
+    return replace(topology, queues=queues)
 
 
 @pytest.mark.parametrize("path", DEFINITION_FILES, ids=[p.name for p in DEFINITION_FILES])

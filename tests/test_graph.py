@@ -8,6 +8,7 @@ import subprocess
 import sys
 import xml.etree.ElementTree as ET
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -67,7 +68,7 @@ def binding(
         destination_type,
         key,
         arguments or {},
-        "binding",
+        ("binding", None),
     )
 
 
@@ -76,7 +77,7 @@ def edge(
     source: tuple[str, str],
     destination: tuple[str, str],
     key: str | None = None,
-    origin: str = "queue-argument",
+    origin: tuple = ("queue-argument", None),
     arguments: dict | None = None,
 ) -> Edge:
     return Edge(
@@ -172,25 +173,25 @@ def sample_view() -> VhostTopology:
                 ("queue", "orders.created"),
                 ("exchange", "dlx"),
                 "dead",
-                "policy:dlx-all",
+                ("policy", "dlx-all"),
             ),
             edge(
                 "alternate",
                 ("exchange", "dlx"),
                 ("exchange", "unrouted"),
-                origin="exchange-argument",
+                origin=("exchange-argument", None),
             ),
             edge(
                 "shovel",
                 ("queue", "audit"),
                 ("external", "amqp://archive/%2F queue audit"),
-                origin="parameter:to-archive",
+                origin=("parameter", "to-archive"),
             ),
             edge(
                 "federation",
                 ("external", "amqp://upstream/%2F exchange orders"),
                 ("exchange", "orders"),
-                origin="policy:federate",
+                origin=("policy", "federate"),
             ),
         ],
         externals={"amqp://archive/%2F queue audit", "amqp://upstream/%2F exchange orders"},
@@ -393,7 +394,7 @@ def test_nodes_alike_but_for_one_field_are_each_drawn_as_when_alone(
     entity: Exchange | Queue, changes: dict
 ) -> None:
     """Nodes share what they show besides their names: no field may go unseen."""
-    other = entity.replace(name="b", **changes)
+    other = replace(entity, name="b", **changes)
     node_type = "exchange" if isinstance(entity, Exchange) else "queue"
     together = to_dot([view_of(entity, other)])
     assert node_statement(together, node_type, "b") == node_statement(
@@ -573,10 +574,12 @@ def test_to_text() -> None:
             binding("h", "orders.created", arguments={"x-match": "all", "kind": "a"}),
             binding("ghost", "orders.created", "k"),
             edge(
-                "dead-letter", ("queue", "orders.created"), ("exchange", ""), "retry", "policy:dl"
+                "dead-letter", ("queue", "orders.created"), ("exchange", ""), "retry",
+                ("policy", "dl")
             ),
             edge(
-                "alternate", ("exchange", "orders"), ("exchange", "far"), origin="exchange-argument"
+                "alternate", ("exchange", "orders"), ("exchange", "far"),
+                origin=("exchange-argument", None)
             ),
         ],
         stubs={("exchange", "far")},

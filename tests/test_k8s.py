@@ -44,7 +44,7 @@ def edges(topology, vhost: str) -> set[tuple]:
     view, problems = resolve(topology, vhost)
     assert problems == []
     return {(e.kind, e.source_type, e.source, e.destination_type, e.destination, e.routing_key,
-             e.origin) for e in view.edges}
+             e.as_dict()["origin"]) for e in view.edges}
 
 
 def summary(topology) -> dict[str, list]:

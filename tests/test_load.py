@@ -194,25 +194,6 @@ def test_file_over_the_size_limit_is_refused(tmp_path):
     assert "2,014 bytes, more than the 1,000 allowed" in problem.message
 
 
-def test_reading_pauses_the_cycle_collector_and_restores_it():
-    import gc
-
-    from sphinxext_rabbit.model import without_gc
-
-    seen = []
-    paused = without_gc(lambda: seen.append(gc.isenabled()))
-    assert gc.isenabled()
-    paused()
-    assert seen == [False] and gc.isenabled()
-    gc.disable()
-    try:
-        paused()
-        assert not gc.isenabled()  # a caller that paused it keeps it paused
-    finally:
-        gc.enable()
-    assert parse("{}").problems == [] and gc.isenabled()
-
-
 def test_an_unknown_field_is_located_at_its_own_line():
     text = json.dumps({"queues": [{"name": "q", "vhost": "/", "durable": True,
                                    "arguments": {}, "auto_delte": True}]}, indent=2)

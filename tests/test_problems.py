@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import re
+from typing import get_args
 
+from sphinxext_rabbit.model import ProblemCode
 from sphinxext_rabbit.problems import CATALOG, catalog_table
 from tests.helpers import ROOT
 
@@ -18,6 +20,11 @@ def test_every_reported_code_is_documented_and_nothing_else():
     reported = set(REPORTED.findall(source))
     assert len(reported) >= 14
     assert reported == set(CATALOG)
+
+
+def test_the_type_of_codes_names_the_catalogued_ones():
+    """mypy checks each reported code against ProblemCode; the catalogue must match it."""
+    assert list(get_args(ProblemCode)) == list(CATALOG)
 
 
 def test_the_reference_page_lists_them():

@@ -26,7 +26,8 @@ def resolved(doc, vhost="/"):
 
 def edges_of(view, kind):
     return [
-        (e.source, e.destination, e.routing_key, e.origin) for e in view.edges if e.kind == kind
+        (e.source, e.destination, e.routing_key, e.as_dict()["origin"])
+        for e in view.edges if e.kind == kind
     ]
 
 
@@ -326,7 +327,7 @@ def test_shovel_edges(value, expected):
     view, problems = resolved(doc)
     [edge] = [e for e in view.edges if e.kind == "shovel"]
     assert (edge.source, edge.source_type, edge.destination, edge.destination_type) == expected
-    assert edge.origin == "parameter:move"
+    assert edge.origin == ("parameter", "move")
     assert "pw" not in repr(view)
     assert problems == []
 

@@ -248,7 +248,7 @@ def test_alternate_exchange_by_policy_and_the_argument_wins():
     assert _route(doc, "by-policy", "k").queues == ["policy.q"]
     assert _route(doc, "by-argument", "k").queues == ["argument.q"]
     [hop, _] = _route(doc, "by-policy", "k").hops
-    assert hop.edge.origin == "policy:ae"
+    assert hop.edge.origin == ("policy", "ae")
 
 
 def test_cc_and_bcc_add_keys_and_headers_exchanges_see_cc_only():
@@ -269,7 +269,7 @@ def test_default_exchange_routes_by_queue_name_only_to_queues_that_exist():
     doc = {"exchanges": [_x("x")], "queues": [_q("jobs")],
            "bindings": [_b("x", "gone", "k")]}  # "gone" is missing
     route = _route(doc, "", "jobs")
-    assert route.queues == ["jobs"] and route.hops[0].edge.origin == "implicit"
+    assert route.queues == ["jobs"] and route.hops[0].edge.origin == ("implicit", None)
     assert _route(doc, "amq.default", "jobs").queues == ["jobs"]
     missing = _route(doc, "", "gone")
     assert missing.unroutable and missing.unmatched_keys == ["gone"]
