@@ -28,7 +28,8 @@ fi
 # rabbitmq-server: the tests read a live management API (scripts/rabbitmq.sh runs a private
 #   node; in a container apt's own start of the system service is refused, which is fine)
 # openssl: the tests make a self-signed certificate for a TLS server
-packages=(graphviz python3-venv python3-pip chromium rabbitmq-server openssl)
+# npm: installs mermaid-cli, which renders the Mermaid output in the tests
+packages=(graphviz python3-venv python3-pip chromium rabbitmq-server openssl npm)
 echo "setup: installing Debian packages: ${packages[*]}"
 "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -qq
 "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
@@ -42,6 +43,12 @@ fi
 echo "setup: installing sphinxext-rabbit (editable) with its test and dot extras"
 .venv/bin/python -m pip install --quiet --disable-pip-version-check --upgrade pip
 .venv/bin/python -m pip install --quiet --disable-pip-version-check -e '.[test,dot]'
+
+# mermaid-cli renders the Mermaid output in the tests, driving Debian's chromium
+# (tests/mermaid-puppeteer.json) rather than a browser of its own
+echo "setup: installing mermaid-cli into .mermaid/"
+PUPPETEER_SKIP_DOWNLOAD=1 npm install --prefix .mermaid --no-audit --no-fund --silent \
+    @mermaid-js/mermaid-cli@11
 
 echo "setup: building sample_docs"
 .venv/bin/sphinx-build -W --keep-going -q -b html sample_docs sample_docs/_build/html

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import replace
 
 from . import installed_version
-from .model import ERROR, Problem, Topology
+from .model import ERROR, Problem, Topology, VhostTopology
 from .select import PatternError, Selection, parse_patterns, views
 from .sources import (
     PASSWORD_ENV,
@@ -26,7 +26,9 @@ from .sources import (
 )
 from .uris import redact
 
-_RENDER_FORMATS = ("svg", "png", "pdf")
+_RENDER_FORMATS = ("svg", "png", "pdf", "mmd")
+#: what `render` writes as text itself, without Graphviz
+_MERMAID_FORMAT = "mmd"
 
 
 def say(text: str) -> None:
@@ -105,13 +107,20 @@ def _render_arguments(parser: argparse.ArgumentParser) -> None:
 
     _drawing_arguments(parser)
     parser.add_argument("-o", "--output", required=True,
-                        help="the image to write; its suffix picks svg, png or pdf")
+                        help="the image to write; its suffix picks svg, png or pdf, or "
+                             ".mmd for Mermaid text")
     parser.add_argument("--dot-command", default=None,
                         help="the Graphviz dot binary (default: dot, else graphviz-pure)")
     parser.add_argument("--dot-timeout", type=_seconds, default=DEFAULT_TIMEOUT,
                         metavar="SECONDS",
                         help="seconds the layout may take before dot is stopped and "
                              f"nothing is written (default: {DEFAULT_TIMEOUT:g})")
+
+
+def _mermaid_arguments(parser: argparse.ArgumentParser) -> None:
+    _source_arguments(parser)
+    _selection_arguments(parser)
+    parser.add_argument("--layout", choices=("LR", "TB"), default="LR")
 
 
 def _edges_arguments(parser: argparse.ArgumentParser) -> None:
@@ -156,7 +165,9 @@ def _route_arguments(parser: argparse.ArgumentParser) -> None:
 #: command -> (help, what adds its arguments)
 _COMMANDS: dict[str, tuple[str, Callable[[argparse.ArgumentParser], None]]] = {
     "dot": ("print the diagram as Graphviz DOT", _drawing_arguments),
-    "render": ("draw the diagram into an svg/png/pdf file", _render_arguments),
+    "mermaid": ("print the diagram as a Mermaid flowchart", _mermaid_arguments),
+    "render": ("draw the diagram into an svg/png/pdf file, or Mermaid text (.mmd)",
+               _render_arguments),
     "edges": ("print the resolved routing graph as JSON", _edges_arguments),
     "check": ("list every problem; exit 1 when one of them is an error", _source_arguments),
     "fetch": ("save a live broker as a definitions file (a snapshot, no secrets)",
@@ -322,6 +333,9 @@ def _run(args: argparse.Namespace) -> int:
     built, problems = views(topology, selection)
     has_errors = _report(topology.source, problems)
     if args.command == "check":
+        from .graph import visible
+
+        _write_out(f"{visible(topology.source)}: {_summary(problems)}\n")
         return 1 if has_errors else 0
     if _unreadable(problems):
         return 1
@@ -332,6 +346,8 @@ def _run(args: argparse.Namespace) -> int:
         _write_out(visible_json(json.dumps(edges, ensure_ascii=False, indent=2,
                                            sort_keys=True)) + "\n")
         return 0
+    if args.command == "mermaid" or _image_format(args) == _MERMAID_FORMAT:
+        return _mermaid(built, args)
     from .graph import to_dot
 
     dot = to_dot(built, layout=args.layout, legend=args.legend,
@@ -347,7 +363,7 @@ def _render(dot: str, source: str, args: argparse.Namespace) -> int:
     from .model import WARNING
 
     output = args.output
-    image_format = os.path.splitext(output)[1].lstrip(".").lower()
+    image_format = _image_format(args)
     if image_format not in _RENDER_FORMATS:
         say(f"sphinxext-rabbit: cannot tell the image format of {output!r}; "
             f"use a name ending in .{', .'.join(_RENDER_FORMATS)}")
@@ -375,6 +391,44 @@ def _render(dot: str, source: str, args: argparse.Namespace) -> int:
         return 1
     _report(source, [Problem(WARNING, "dot-warning", message) for message in messages])
     return 0
+
+
+def _image_format(args: argparse.Namespace) -> str | None:
+    """What ``render -o`` is to write, by the output's suffix; None for other commands."""
+    output = getattr(args, "output", None)
+    if args.command != "render" or output is None:
+        return None
+    return os.path.splitext(output)[1].lstrip(".").lower()
+
+
+def _mermaid(built: list[VhostTopology], args: argparse.Namespace) -> int:
+    """Print the Mermaid flowchart, or write it to ``render -o``'s file."""
+    from .mermaid import to_mermaid
+
+    text = to_mermaid(built, layout=args.layout, show_default_exchange=args.default_exchange)
+    if args.command == "mermaid":
+        _write_out(text)
+        return 0
+    if args.legend:
+        say("sphinxext-rabbit: --legend is not drawn in Mermaid output; writing it without")
+    try:
+        with open(args.output, "w", encoding="utf-8") as file:
+            file.write(text)
+    except OSError as exc:
+        say(f"sphinxext-rabbit: cannot write {args.output}: {exc.strerror or exc}")
+        return 1
+    return 0
+
+
+def _summary(problems: list[Problem]) -> str:
+    """``no problems``, or how many errors and warnings (and notes) were found."""
+    counts: dict[str, int] = {}
+    for problem in problems:
+        counts[problem.severity] = counts.get(problem.severity, 0) + 1
+    if not counts:
+        return "no problems"
+    return ", ".join(f"{number} {severity}{'s' if number > 1 else ''}"
+                     for severity, number in sorted(counts.items()))
 
 
 def _fetch(topology: Topology, output: str) -> int:

@@ -265,6 +265,43 @@ def origin_text(origin: Origin) -> str:
     return f"{origin_words(kind)} {visible(name)}" if name else origin_words(kind)
 
 
+def entity_look(node_type: str, entity: Exchange | Queue) -> str:
+    """The look of a declared or built-in entity by its type: ``queue:quorum``,
+    ``exchange:other``, ..."""
+    look = f"{node_type}:{entity.type}"
+    return look if look in _NODE_LOOKS else f"{node_type}:other"
+
+
+def entity_details(entity: Exchange | Queue) -> str:
+    """A node's second line: its type, flags, durability and whether it is built in."""
+    if isinstance(entity, Exchange):
+        details = [exchange_type_text(entity)]
+    else:
+        details = [queue_type_text(entity)]
+    details += entity_flags(entity)
+    if not entity.durable:
+        details.append("durable=false")
+    if entity.origin == "builtin":
+        details.append("built-in")
+    return ", ".join(details)
+
+
+def drawn_queue_names(view: VhostTopology) -> set[str]:
+    """The queues a drawing of *view* shows, stubs included: where shortcuts may lead."""
+    return set(view.queues) | {name for node_type, name in view.stubs if node_type == "queue"}
+
+
+def goes_via_default_exchange(edge: Edge, queue_names: set[str]) -> bool:
+    """Whether *edge* leads to the default exchange with the name of a drawn queue as its
+    key: unless the default exchange is drawn, it is drawn straight to that queue."""
+    return (
+        edge.destination == DEFAULT_EXCHANGE
+        and edge.destination_type == "exchange"
+        and edge.routing_key is not None
+        and edge.routing_key in queue_names
+    )
+
+
 # -- DOT --------------------------------------------------------------------------------
 
 
@@ -303,7 +340,8 @@ def _node_style(node_type: str, look: str | None, status: str | None) -> str:
     return ", ".join(f"{name}={dot_string(value)}" for name, value in attrs.items())
 
 
-def _edge_label(view: VhostTopology, edge: Edge) -> list[str]:
+def edge_label(view: VhostTopology, edge: Edge) -> list[str]:
+    """An edge's label in the diagram, a line a term (none for a fanout binding)."""
     if edge.kind == "binding":
         return binding_terms(edge, source_exchange_type(view, edge.source))
     kind, name = edge.origin
@@ -456,9 +494,7 @@ class _VhostDrawing:
         view = self.view
         nodes = self.nodes
         texts = self._edge_texts
-        queue_names = set(view.queues) | {
-            name for node_type, name in view.stubs if node_type == "queue"
-        }
+        queue_names = drawn_queue_names(view)
         shortcuts = not show_default_exchange
         routes: list[_Route] = []
         for edge in view.edges:
@@ -466,12 +502,7 @@ class _VhostDrawing:
                       or self._outside_node(edge.source_type, edge.source))
             # Unless the default exchange is drawn, a route through it goes straight to
             # the queue its routing key names.
-            shortcut = (
-                shortcuts
-                and edge.destination == DEFAULT_EXCHANGE
-                and edge.destination_type == "exchange"
-                and edge.routing_key in queue_names
-            )
+            shortcut = shortcuts and goes_via_default_exchange(edge, queue_names)
             if shortcut and edge.routing_key is not None:
                 target_type, target_name = "queue", edge.routing_key
             else:
@@ -544,22 +575,10 @@ class _VhostDrawing:
             return _NodeDescription(node_type, "", (f"missing {node_type}",), None, "missing",
                                     node_type,
                                     (self.vhost_line, "missing: referenced but not declared"))
-        if isinstance(entity, Exchange):
-            type_text = exchange_type_text(entity)
-        else:
-            type_text = queue_type_text(entity)
-        look = f"{node_type}:{entity.type}"
-        if look not in _NODE_LOOKS:
-            look = f"{node_type}:other"
-        details = [type_text, *entity_flags(entity)]
-        if not entity.durable:
-            details.append("durable=false")
+        details_line = entity_details(entity)
         status = "builtin" if entity.origin == "builtin" else None
-        if status:
-            details.append("built-in")
-        details_line = ", ".join(details)
-        return _NodeDescription(node_type, "", (details_line,), look, status, node_type,
-                                (self.vhost_line, details_line))
+        return _NodeDescription(node_type, "", (details_line,), entity_look(node_type, entity),
+                                status, node_type, (self.vhost_line, details_line))
 
     def _arguments_line(self, arguments: dict[str, Any]) -> str:
         """A tooltip's arguments line, escaped, after its line break: worded once per drawing
@@ -619,7 +638,7 @@ class _VhostDrawing:
     def _edge_text(self, edge: Edge, shortcut: bool) -> tuple[str, str]:
         """An edge statement's text before its source's tooltip name (from the attribute
         list's start) and after its destination's, escaped."""
-        lines = _edge_label(self.view, edge)
+        lines = edge_label(self.view, edge)
         if shortcut:
             lines[0] += " via default exchange"
         tail = "\\n" + _escaped(self.vhost_line, True)

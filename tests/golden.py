@@ -59,6 +59,8 @@ RUNS = (
     (["dot", "--default-exchange"], "dot-default-exchange.dot"),
     (["dot", "--legend", "--default-exchange"], "dot-legend-default-exchange.dot"),
     (["edges"], "edges.json"),
+    (["mermaid"], "mermaid.mmd"),
+    (["mermaid", "--default-exchange"], "mermaid-default-exchange.mmd"),
 )
 TABLES = (bindings_table, queues_table, exchanges_table, policies_table)
 

@@ -1,0 +1,183 @@
+"""Render vhost topologies as a Mermaid flowchart, for pages that render Mermaid (READMEs
+and pull requests on code hosts).
+
+The same selection and wording as the DOT diagram (graph.py), in the shapes Mermaid's
+flowchart has: exchanges round or many-sided, queues box-like, one subgraph per vhost.
+Node IDs are synthetic (``n0``, ``n1``...), so data only ever appears inside quoted
+labels, where every character that Mermaid's syntax, its Markdown strings or HTML could
+read is written as an entity code (``#35;``).
+"""
+
+from __future__ import annotations
+
+import re
+
+from .graph import (
+    LAYOUTS,
+    STUB_MARK,
+    display_name,
+    drawn_queue_names,
+    edge_label,
+    entity_details,
+    entity_look,
+    goes_via_default_exchange,
+    visible,
+)
+from .model import DEFAULT_EXCHANGE, Exchange, Queue, VhostTopology
+
+#: look -> (start, end) of a node statement's shape, as near the DOT shapes as Mermaid's
+#: flowchart allows: ellipse -> stadium, hexagon -> hexagon, octagon -> trapezoid, egg ->
+#: circle, double ellipse -> double circle, double box -> subroutine, box3d -> flag
+_SHAPES = {
+    "exchange:direct": ("([", "])"),
+    "exchange:fanout": ("{{", "}}"),
+    "exchange:topic": ("[/", "\\]"),
+    "exchange:headers": ("((", "))"),
+    "exchange:other": ("(((", ")))"),
+    "queue:classic": ("[", "]"),
+    "queue:quorum": ("[[", "]]"),
+    "queue:stream": ("[(", ")]"),
+    "queue:other": ("(", ")"),
+    "external": (">", "]"),
+}
+#: shapes of entities drawn without their type (missing ones and stubs), as in DOT
+_PLAIN_LOOKS = {"exchange": "exchange:direct", "queue": "queue:classic", "external": "external"}
+#: class -> its style, in the DOT diagram's colours; every node has one of these
+_CLASSES = {
+    "exchange": "fill:#fdf0d5,stroke:#333,color:#000",
+    "queue": "fill:#dcebfa,stroke:#333,color:#000",
+    "external": "fill:#eeeeee,stroke:#333,color:#000",
+    "builtin": "fill:#f2f2f2,stroke:#8c8c8c,color:#666",
+    "missing": "fill:#fff,stroke:red,color:red,stroke-dasharray:5 3",
+    "stub": "fill:#fff,stroke:#7f7f7f,color:#666,stroke-dasharray:2 2,font-size:10px",
+    "nothing": "fill:#fff,stroke:#999,color:#666",
+}
+#: edge look -> (arrow, linkStyle or "" for Mermaid's own), after graph.py's edge looks
+_ARROWS = {
+    "binding": ("-->", ""),
+    "default-route": ("-->", "stroke:#999,stroke-width:0.6px,color:#737373"),
+    "dead-letter": ("-.->", "stroke:red,color:red"),
+    "alternate": ("-.->", "stroke:darkorange,color:#cd6600,stroke-dasharray:2 3"),
+    "shovel": ("==>", "stroke:blue,color:blue"),
+    "federation": ("==>", "stroke:purple,color:purple,stroke-dasharray:6 3"),
+}
+_SHORTCUT = " via default exchange"
+#: what a label shows as it is: letters, digits, space and punctuation that none of
+#: Mermaid's flowchart syntax, Markdown strings, entity codes and HTML gives a meaning
+#: inside a quoted label; the rest of ASCII is written as an entity code. Beyond ASCII,
+#: `visible` has already written what would reorder or break lines as escapes.
+_LABEL_UNSAFE = re.compile(r"[^A-Za-z0-9 .,:/=+@()\-\x80-\U0010ffff]")
+
+
+def mermaid_label(lines: list[str]) -> str:
+    """*lines* (shown text, from `visible`) as a double-quoted Mermaid label."""
+    return '"' + "<br>".join(_LABEL_UNSAFE.sub(_entity, line) for line in lines) + '"'
+
+
+def _entity(match: re.Match[str]) -> str:
+    return f"#{ord(match.group())};"
+
+
+class _Flowchart:
+    """The statements of a flowchart, with the node IDs it has handed out."""
+
+    def __init__(self) -> None:
+        self.lines: list[str] = []
+        self.edges: list[str] = []
+        #: edge look -> the indices of its edges, for its linkStyle
+        self.looks: dict[str, list[int]] = {}
+
+    def node(self, look: str, css_class: str, lines: list[str]) -> str:
+        node_id = f"n{len(self.lines)}"  # one statement per node
+        start, end = _SHAPES[look]
+        self.lines.append(f"    {node_id}{start}{mermaid_label(lines)}{end}:::{css_class}")
+        return node_id
+
+    def edge(self, source: str, target: str, look: str, label: list[str]) -> None:
+        arrow = _ARROWS[look][0]
+        text = f"|{mermaid_label(label)}|" if label else ""
+        self.looks.setdefault(look, []).append(len(self.edges))
+        self.edges.append(f"  {source} {arrow}{text} {target}")
+
+
+def _vhost(chart: _Flowchart, view: VhostTopology, show_default_exchange: bool) -> None:
+    """The nodes of *view* into the chart's lines, its edges into its edges."""
+    ids: dict[tuple[str, str], str] = {}
+    queue_names = drawn_queue_names(view)
+    shortcuts = not show_default_exchange
+    routes = []
+    for edge in view.edges:
+        shortcut = shortcuts and goes_via_default_exchange(edge, queue_names)
+        target = ("queue", edge.routing_key) if shortcut else (edge.destination_type,
+                                                               edge.destination)
+        routes.append(((edge.source_type, edge.source), target, shortcut, edge))
+    ends = {end for source, target, _, _ in routes for end in (source, target)}
+    default_key = ("exchange", DEFAULT_EXCHANGE)
+    exchanges: dict[str, Exchange] = dict(view.exchanges)
+    default_exchange = exchanges.pop(DEFAULT_EXCHANGE, None)
+    routes_default = show_default_exchange and bool(view.queues)
+    if default_key in ends or routes_default or (show_default_exchange and default_exchange):
+        exchanges[DEFAULT_EXCHANGE] = default_exchange or Exchange(
+            view.vhost, DEFAULT_EXCHANGE, "direct", origin="builtin")
+    entities: list[tuple[str, Exchange | Queue]] = [
+        ("exchange", exchanges[name]) for name in sorted(exchanges)]
+    entities += [("queue", view.queues[name]) for name in sorted(view.queues)]
+    for node_type, entity in entities:
+        name = display_name(node_type, entity.name)
+        if entity.origin == "missing":
+            ids[node_type, entity.name] = chart.node(
+                _PLAIN_LOOKS[node_type], "missing", [name, f"missing {node_type}"])
+        else:
+            css_class = "builtin" if entity.origin == "builtin" else node_type
+            ids[node_type, entity.name] = chart.node(
+                entity_look(node_type, entity), css_class, [name, entity_details(entity)])
+    for name in sorted(view.externals):
+        ids["external", name] = chart.node("external", "external", [visible(name), "external"])
+    for node_type, name in sorted(view.stubs | ends):
+        if (node_type, name) not in ids:
+            ids[node_type, name] = chart.node(
+                _PLAIN_LOOKS.get(node_type, "queue:classic"), "stub",
+                [f"{STUB_MARK} {display_name(node_type, name)}"])
+    if not ids:
+        chart.node("queue:classic", "nothing", ["nothing selected"])
+    for source, target, shortcut, edge in routes:
+        label = edge_label(view, edge)
+        if shortcut:
+            label[0] += _SHORTCUT
+        look = edge.kind if edge.kind in _ARROWS else "binding"
+        chart.edge(ids[source], ids[target], look, label)
+    if routes_default:
+        named = {edge.routing_key for edge in view.edges
+                 if (edge.destination_type, edge.destination) == default_key
+                 and edge.routing_key in queue_names}
+        for name in sorted(set(view.queues) | named):
+            chart.edge(ids[default_key], ids["queue", name], "default-route", [visible(name)])
+
+
+def to_mermaid(views: list[VhostTopology], *, layout: str = "LR",
+               show_default_exchange: bool = False) -> str:
+    """A Mermaid ``flowchart`` of *views*, a subgraph per vhost.
+
+    The same input always gives the same text, byte for byte.
+    """
+    if layout not in LAYOUTS:
+        raise ValueError(f"layout must be one of {', '.join(LAYOUTS)}, not {layout!r}")
+    chart = _Flowchart()
+    head = [f"flowchart {layout}"]
+    body: list[str] = []
+    for index, view in enumerate(views):
+        start = len(chart.lines)
+        _vhost(chart, view, show_default_exchange)
+        body += [f"  subgraph v{index}[{mermaid_label([f'vhost {visible(view.vhost)}'])}]",
+                 *chart.lines[start:], "  end"]
+    if not views:
+        chart.node("queue:classic", "nothing", ["nothing selected"])
+        body += chart.lines
+    lines = head + body + chart.edges
+    used = {line.rsplit(":::", 1)[1] for line in chart.lines}
+    lines += [f"  classDef {name} {style}" for name, style in _CLASSES.items() if name in used]
+    for look, (_, style) in _ARROWS.items():
+        if style and look in chart.looks:
+            lines.append(f"  linkStyle {','.join(map(str, chart.looks[look]))} {style}")
+    return "\n".join(lines) + "\n"
+
