@@ -46,6 +46,7 @@ def setup(app: Sphinx) -> ExtensionMetadata:
         choose_dot,
         depart_diagram,
         html_visit_rabbitmq_diagram,
+        keep_man_names_whole,
         latex_visit_rabbitmq_diagram,
         texinfo_visit_rabbitmq_diagram,
         visit_fallback,
@@ -99,6 +100,7 @@ def setup(app: Sphinx) -> ExtensionMetadata:
     app.connect("env-purge-doc", forget_document)
     app.connect("env-merge-info", merge_documents)
     app.connect("env-updated", report_warnings)
+    app.connect("doctree-resolved", keep_man_names_whole)
     return {
         "version": installed_version(),
         # the state in the environment (pages drawing live brokers, the warnings pages

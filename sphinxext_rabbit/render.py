@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import html
 import posixpath
+import re
 from hashlib import sha1
 from typing import TYPE_CHECKING
 
@@ -25,6 +26,27 @@ logger = logging.getLogger(__name__)
 
 _PREFIX = "rabbitmq"
 _DRAWING_FORMATS = frozenset({"html", "latex", "texinfo"})
+
+
+#: "\\%" before a word keeps groff from hyphenating it
+_MAN_NO_HYPHENATION = "\\%"
+
+
+def keep_man_names_whole(app: Sphinx, doctree: nodes.document, docname: str) -> None:
+    """In man pages, inline literals (the names, keys and values of the tables and route
+    reports, and those a page's text quotes) are never hyphenated, so that they copy as
+    they are."""
+    if app.builder.format != "man":
+        return
+    for literal in doctree.findall(nodes.literal):
+        for text in list(literal.findall(nodes.Text)):
+            pieces: list[nodes.Node] = []
+            for word in re.split(r"(\s+)", text.astext()):
+                if word and not word.isspace():
+                    pieces.append(nodes.raw("", _MAN_NO_HYPHENATION, format="manpage"))
+                if word:
+                    pieces.append(nodes.Text(word))
+            text.parent.replace(text, pieces)
 
 
 def choose_dot(app: Sphinx) -> None:

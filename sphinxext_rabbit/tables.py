@@ -5,10 +5,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from .graph import (
+    KEY_IGNORED_TYPES,
     argument_terms,
     binding_terms,
     entity_flags,
     exchange_type_text,
+    is_headers_binding,
+    key_text,
     origin_words,
     source_exchange_type,
     visible,
@@ -131,6 +134,17 @@ def _row(views: list[VhostTopology], view: VhostTopology, cells: list[Cell]) -> 
     return [[_code(view.vhost)], *cells] if len(views) > 1 else cells
 
 
+def _binding_terms(edge: Edge, exchange_type: str | None) -> Cell:
+    """What a binding matches on; for an exchange type that ignores the routing key (which
+    the diagram leaves out), the key the broker stores all the same, marked so."""
+    cell = _terms(binding_terms(edge, exchange_type))
+    if exchange_type not in KEY_IGNORED_TYPES or is_headers_binding(edge, exchange_type):
+        return cell
+    key = [Span(key_text(edge.routing_key or ""), literal=True),
+           Span(f" (ignored by {visible(exchange_type)})")]
+    return key if cell == [Span(NONE)] else [*key, Span(", "), *cell]
+
+
 def bindings_table(views: list[VhostTopology], *, title: str = "Bindings") -> Table:
     headers = _with_vhost(views, ["Source", "Destination", "Routing key / arguments"])
     rows = []
@@ -145,7 +159,7 @@ def bindings_table(views: list[VhostTopology], *, title: str = "Bindings") -> Ta
                     [
                         _endpoint(view, edge.source_type, edge.source),
                         _endpoint(view, edge.destination_type, edge.destination),
-                        _terms(binding_terms(edge, source_exchange_type(view, edge.source))),
+                        _binding_terms(edge, source_exchange_type(view, edge.source)),
                     ],
                 )
             )

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import build_output, page_text, shown_type, svg_text
+from tests.helpers import ROOT, build_output, page_text, shown_type, svg_text
 
 
 def warnings_of(app) -> str:
@@ -311,3 +311,44 @@ def test_latex_with_graphviz_pure_uses_png(app):
     assert included
     for name in included:
         assert (app.outdir / name).read_bytes().startswith(b"\x89PNG")
+
+
+def test_man_pages_keep_names_whole(tmp_path):
+    """groff hyphenates words at a line's end ("orders.com‐" / "mands" in sample_docs'
+    man page before the fix): no inline literal (bold in the rendered page) may come out
+    cut, at any width."""
+    import subprocess
+
+    from sphinx.cmd.build import build_main
+
+    assert build_main(["-q", "-b", "man", str(ROOT / "sample_docs"), str(tmp_path)]) == 0
+    (page,) = tmp_path.glob("*.1")
+    source = page.read_text(encoding="utf-8").replace("\\%", "").replace("\\-", "-")
+    literal_words = {word for literal in re.findall(r"\\fB(.+?)\\fP", source)
+                     for word in literal.split() if re.search(r"\w[._/-]\w", word)}
+    assert "orders.commands" in literal_words
+    for width in (50, 60, 80):
+        shown = subprocess.run(
+            ["groff", "-t", "-man", "-Tutf8", f"-rLL={width}n", str(page)],
+            capture_output=True, text=True, timeout=60, check=True).stdout
+        assert "o\bor\brd\bde\ber\brs\bs" in shown  # bold is overstruck, as looked for
+        # a bold word ending a line in a bold hyphen, and the bold word starting the next
+        # line, make a literal's name: hyphenation cut it (names with a dot, dash, slash or
+        # underscore: plain words may be bold elsewhere too)
+        lines = [re.sub(".\b", "", line) if "\b" in line else "" for line in
+                 shown.replace("\u2010\b\u2010", "\0").splitlines()]
+        cut = [(line, after) for line, after in zip(lines, lines[1:], strict=False)
+               if line.endswith("\0")
+               and line.split()[-1][:-1] + after.split()[0] in literal_words]
+        assert not cut, (width, cut[:5])
+
+
+@pytest.mark.sphinx("text", testroot="basic", freshenv=True,
+                    srcdir="test_a_fanout_binding_key_is_shown_as_ignored")
+def test_a_fanout_binding_key_is_shown_as_ignored(app):
+    """The bindings table keeps the key the broker stores for a fanout binding (here the
+    empty one, written as in the diagram), marked as ignored; the diagram leaves it out."""
+    app.build()
+    text = (app.outdir / "index.txt").read_text(encoding="utf-8")
+    rows = [line for line in text.splitlines() if 'exchange "orders.dlx"' in line]
+    assert any('"""" (ignored by fanout)' in line for line in rows), rows
