@@ -335,8 +335,10 @@ def _run(args: argparse.Namespace) -> int:
     if args.command == "check":
         from .graph import visible
 
+        if has_errors:  # the errors are the answer
+            return 1
         _write_out(f"{visible(topology.source)}: {_summary(problems)}\n")
-        return 1 if has_errors else 0
+        return 0
     if _unreadable(problems):
         return 1
     if args.command == "edges":
@@ -421,14 +423,10 @@ def _mermaid(built: list[VhostTopology], args: argparse.Namespace) -> int:
 
 
 def _summary(problems: list[Problem]) -> str:
-    """``no problems``, or how many errors and warnings (and notes) were found."""
-    counts: dict[str, int] = {}
-    for problem in problems:
-        counts[problem.severity] = counts.get(problem.severity, 0) + 1
-    if not counts:
+    """What a successful check found: ``no problems``, ``no errors, 1 warning``, ..."""
+    if not problems:
         return "no problems"
-    return ", ".join(f"{number} {severity}{'s' if number > 1 else ''}"
-                     for severity, number in sorted(counts.items()))
+    return f"no errors, {len(problems)} warning{'s' if len(problems) > 1 else ''}"
 
 
 def _fetch(topology: Topology, output: str) -> int:
