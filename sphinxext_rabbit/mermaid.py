@@ -108,8 +108,9 @@ def _vhost(chart: _Flowchart, view: VhostTopology, show_default_exchange: bool) 
     routes = []
     for edge in view.edges:
         shortcut = shortcuts and goes_via_default_exchange(edge, queue_names)
-        target = ("queue", edge.routing_key) if shortcut else (edge.destination_type,
-                                                               edge.destination)
+        target: tuple[str, str] = (edge.destination_type, edge.destination)
+        if shortcut and edge.routing_key is not None:
+            target = ("queue", edge.routing_key)
         routes.append(((edge.source_type, edge.source), target, shortcut, edge))
     ends = {end for source, target, _, _ in routes for end in (source, target)}
     default_key = ("exchange", DEFAULT_EXCHANGE)
@@ -149,7 +150,7 @@ def _vhost(chart: _Flowchart, view: VhostTopology, show_default_exchange: bool) 
     if routes_default:
         named = {edge.routing_key for edge in view.edges
                  if (edge.destination_type, edge.destination) == default_key
-                 and edge.routing_key in queue_names}
+                 and edge.routing_key is not None and edge.routing_key in queue_names}
         for name in sorted(set(view.queues) | named):
             chart.edge(ids[default_key], ids["queue", name], "default-route", [visible(name)])
 
