@@ -28,8 +28,7 @@ fi
 # rabbitmq-server: the tests read a live management API (scripts/rabbitmq.sh runs a private
 #   node; in a container apt's own start of the system service is refused, which is fine)
 # openssl: the tests make a self-signed certificate for a TLS server
-# npm: installs mermaid-cli, which renders the Mermaid output in the tests
-packages=(graphviz python3-venv python3-pip chromium rabbitmq-server openssl npm)
+packages=(graphviz python3-venv python3-pip chromium rabbitmq-server openssl)
 echo "setup: installing Debian packages: ${packages[*]}"
 "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -qq
 "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
@@ -44,6 +43,13 @@ echo "setup: installing sphinxext-rabbit (editable) with its test and dot extras
 .venv/bin/python -m pip install --quiet --disable-pip-version-check --upgrade pip
 .venv/bin/python -m pip install --quiet --disable-pip-version-check -e '.[test,dot]'
 
+# npm installs mermaid-cli; Debian's npm only where none is installed (a Node.js from
+# NodeSource brings its own npm and conflicts with Debian's package)
+if ! command -v npm >/dev/null 2>&1; then
+    echo "setup: installing Debian's npm"
+    "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+        --no-install-recommends npm >/dev/null
+fi
 # mermaid-cli renders the Mermaid output in the tests, driving Debian's chromium
 # (tests/mermaid-puppeteer.json) rather than a browser of its own
 echo "setup: installing mermaid-cli into .mermaid/"
