@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass, replace
 from typing import Any
 
-from .load import ParseError, _kind, read_document, read_yaml
+from .load import ParseError, json_kind, read_document, read_yaml
 from .model import ERROR, WARNING, Problem, ProblemCode, Severity, Topology
 from .uris import SECRET_SCHEME
 
@@ -258,7 +258,7 @@ class _ManifestReader:
             if expected is None or _is_a(value, expected):
                 spec[field] = value
                 continue
-            wanted = f"spec.{field} should be {_TYPE_NAMES[expected]}, not {_kind(value)}"
+            wanted = f"spec.{field} should be {_TYPE_NAMES[expected]}, not {json_kind(value)}"
             if field in needed:
                 self.problem(ERROR, "schema", f"{label}: {wanted}; skipped",
                              manifest.line_of(field), manifest)

@@ -135,7 +135,8 @@ class _Reader:
         if value is None:
             return []
         if not isinstance(value, list):
-            self.problem(ERROR, "schema", f"{key!r} should be a list, not {_kind(value)}", (key,))
+            self.problem(ERROR, "schema", f"{key!r} should be a list, not {json_kind(value)}",
+                         (key,))
             return []
         known = _ENTITY_KEYS.get(key)
         reported = len(self.problems)
@@ -161,7 +162,7 @@ class _Reader:
         for index, item in enumerate(value):
             if not isinstance(item, dict):
                 self.problem(ERROR, "schema",
-                             f"{key}[{index}] should be an object, not {_kind(item)}",
+                             f"{key}[{index}] should be an object, not {json_kind(item)}",
                              (key, index))
                 continue
             vhost = item.get("vhost") if common_vhost is None else common_vhost
@@ -190,7 +191,7 @@ class _Reader:
                          (key, index))
             return "/"
         self.problem(ERROR, "schema", f"{key}[{index}].vhost should be a string, "
-                     f"not {_kind(vhost)}; skipped", (key, index, "vhost"))
+                     f"not {json_kind(vhost)}; skipped", (key, index, "vhost"))
         return None
 
     def text(self, key: str, index: int, field: str, value: Any) -> str | None:
@@ -201,7 +202,7 @@ class _Reader:
                          (key, index))
         else:
             self.problem(ERROR, "schema", f"{key}[{index}].{field} should be a string, "
-                         f"not {_kind(value)}; skipped", (key, index, field))
+                         f"not {json_kind(value)}; skipped", (key, index, field))
         return None
 
     def flag(self, key: str, index: int, field: str, value: Any, default: bool) -> bool:
@@ -211,7 +212,7 @@ class _Reader:
         if value in ("true", "false"):
             return value == "true"
         self.problem(WARNING, "schema", f"{key}[{index}].{field} should be true or false, "
-                     f"not {_kind(value)}; {str(default).lower()} assumed", (key, index, field))
+                     f"not {json_kind(value)}; {str(default).lower()} assumed", (key, index, field))
         return default
 
     def mapping(self, key: str, index: int, field: str, value: Any) -> dict[str, Any]:
@@ -225,7 +226,7 @@ class _Reader:
         if value is None or value == []:  # real exports write [] for "no arguments"
             return {}
         self.problem(WARNING, "schema", f"{key}[{index}].{field} should be an object, "
-                     f"not {_kind(value)}; ignored", (key, index, field))
+                     f"not {json_kind(value)}; ignored", (key, index, field))
         return {}
 
     # -- entities --------------------------------------------------------------------
@@ -381,7 +382,7 @@ class _Reader:
             return
         apply_to = item.get("apply-to", "all")
         if not isinstance(apply_to, str) or apply_to not in _APPLY_TO:
-            shown = repr(apply_to) if isinstance(apply_to, str) else _kind(apply_to)
+            shown = repr(apply_to) if isinstance(apply_to, str) else json_kind(apply_to)
             self.problem(WARNING, "schema", f"{key}[{index}]: policy {name!r} has apply-to "
                          f"{shown}; expected one of {', '.join(sorted(_APPLY_TO))}; "
                          "'all' assumed", (key, index))
@@ -391,7 +392,7 @@ class _Reader:
             priority = int(priority)
         if not isinstance(priority, int) or isinstance(priority, bool):
             self.problem(WARNING, "schema", f"{key}[{index}]: policy {name!r} has priority "
-                         f"of type {_kind(priority)}; 0 assumed", (key, index))
+                         f"of type {json_kind(priority)}; 0 assumed", (key, index))
             priority = 0
         definition = self.mapping(key, index, "definition", item.get("definition"))
         self.topology.policies.append(Policy(vhost, name, pattern, apply_to, definition,
@@ -459,7 +460,7 @@ def _too_deep(value: Any) -> bool:
     return False
 
 
-def _kind(value: Any) -> str:
+def json_kind(value: Any) -> str:
     """A value's JSON type, named without echoing the value (it may be a secret)."""
     if value is None:
         return "null"
@@ -628,7 +629,7 @@ def read_document(document: Any, *, vhost: str | None = None, source: str = "",
     if not isinstance(document, dict):
         return Topology(source=source, problems=[Problem(
             ERROR, "schema",
-            f"a definitions file holds an object at the top, not {_kind(document)}", 1)])
+            f"a definitions file holds an object at the top, not {json_kind(document)}", 1)])
     topology = _Reader(document, locate or _no_line, vhost).read()
     topology.source = source
     return topology

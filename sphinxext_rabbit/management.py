@@ -23,8 +23,8 @@ from .load import (
     _TOP_LEVEL_KEYS,
     DEFAULT_MAX_BYTES,
     ParseError,
-    _kind,
     _Locator,
+    json_kind,
     read_document,
     read_json,
     read_text,
@@ -202,7 +202,7 @@ class _Collector:
             self.bodies.append(_Body(endpoint, body, source, locate))
         else:
             self.problem(ERROR, "schema", f"the {endpoint} body should be a list or a paged "
-                         f"object, not {_kind(body)}; skipped", source, locate(()), endpoint)
+                         f"object, not {json_kind(body)}; skipped", source, locate(()), endpoint)
 
     def add_keyed(self, document: dict[Any, Any], *, source: str | None,
                   locate: Callable[[tuple], int | None] = _no_line) -> None:
@@ -374,7 +374,7 @@ def read_api(bodies: dict[str, Any], *, source: str, vhost: str | None = None,
         collector.add_keyed(bodies, source=None)
     else:
         collector.problem(ERROR, "schema", "management-API bodies come keyed by endpoint, "
-                          f"not as {_kind(bodies)}", None)
+                          f"not as {json_kind(bodies)}", None)
     return collector.read(source=source, vhost=vhost, taken_at=taken_at)
 
 

@@ -30,7 +30,7 @@ from tests.broker import (
     USER,
     q,
 )
-from tests.helpers import build_output, page_text, shown_type, svg_text
+from tests.helpers import build_output, page_text, shown_type, svg_text, write_project
 
 PASSWORD_VARIABLE = "SPHINXEXT_RABBIT_TEST_PASSWORD"
 SECRETS = (SHOVEL_PASSWORD, FEDERATION_PASSWORD, PASSWORD)
@@ -86,23 +86,11 @@ def free_port() -> int:
 
 def project(root: Path, url: str, pages: dict[str, str], **conf: Any) -> Path:
     """A Sphinx project whose conf.py names the broker "test" at ``url``."""
-    root.mkdir(parents=True, exist_ok=True)
-    settings = {
-        "extensions": ["sphinxext_rabbit"],
-        "rabbitmq_topology_brokers": {
+    return write_project(
+        root, pages,
+        rabbitmq_topology_brokers={
             "test": {"url": url, "user": USER, "password_env": PASSWORD_VARIABLE}},
-        "rabbitmq_topology_snapshot_dir": "snapshots",
-        **conf,
-    }
-    (root / "conf.py").write_text(
-        "".join(f"{key} = {value!r}\n" for key, value in settings.items()), encoding="utf-8")
-    toctree = "".join(f"   {name}\n" for name in pages)
-    (root / "index.rst").write_text(f"Live\n====\n\n.. toctree::\n\n{toctree}",
-                                    encoding="utf-8")
-    for name, body in pages.items():
-        (root / f"{name}.rst").write_text(f"{name.title()}\n{'=' * len(name)}\n\n{body}",
-                                          encoding="utf-8")
-    return root
+        rabbitmq_topology_snapshot_dir="snapshots", **conf)
 
 
 def topology_page(source: str, vhost: str, extra: str = "") -> str:
