@@ -23,15 +23,15 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.generate import generate  # noqa: E402
-from sphinxext_rabbit import graph  # noqa: E402
-from sphinxext_rabbit.graph import to_dot  # noqa: E402
-from sphinxext_rabbit.load import load  # noqa: E402
-from sphinxext_rabbit.select import Selection, views  # noqa: E402
+from sphinxext_rabbit.output import dot  # noqa: E402
+from sphinxext_rabbit.output.dot import to_dot  # noqa: E402
+from sphinxext_rabbit.sources.definitions import load  # noqa: E402
+from sphinxext_rabbit.topology.select import Selection, views  # noqa: E402
 
 VHOST = "vhost-1"
 JSON_ONLY = "import json,sys; json.load(open(sys.argv[1]))"
 #: memos that live for a process; cleared so that each timed run starts cold
-CACHES = (graph._escaped,)
+CACHES = (dot._escaped,)
 
 
 def cpu_seconds() -> float:

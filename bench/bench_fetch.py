@@ -38,15 +38,15 @@ from urllib.parse import quote
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.generate import generate  # noqa: E402
-from sphinxext_rabbit import fetch  # noqa: E402
-from sphinxext_rabbit.management import read_api  # noqa: E402
 from sphinxext_rabbit.sources import (  # noqa: E402
     PASSWORD_ENV,
     USER_ENV,
     Broker,
     broker_from_url,
+    fetch,  # noqa: E402
     read_live,
 )
+from sphinxext_rabbit.sources.management import read_api  # noqa: E402
 
 DEFAULT_URL = "http://127.0.0.1:15673"
 # the test broker's administrator (scripts/rabbitmq.sh): no secret outside it

@@ -34,15 +34,14 @@ def __getattr__(name: str) -> str:
 
 def setup(app: Sphinx) -> ExtensionMetadata:
     # Sphinx is imported here, not at module level, so the command line starts fast.
-    from .directive import (
+    from .extension.directive import (
         RabbitmqProblemCodes,
         RabbitmqTopology,
         rabbitmq_diagram,
         report_warnings,
         start_build,
     )
-    from .dotbin import DEFAULT_TIMEOUT
-    from .render import (
+    from .extension.visitors import (
         choose_dot,
         depart_diagram,
         html_visit_rabbitmq_diagram,
@@ -51,6 +50,7 @@ def setup(app: Sphinx) -> ExtensionMetadata:
         texinfo_visit_rabbitmq_diagram,
         visit_fallback,
     )
+    from .output.graphviz import DEFAULT_TIMEOUT
 
     app.setup_extension("sphinx.ext.graphviz")
     app.add_node(
@@ -63,7 +63,7 @@ def setup(app: Sphinx) -> ExtensionMetadata:
     )
     app.add_directive("rabbitmq-topology", RabbitmqTopology)
     app.add_directive("rabbitmq-problem-codes", RabbitmqProblemCodes)
-    from .route_directive import RabbitmqRoute
+    from .extension.route_directive import RabbitmqRoute
 
     app.add_directive("rabbitmq-route", RabbitmqRoute)
     # these shape the DOT built while reading, so changing them re-reads ("env")

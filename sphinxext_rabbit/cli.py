@@ -11,8 +11,6 @@ from collections.abc import Callable
 from dataclasses import replace
 
 from . import installed_version
-from .model import ERROR, Problem, Topology, VhostTopology
-from .select import PatternError, Selection, parse_patterns, views
 from .sources import (
     PASSWORD_ENV,
     USER_ENV,
@@ -24,7 +22,9 @@ from .sources import (
     read_live,
     read_path,
 )
-from .uris import redact
+from .sources.uris import redact
+from .topology.model import ERROR, Problem, Topology, VhostTopology
+from .topology.select import PatternError, Selection, parse_patterns, views
 
 _RENDER_FORMATS = ("svg", "png", "pdf", "mmd")
 #: what `render` writes as text itself, without Graphviz
@@ -35,7 +35,7 @@ def say(text: str) -> None:
     """Print one message line to stderr: text from the input in it (names, file names, a
     broker's reason) is shown escaped, so it cannot forge lines or colours in a terminal
     or a CI log."""
-    from .graph import visible
+    from .output.dot import visible
 
     print(visible(text), file=sys.stderr)
 
@@ -103,7 +103,7 @@ def _drawing_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _render_arguments(parser: argparse.ArgumentParser) -> None:
-    from .dotbin import DEFAULT_TIMEOUT
+    from .output.graphviz import DEFAULT_TIMEOUT
 
     _drawing_arguments(parser)
     parser.add_argument("-o", "--output", required=True,
@@ -245,7 +245,7 @@ def _read(specs: list[str], args: argparse.Namespace) -> Topology:
 
 def _read_broker(broker: Broker, args: argparse.Namespace, vhost: str | None) -> Topology:
     # imported here: the HTTP client's imports would cost every file-only run a tenth of it
-    from .fetch import FetchError
+    from .sources.fetch import FetchError
 
     # what the command line gives wins over conf.py's settings of a named broker
     broker = replace(broker, **{
@@ -333,7 +333,7 @@ def _run(args: argparse.Namespace) -> int:
     built, problems = views(topology, selection)
     has_errors = _report(topology.source, problems)
     if args.command == "check":
-        from .graph import visible
+        from .output.dot import visible
 
         if has_errors:  # the errors are the answer
             return 1
@@ -342,7 +342,7 @@ def _run(args: argparse.Namespace) -> int:
     if _unreadable(problems):
         return 1
     if args.command == "edges":
-        from .graph import visible_json
+        from .output.dot import visible_json
 
         edges = [edge.as_dict() for view in built for edge in view.edges]
         _write_out(visible_json(json.dumps(edges, ensure_ascii=False, indent=2,
@@ -350,7 +350,7 @@ def _run(args: argparse.Namespace) -> int:
         return 0
     if args.command == "mermaid" or _image_format(args) == _MERMAID_FORMAT:
         return _mermaid(built, args)
-    from .graph import to_dot
+    from .output.dot import to_dot
 
     dot = to_dot(built, layout=args.layout, legend=args.legend,
                  show_default_exchange=args.default_exchange)
@@ -361,8 +361,8 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def _render(dot: str, source: str, args: argparse.Namespace) -> int:
-    from .dotbin import DotFailed, DotTimeout, draw, find_dot
-    from .model import WARNING
+    from .output.graphviz import DotFailed, DotTimeout, draw, find_dot
+    from .topology.model import WARNING
 
     output = args.output
     image_format = _image_format(args)
@@ -405,7 +405,7 @@ def _image_format(args: argparse.Namespace) -> str | None:
 
 def _mermaid(built: list[VhostTopology], args: argparse.Namespace) -> int:
     """Print the Mermaid flowchart, or write it to ``render -o``'s file."""
-    from .mermaid import to_mermaid
+    from .output.mermaid import to_mermaid
 
     text = to_mermaid(built, layout=args.layout, show_default_exchange=args.default_exchange)
     if args.command == "mermaid":
@@ -433,7 +433,7 @@ def _fetch(topology: Topology, output: str) -> int:
     """Write the fetched broker as a definitions file; nothing when it could not be read."""
     if _report(topology.source, topology.problems):
         return 1
-    from .export import write_definitions
+    from .output.definitions import write_definitions
 
     try:
         write_definitions(topology, output)
@@ -448,8 +448,8 @@ def _fetch(topology: Topology, output: str) -> int:
 
 def _diff(args: argparse.Namespace) -> int:
     """Exit 0 when the two sources draw the same, 1 when they differ, 2 when one is unusable."""
-    from .diff import differences
-    from .graph import visible
+    from .output.dot import visible
+    from .topology.diff import differences
 
     selection = _selection(args)
     sides = []
@@ -469,8 +469,8 @@ def _diff(args: argparse.Namespace) -> int:
 def _route(topology: Topology, args: argparse.Namespace) -> int:
     """Exit 0 with the answer, 1 when the source or the exchange is not there, 2 for a
     message the broker would refuse."""
-    from .route import MessageError, Router, published
-    from .route_report import route_dict, route_lines
+    from .output.route_report import route_dict, route_lines
+    from .topology.route import MessageError, Router, published
 
     if len(args.vhost or ()) != 1:
         print("sphinxext-rabbit: route needs exactly one --vhost", file=sys.stderr)
@@ -504,7 +504,7 @@ def _route(topology: Topology, args: argparse.Namespace) -> int:
 
 def _headers(args: argparse.Namespace) -> dict:
     """--headers (JSON, typed), then --header NAME=VALUE (strings), then --cc/--bcc."""
-    from .route import MessageError
+    from .topology.route import MessageError
 
     headers = {}
     if args.headers is not None:

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from sphinxext_rabbit.diff import Difference, differences
-from sphinxext_rabbit.load import load, parse
-from sphinxext_rabbit.select import Selection, parse_patterns, views
+from sphinxext_rabbit.sources.definitions import load, parse
+from sphinxext_rabbit.topology.diff import Difference, differences
+from sphinxext_rabbit.topology.select import Selection, parse_patterns, views
 from tests.helpers import DEFINITION_FILES, FIXTURES
 from tests.test_export import SAMPLE
 

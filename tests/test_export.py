@@ -9,11 +9,11 @@ from dataclasses import replace
 
 import pytest
 
-from sphinxext_rabbit.diff import differences
-from sphinxext_rabbit.export import METADATA_KEY, to_definitions, write_definitions
-from sphinxext_rabbit.load import load, parse
-from sphinxext_rabbit.model import Exchange, Parameter, Policy, Queue, Topology
-from sphinxext_rabbit.select import Selection, views
+from sphinxext_rabbit.output.definitions import METADATA_KEY, to_definitions, write_definitions
+from sphinxext_rabbit.sources.definitions import load, parse
+from sphinxext_rabbit.topology.diff import differences
+from sphinxext_rabbit.topology.model import Exchange, Parameter, Policy, Queue, Topology
+from sphinxext_rabbit.topology.select import Selection, views
 from tests.helpers import DEFINITION_FILES, FIXTURES, ROOT
 
 SAMPLE = ROOT / "sample_docs" / "broker" / "definitions.json"

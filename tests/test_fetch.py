@@ -18,13 +18,12 @@ from typing import Any
 
 import pytest
 
-from sphinxext_rabbit import fetch
-from sphinxext_rabbit.export import to_definitions
-from sphinxext_rabbit.fetch import ENDPOINTS, Connection, FetchError, fetch_api
-from sphinxext_rabbit.load import parse
-from sphinxext_rabbit.select import Selection, views
+from sphinxext_rabbit.output.definitions import to_definitions
 from sphinxext_rabbit.sources import Broker as SourceBroker
-from sphinxext_rabbit.sources import read_live
+from sphinxext_rabbit.sources import fetch, read_live
+from sphinxext_rabbit.sources.definitions import parse
+from sphinxext_rabbit.sources.fetch import ENDPOINTS, Connection, FetchError, fetch_api
+from sphinxext_rabbit.topology.select import Selection, views
 from tests.broker import Broker, q, unique_prefix
 
 #: given wherever a password is needed and must not come back in a message

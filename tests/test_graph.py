@@ -15,9 +15,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sphinxext_rabbit.graph import dot_string, to_dot, to_text, visible
-from sphinxext_rabbit.model import Edge, Exchange, Policy, Queue, VhostTopology
-from sphinxext_rabbit.resolve import edge_sort_key
+from sphinxext_rabbit.output.dot import dot_string, to_dot, to_text, visible
+from sphinxext_rabbit.topology.model import Edge, Exchange, Policy, Queue, VhostTopology
+from sphinxext_rabbit.topology.resolve import edge_sort_key
 
 SVG = "{http://www.w3.org/2000/svg}"
 XLINK_TITLE = "{http://www.w3.org/1999/xlink}title"

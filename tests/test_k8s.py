@@ -9,11 +9,11 @@ from pathlib import Path
 import pytest
 import yaml
 
-from sphinxext_rabbit.graph import to_dot
-from sphinxext_rabbit.k8s import looks_like_manifests, read_manifests
-from sphinxext_rabbit.load import MAX_YAML_ALIASES
-from sphinxext_rabbit.model import ERROR
-from sphinxext_rabbit.resolve import resolve
+from sphinxext_rabbit.output.dot import to_dot
+from sphinxext_rabbit.sources.definitions import MAX_YAML_ALIASES
+from sphinxext_rabbit.sources.k8s import looks_like_manifests, read_manifests
+from sphinxext_rabbit.topology.model import ERROR
+from sphinxext_rabbit.topology.resolve import resolve
 from tests.helpers import FIXTURES, ROOT, run_dot, svg_text
 
 K8S = FIXTURES / "k8s"

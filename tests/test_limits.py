@@ -16,9 +16,8 @@ from pathlib import Path
 
 import pytest
 
-from sphinxext_rabbit import fetch
-from sphinxext_rabbit.fetch import Connection, FetchError, fetch_api
-from sphinxext_rabbit.sources import SourceError, brokers_from_config
+from sphinxext_rabbit.sources import SourceError, brokers_from_config, fetch
+from sphinxext_rabbit.sources.fetch import Connection, FetchError, fetch_api
 from tests import hostile
 from tests.helpers import FIXTURES, ROOT, shown_type
 

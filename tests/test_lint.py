@@ -6,9 +6,9 @@ import json
 
 import pytest
 
-from sphinxext_rabbit.load import parse
-from sphinxext_rabbit.select import Selection, views
 from sphinxext_rabbit.sources import read_path
+from sphinxext_rabbit.sources.definitions import parse
+from sphinxext_rabbit.topology.select import Selection, views
 from tests.helpers import REAL_DEFINITIONS, ROOT, cli
 
 LINTS = ("dead-letter-cycle", "default-exchange-binding", "x-match", "policy-matches-nothing")

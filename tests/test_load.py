@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from sphinxext_rabbit.load import UNKNOWN_VHOST, parse
+from sphinxext_rabbit.sources.definitions import UNKNOWN_VHOST, parse
 
 
 def codes(topology):
@@ -185,7 +185,7 @@ def test_deep_nesting_is_refused_not_recursed():
 
 
 def test_file_over_the_size_limit_is_refused(tmp_path):
-    from sphinxext_rabbit.load import load
+    from sphinxext_rabbit.sources.definitions import load
 
     path = tmp_path / "big.json"
     path.write_text('{"queues": []}' + " " * 2000, encoding="utf-8")

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from sphinxext_rabbit.load import read_document
-from sphinxext_rabbit.management import (
+from sphinxext_rabbit.sources.definitions import read_document
+from sphinxext_rabbit.sources.management import (
     endpoint_of,
     is_api_output,
     read_api,

@@ -22,10 +22,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from sphinxext_rabbit.cli import main
-from sphinxext_rabbit.graph import to_text, visible
-from sphinxext_rabbit.load import parse
-from sphinxext_rabbit.select import Selection, views
-from sphinxext_rabbit.tables import bindings_table, queues_table
+from sphinxext_rabbit.output.dot import to_text, visible
+from sphinxext_rabbit.output.tables import bindings_table, queues_table
+from sphinxext_rabbit.sources.definitions import parse
+from sphinxext_rabbit.topology.select import Selection, views
 from tests.helpers import shown_type, write_project
 
 BIDI = [chr(c) for c in (*range(0x202A, 0x202F), *range(0x2066, 0x206A))]

@@ -8,10 +8,15 @@ import time
 
 import pytest
 
-from sphinxext_rabbit.graph import to_dot, to_text
-from sphinxext_rabbit.load import parse
-from sphinxext_rabbit.select import Selection, views
-from sphinxext_rabbit.tables import bindings_table, exchanges_table, policies_table, queues_table
+from sphinxext_rabbit.output.dot import to_dot, to_text
+from sphinxext_rabbit.output.tables import (
+    bindings_table,
+    exchanges_table,
+    policies_table,
+    queues_table,
+)
+from sphinxext_rabbit.sources.definitions import parse
+from sphinxext_rabbit.topology.select import Selection, views
 from tests.helpers import FIXTURES, REAL_DEFINITIONS, ROOT
 
 SOURCES = sorted(

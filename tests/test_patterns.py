@@ -19,10 +19,10 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from sphinxext_rabbit.load import parse
-from sphinxext_rabbit.patterns import FULL_TRIES, Matcher, compile_pattern
-from sphinxext_rabbit.resolve import resolve
-from sphinxext_rabbit.select import Selection, parse_patterns, views
+from sphinxext_rabbit.sources.definitions import parse
+from sphinxext_rabbit.topology.patterns import FULL_TRIES, Matcher, compile_pattern
+from sphinxext_rabbit.topology.resolve import resolve
+from sphinxext_rabbit.topology.select import Selection, parse_patterns, views
 from tests.broker import delete_vhosts, q, unique_prefix
 from tests.helpers import ROOT, build_output, cli, shown_type
 

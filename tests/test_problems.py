@@ -5,8 +5,9 @@ from __future__ import annotations
 import re
 from typing import get_args
 
-from sphinxext_rabbit.model import ProblemCode
-from sphinxext_rabbit.problems import CATALOG, catalog_table
+from sphinxext_rabbit.output.tables import catalog_table
+from sphinxext_rabbit.topology.model import ProblemCode
+from sphinxext_rabbit.topology.problems import CATALOG
 from tests.helpers import ROOT
 
 # a code is the second argument of problem()/Problem(), or a logger subtype

@@ -11,11 +11,11 @@ from docutils.writers import html5_polyglot
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from sphinxext_rabbit.graph import to_dot, visible
-from sphinxext_rabbit.load import parse
-from sphinxext_rabbit.select import Selection, views
-from sphinxext_rabbit.table_nodes import table_node
-from sphinxext_rabbit.tables import bindings_table, queues_table
+from sphinxext_rabbit.extension.table_nodes import table_node
+from sphinxext_rabbit.output.dot import to_dot, visible
+from sphinxext_rabbit.output.tables import bindings_table, queues_table
+from sphinxext_rabbit.sources.definitions import parse
+from sphinxext_rabbit.topology.select import Selection, views
 from tests.helpers import page_text, run_dot, svg_text
 
 # names as hostile as the broker allows: any text up to 255 UTF-8 bytes, DOT keywords too

@@ -6,8 +6,8 @@ import json
 
 import pytest
 
-from sphinxext_rabbit.load import parse
-from sphinxext_rabbit.resolve import resolve
+from sphinxext_rabbit.sources.definitions import parse
+from sphinxext_rabbit.topology.resolve import resolve
 
 
 def definitions(**lists):

@@ -9,8 +9,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from sphinxext_rabbit.load import parse
-from sphinxext_rabbit.route import (
+from sphinxext_rabbit.sources.definitions import parse
+from sphinxext_rabbit.topology.route import (
     MessageError,
     Router,
     TopicTrie,
@@ -18,7 +18,7 @@ from sphinxext_rabbit.route import (
     headers_match,
     published,
 )
-from sphinxext_rabbit.select import Selection, views
+from sphinxext_rabbit.topology.select import Selection, views
 
 # -- reference matchers: the broker's definitions, written as plainly as possible ----------
 

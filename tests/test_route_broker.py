@@ -22,9 +22,9 @@ from typing import Any
 
 import pytest
 
-from sphinxext_rabbit.load import read_document
-from sphinxext_rabbit.route import Route, Router, published
-from sphinxext_rabbit.select import Selection, views
+from sphinxext_rabbit.sources.definitions import read_document
+from sphinxext_rabbit.topology.route import Route, Router, published
+from sphinxext_rabbit.topology.select import Selection, views
 from tests.broker import (
     MANAGEMENT_URL,
     Broker,

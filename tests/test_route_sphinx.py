@@ -114,10 +114,10 @@ def test_route_text_builder_prints_the_hops(app):
 
 
 def test_route_dot_is_accepted_and_deterministic():
-    from sphinxext_rabbit.graph import Highlight, to_dot
-    from sphinxext_rabbit.route import Router, around, published
-    from sphinxext_rabbit.select import Selection, views
+    from sphinxext_rabbit.output.dot import Highlight, to_dot
     from sphinxext_rabbit.sources import read_path
+    from sphinxext_rabbit.topology.route import Router, around, published
+    from sphinxext_rabbit.topology.select import Selection, views
     from tests.helpers import ROOT
 
     topology = read_path(str(ROOT / "sample_docs" / "broker" / "definitions.json"))

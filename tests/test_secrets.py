@@ -21,19 +21,19 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from sphinxext_rabbit.cli import main
-from sphinxext_rabbit.export import write_definitions
-from sphinxext_rabbit.graph import to_dot, to_text
-from sphinxext_rabbit.k8s import read_manifests
-from sphinxext_rabbit.load import parse
-from sphinxext_rabbit.management import read_api, read_api_text
-from sphinxext_rabbit.select import Selection, views
-from sphinxext_rabbit.tables import (
+from sphinxext_rabbit.output.definitions import write_definitions
+from sphinxext_rabbit.output.dot import to_dot, to_text
+from sphinxext_rabbit.output.tables import (
     bindings_table,
     exchanges_table,
     policies_table,
     queues_table,
 )
-from sphinxext_rabbit.uris import REDACTED, Endpoint, is_secret_key, redact, redact_value
+from sphinxext_rabbit.sources.definitions import parse
+from sphinxext_rabbit.sources.k8s import read_manifests
+from sphinxext_rabbit.sources.management import read_api, read_api_text
+from sphinxext_rabbit.sources.uris import REDACTED, Endpoint, is_secret_key, redact, redact_value
+from sphinxext_rabbit.topology.select import Selection, views
 from tests.helpers import build_output, run_dot, shown_type, svg_text
 
 MARKER = re.compile(r"ZQX\d+J")

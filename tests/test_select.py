@@ -6,9 +6,9 @@ import json
 
 import pytest
 
-from sphinxext_rabbit.load import parse
-from sphinxext_rabbit.patterns import Matcher
-from sphinxext_rabbit.select import PatternError, Selection, parse_patterns, views
+from sphinxext_rabbit.sources.definitions import parse
+from sphinxext_rabbit.topology.patterns import Matcher
+from sphinxext_rabbit.topology.select import PatternError, Selection, parse_patterns, views
 
 DOC = {
     "vhosts": [{"name": "/"}, {"name": "billing"}],

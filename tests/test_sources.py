@@ -12,8 +12,7 @@ import socket
 import pytest
 import yaml
 
-from sphinxext_rabbit.export import write_definitions
-from sphinxext_rabbit.model import ERROR, WARNING, Exchange, Problem, Queue, Topology
+from sphinxext_rabbit.output.definitions import write_definitions
 from sphinxext_rabbit.sources import (
     SourceError,
     broker_from_url,
@@ -23,6 +22,7 @@ from sphinxext_rabbit.sources import (
     read_path,
     snapshot_path,
 )
+from sphinxext_rabbit.topology.model import ERROR, WARNING, Exchange, Problem, Queue, Topology
 from tests.helpers import FIXTURES, cli
 
 OVERLAY = FIXTURES / "overlay"

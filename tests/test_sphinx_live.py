@@ -19,7 +19,7 @@ from typing import Any
 
 import pytest
 
-from sphinxext_rabbit.export import write_definitions
+from sphinxext_rabbit.output.definitions import write_definitions
 from sphinxext_rabbit.sources import Broker as SourceBroker
 from sphinxext_rabbit.sources import read_live
 from tests.broker import (

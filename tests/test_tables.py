@@ -8,9 +8,8 @@ from docutils.core import publish_from_doctree
 from docutils.utils import new_document
 from docutils.writers import get_writer_class
 
-from sphinxext_rabbit.model import Exchange, Policy, Queue, VhostTopology
-from sphinxext_rabbit.table_nodes import table_node
-from sphinxext_rabbit.tables import (
+from sphinxext_rabbit.extension.table_nodes import table_node
+from sphinxext_rabbit.output.tables import (
     Span,
     Table,
     bindings_table,
@@ -18,6 +17,7 @@ from sphinxext_rabbit.tables import (
     policies_table,
     queues_table,
 )
+from sphinxext_rabbit.topology.model import Exchange, Policy, Queue, VhostTopology
 from tests.test_graph import binding, edge, view_of
 
 DLX_POLICY = Policy(
@@ -323,8 +323,8 @@ def test_table_node_writes_cleanly(writer: str) -> None:
 
 
 def test_saved_api_output_adds_messages_and_consumers_and_hides_temporary_queues():
-    from sphinxext_rabbit.select import Selection, views
     from sphinxext_rabbit.sources import read_path
+    from sphinxext_rabbit.topology.select import Selection, views
     from tests.helpers import ROOT
 
     topology = read_path(str(ROOT / "tests" / "fixtures" / "api" / "endpoints"))

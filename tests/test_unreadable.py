@@ -19,8 +19,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from sphinxext_rabbit.management import read_api
 from sphinxext_rabbit.sources import read_path
+from sphinxext_rabbit.sources.management import read_api
 from tests import hostile
 from tests.helpers import FIXTURES, ROOT, shown_type
 

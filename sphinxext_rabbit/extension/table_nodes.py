@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from docutils import nodes
 
-from .tables import Cell, Span, Table
+from ..output.tables import Cell, Span, Table
 
 #: the text builder wraps a column at its colwidth, counted in characters (HTML ignores the
 #: widths, LaTeX and texinfo take them as proportions); a wider cell wraps at this width

@@ -11,8 +11,8 @@ from typing import TYPE_CHECKING
 from docutils import nodes
 from sphinx.util import logging
 
+from ..output.graphviz import DotBinary, DotFailed, DotTimeout, draw, find_dot
 from .directive import rabbitmq_warning
-from .dotbin import DotBinary, DotFailed, DotTimeout, draw, find_dot
 
 if TYPE_CHECKING:
     from sphinx.application import Sphinx

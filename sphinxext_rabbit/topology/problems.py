@@ -7,7 +7,6 @@ every code the code reports is here, so the page cannot go stale.
 from __future__ import annotations
 
 from .model import ProblemCode, Severity
-from .tables import Span, Table
 
 #: code -> (severity, what causes it, how to fix it); warnings carry type "rabbitmq"
 CATALOG: dict[ProblemCode, tuple[Severity, str, str]] = {
@@ -163,10 +162,3 @@ CATALOG: dict[ProblemCode, tuple[Severity, str, str]] = {
                     "suppress rabbitmq.dot-warning."),
 }
 
-
-def catalog_table(title: str = "Problems the extension reports") -> Table:
-    rows = [[[Span(f"rabbitmq.{code}", literal=True)], [Span(severity)], [Span(cause)],
-             [Span(fix)]]
-            for code, (severity, cause, fix) in sorted(CATALOG.items())]
-    return Table(title, ["Code (type.subtype)", "Severity", "What causes it", "How to fix it"],
-                 rows)

@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import re
 
-from .graph import (
+from ..topology.model import DEFAULT_EXCHANGE, Exchange, Queue, VhostTopology
+from .dot import (
     LAYOUTS,
     STUB_MARK,
     display_name,
@@ -23,7 +24,6 @@ from .graph import (
     goes_via_default_exchange,
     visible,
 )
-from .model import DEFAULT_EXCHANGE, Exchange, Queue, VhostTopology
 
 #: look -> (start, end) of a node statement's shape, as near the DOT shapes as Mermaid's
 #: flowchart allows: ellipse -> stadium, hexagon -> hexagon, octagon -> trapezoid, egg ->

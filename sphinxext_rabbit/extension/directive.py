@@ -14,11 +14,9 @@ from sphinx.ext.graphviz import figure_wrapper
 from sphinx.util import logging
 from sphinx.util.docutils import SphinxDirective
 
-from .diff import differences
-from .graph import to_dot, to_text, visible
-from .model import ERROR, Problem, Topology
-from .select import PatternError, Selection, parse_patterns, views
-from .sources import (
+from ..output.dot import to_dot, to_text, visible
+from ..output.tables import bindings_table, exchanges_table, policies_table, queues_table
+from ..sources import (
     Broker,
     SourceError,
     brokers_from_config,
@@ -31,9 +29,11 @@ from .sources import (
     read_path,
     snapshot_path,
 )
+from ..sources.uris import redact
+from ..topology.diff import differences
+from ..topology.model import ERROR, Problem, Topology
+from ..topology.select import PatternError, Selection, parse_patterns, views
 from .table_nodes import table_node
-from .tables import bindings_table, exchanges_table, policies_table, queues_table
-from .uris import redact
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -365,7 +365,7 @@ class RabbitmqProblemCodes(SphinxDirective):
     """A table of every problem code, generated from the catalogue so it cannot go stale."""
 
     def run(self) -> list[Node]:
-        from .problems import catalog_table
+        from ..output.tables import catalog_table
 
         table = table_node(catalog_table())
         self.set_source_info(table)

@@ -9,11 +9,11 @@ from docutils import nodes
 from docutils.parsers.rst import directives
 from sphinx.ext.graphviz import figure_wrapper
 
+from ..output.dot import Highlight, to_dot
+from ..output.route_report import UNROUTABLE, route_lines, route_table
+from ..topology.route import MessageError, Router, around, published
+from ..topology.select import Selection, views
 from .directive import RabbitmqTopology, rabbitmq_diagram
-from .graph import Highlight, to_dot
-from .route import MessageError, Router, around, published
-from .route_report import UNROUTABLE, route_lines, route_table
-from .select import Selection, views
 from .table_nodes import table_node
 
 if TYPE_CHECKING:

@@ -10,7 +10,7 @@ import sys
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from .model import (
+from ..topology.model import (
     ERROR,
     WARNING,
     Binding,
@@ -23,7 +23,7 @@ from .model import (
     Severity,
     Topology,
 )
-from .patterns import InvalidPattern, compile_pattern
+from ..topology.patterns import InvalidPattern, compile_pattern
 from .uris import REDACTED, not_amqp_uris, redact_value
 
 #: (index in its list, object, vhost) of an entity the document declares

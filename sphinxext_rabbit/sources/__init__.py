@@ -19,7 +19,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
-from .load import (
+from ..topology.model import ERROR, WARNING, Problem, Topology
+from .definitions import (
     _TOP_LEVEL_KEYS,
     DEFAULT_MAX_BYTES,
     _Locator,
@@ -28,7 +29,6 @@ from .load import (
     read_document,
     read_text,
 )
-from .model import ERROR, WARNING, Problem, Topology
 from .uris import redact
 
 if TYPE_CHECKING:  # fetch.py (HTTP) is imported when a broker is fetched
@@ -433,7 +433,7 @@ def read_live_or_snapshot(broker: Broker, *, vhost: str | None = None,
         reason = str(exc)
     else:
         if snapshot is not None:
-            from .export import write_definitions
+            from ..output.definitions import write_definitions
 
             try:
                 os.makedirs(os.path.dirname(snapshot), exist_ok=True)

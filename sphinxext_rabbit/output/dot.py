@@ -28,7 +28,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from typing import Any
 
-from .model import (
+from ..topology.model import (
     BUILTIN_EXCHANGES,
     DEFAULT_EXCHANGE,
     Edge,

@@ -12,8 +12,8 @@ import re
 from dataclasses import dataclass, replace
 from typing import Any
 
-from .load import ParseError, json_kind, read_document, read_yaml
-from .model import ERROR, WARNING, Problem, ProblemCode, Severity, Topology
+from ..topology.model import ERROR, WARNING, Problem, ProblemCode, Severity, Topology
+from .definitions import ParseError, json_kind, read_document, read_yaml
 from .uris import SECRET_SCHEME
 
 GROUP = "rabbitmq.com"

@@ -7,6 +7,7 @@ import re
 from typing import Any
 from urllib.parse import unquote
 
+from ..sources.uris import Endpoint, first_uri
 from .model import (
     BUILTIN_EXCHANGES,
     ERROR,
@@ -34,7 +35,6 @@ from .patterns import (
     gave_up_on,
     subject,
 )
-from .uris import Endpoint, first_uri
 
 #: a policy, its compiled pattern and the literal text the pattern starts with
 Candidate = tuple[Policy, Regex, str]

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from .graph import (
+from ..topology.model import BUILTIN_EXCHANGES, Exchange, VhostTopology
+from ..topology.route import DEFAULT_ALIASES, IMPLICIT, ONE_OF_TYPES, Choice, DeadLetter, Hop, Route
+from .dot import (
     argument_terms,
     display_name,
     exchange_type_text,
@@ -15,8 +17,6 @@ from .graph import (
     value_text,
     visible,
 )
-from .model import BUILTIN_EXCHANGES, Exchange, VhostTopology
-from .route import DEFAULT_ALIASES, IMPLICIT, ONE_OF_TYPES, Choice, DeadLetter, Hop, Route
 from .tables import Cell, Span, Table
 
 UNROUTABLE = "unroutable"

@@ -30,8 +30,8 @@ import json
 import os
 from typing import Any
 
-from .model import Binding, Exchange, Parameter, Policy, Queue, Topology
-from .uris import redact, redact_value
+from ..sources.uris import redact, redact_value
+from ..topology.model import Binding, Exchange, Parameter, Policy, Queue, Topology
 
 #: The top-level key recording when and where a snapshot was taken.
 METADATA_KEY = "sphinxext_rabbit"

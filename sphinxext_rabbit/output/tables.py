@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .graph import (
+from ..topology.model import DEFAULT_EXCHANGE, Edge, Exchange, Origin, Queue, VhostTopology
+from ..topology.problems import CATALOG
+from .dot import (
     KEY_IGNORED_TYPES,
     argument_terms,
     binding_terms,
@@ -16,7 +18,6 @@ from .graph import (
     source_exchange_type,
     visible,
 )
-from .model import DEFAULT_EXCHANGE, Edge, Exchange, Origin, Queue, VhostTopology
 
 NONE = "—"
 #: how many entity names the policies table lists before it only counts them
@@ -316,3 +317,11 @@ def policies_table(views: list[VhostTopology], *, title: str = "Policies") -> Ta
                 )
             )
     return Table(title, headers, rows)
+
+
+def catalog_table(title: str = "Problems the extension reports") -> Table:
+    rows = [[[Span(f"rabbitmq.{code}", literal=True)], [Span(severity)], [Span(cause)],
+             [Span(fix)]]
+            for code, (severity, cause, fix) in sorted(CATALOG.items())]
+    return Table(title, ["Code (type.subtype)", "Severity", "What causes it", "How to fix it"],
+                 rows)

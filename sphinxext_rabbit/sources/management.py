@@ -18,7 +18,9 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from typing import Any
 
-from .load import (
+from ..topology.model import ERROR, WARNING, Problem, ProblemCode, Severity, Topology
+from ..topology.resolve import is_builtin_exchange
+from .definitions import (
     _ENTITY_KEYS,
     _TOP_LEVEL_KEYS,
     DEFAULT_MAX_BYTES,
@@ -29,8 +31,6 @@ from .load import (
     read_json,
     read_text,
 )
-from .model import ERROR, WARNING, Problem, ProblemCode, Severity, Topology
-from .resolve import is_builtin_exchange
 
 # an endpoint named as a key or a file name: "queues" (fetch.ENDPOINTS, the live client's
 # keys), "/api/queues/detailed", "api_operator_policies.json", "queues-page-2.json".

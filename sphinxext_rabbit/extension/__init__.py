@@ -1,0 +1,1 @@
+"""The Sphinx layer: directives, nodes, builder visitors."""
