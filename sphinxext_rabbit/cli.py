@@ -35,7 +35,7 @@ def say(text: str) -> None:
     """Print one message line to stderr: text from the input in it (names, file names, a
     broker's reason) is shown escaped, so it cannot forge lines or colours in a terminal
     or a CI log."""
-    from .output.dot import visible
+    from .output.wording import visible
 
     print(visible(text), file=sys.stderr)
 
@@ -333,7 +333,7 @@ def _run(args: argparse.Namespace) -> int:
     built, problems = views(topology, selection)
     has_errors = _report(topology.source, problems)
     if args.command == "check":
-        from .output.dot import visible
+        from .output.wording import visible
 
         if has_errors:  # the errors are the answer
             return 1
@@ -342,7 +342,7 @@ def _run(args: argparse.Namespace) -> int:
     if _unreadable(problems):
         return 1
     if args.command == "edges":
-        from .output.dot import visible_json
+        from .output.wording import visible_json
 
         edges = [edge.as_dict() for view in built for edge in view.edges]
         _write_out(visible_json(json.dumps(edges, ensure_ascii=False, indent=2,
@@ -448,7 +448,7 @@ def _fetch(topology: Topology, output: str) -> int:
 
 def _diff(args: argparse.Namespace) -> int:
     """Exit 0 when the two sources draw the same, 1 when they differ, 2 when one is unusable."""
-    from .output.dot import visible
+    from .output.wording import visible
     from .topology.diff import differences
 
     selection = _selection(args)

@@ -26,13 +26,13 @@ from pathlib import Path
 # The package's entry points the golden files go through: a refactor that moves them
 # changes this block only.
 from sphinxext_rabbit.cli import main as command_line
-from sphinxext_rabbit.output.dot import to_text
 from sphinxext_rabbit.output.tables import (
     bindings_table,
     exchanges_table,
     policies_table,
     queues_table,
 )
+from sphinxext_rabbit.output.text import to_text
 from sphinxext_rabbit.sources import merge, read_path
 from sphinxext_rabbit.topology.select import Selection, parse_patterns, views
 from tests.helpers import REAL_DEFINITIONS, ROOT

@@ -15,7 +15,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sphinxext_rabbit.output.dot import dot_string, to_dot, to_text, visible
+from sphinxext_rabbit.output.dot import dot_string, to_dot
+from sphinxext_rabbit.output.text import to_text
+from sphinxext_rabbit.output.wording import visible
 from sphinxext_rabbit.topology.model import Edge, Exchange, Policy, Queue, VhostTopology
 from sphinxext_rabbit.topology.resolve import edge_sort_key
 

@@ -17,8 +17,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from sphinxext_rabbit.cli import main
-from sphinxext_rabbit.output.dot import visible
 from sphinxext_rabbit.output.mermaid import to_mermaid
+from sphinxext_rabbit.output.wording import visible
 from sphinxext_rabbit.sources.definitions import parse
 from sphinxext_rabbit.topology.select import Selection, views
 from tests.golden import _run, cases

@@ -22,8 +22,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from sphinxext_rabbit.cli import main
-from sphinxext_rabbit.output.dot import to_text, visible
 from sphinxext_rabbit.output.tables import bindings_table, queues_table
+from sphinxext_rabbit.output.text import to_text
+from sphinxext_rabbit.output.wording import visible
 from sphinxext_rabbit.sources.definitions import parse
 from sphinxext_rabbit.topology.select import Selection, views
 from tests.helpers import shown_type, write_project

@@ -8,13 +8,14 @@ import time
 
 import pytest
 
-from sphinxext_rabbit.output.dot import to_dot, to_text
+from sphinxext_rabbit.output.dot import to_dot
 from sphinxext_rabbit.output.tables import (
     bindings_table,
     exchanges_table,
     policies_table,
     queues_table,
 )
+from sphinxext_rabbit.output.text import to_text
 from sphinxext_rabbit.sources.definitions import parse
 from sphinxext_rabbit.topology.select import Selection, views
 from tests.helpers import FIXTURES, REAL_DEFINITIONS, ROOT

@@ -12,8 +12,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from sphinxext_rabbit.extension.table_nodes import table_node
-from sphinxext_rabbit.output.dot import to_dot, visible
+from sphinxext_rabbit.output.dot import to_dot
 from sphinxext_rabbit.output.tables import bindings_table, queues_table
+from sphinxext_rabbit.output.wording import visible
 from sphinxext_rabbit.sources.definitions import parse
 from sphinxext_rabbit.topology.select import Selection, views
 from tests.helpers import page_text, run_dot, svg_text

@@ -22,13 +22,14 @@ from hypothesis import strategies as st
 
 from sphinxext_rabbit.cli import main
 from sphinxext_rabbit.output.definitions import write_definitions
-from sphinxext_rabbit.output.dot import to_dot, to_text
+from sphinxext_rabbit.output.dot import to_dot
 from sphinxext_rabbit.output.tables import (
     bindings_table,
     exchanges_table,
     policies_table,
     queues_table,
 )
+from sphinxext_rabbit.output.text import to_text
 from sphinxext_rabbit.sources.definitions import parse
 from sphinxext_rabbit.sources.k8s import read_manifests
 from sphinxext_rabbit.sources.management import read_api, read_api_text

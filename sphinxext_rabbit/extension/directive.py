@@ -14,8 +14,10 @@ from sphinx.ext.graphviz import figure_wrapper
 from sphinx.util import logging
 from sphinx.util.docutils import SphinxDirective
 
-from ..output.dot import to_dot, to_text, visible
+from ..output.dot import to_dot
 from ..output.tables import bindings_table, exchanges_table, policies_table, queues_table
+from ..output.text import to_text
+from ..output.wording import visible
 from ..sources import (
     Broker,
     SourceError,

@@ -1,4 +1,4 @@
-"""Render vhost topologies as Graphviz DOT and as plain text.
+"""Render vhost topologies as Graphviz DOT.
 
 Visual language (``legend=True`` repeats it in the picture):
 
@@ -22,8 +22,6 @@ characters readable.
 from __future__ import annotations
 
 import functools
-import json
-import re
 from collections import defaultdict
 from dataclasses import dataclass
 from typing import Any
@@ -33,27 +31,26 @@ from ..topology.model import (
     DEFAULT_EXCHANGE,
     Edge,
     Exchange,
-    Origin,
-    OriginKind,
     Queue,
     VhostTopology,
     routing_type,
 )
+from .wording import (
+    STUB_MARK,
+    binding_terms,
+    compact_json,
+    display_name,
+    drawn_queue_names,
+    entity_details,
+    entity_look,
+    goes_via_default_exchange,
+    key_text,
+    origin_text,
+    source_exchange_type,
+    visible,
+)
 
 LAYOUTS = ("LR", "TB")
-#: exchange types that ignore a binding's routing key
-KEY_IGNORED_TYPES = frozenset({"fanout", "x-random", "x-local-random", "x-modulus-hash"})
-DEFAULT_EXCHANGE_LABEL = "(default exchange)"
-STUB_MARK = "↗"
-
-#: what `visible` rewrites: control characters, the line and paragraph separators (line
-#: breaks to `str.splitlines`), bidirectional embeddings, overrides and isolates (which
-#: reorder what a terminal or page shows), lone surrogates and non-characters. A pattern,
-#: compiled by `re` when first used, as few names need it (compiling its range of
-#: surrogates costs as much as drawing hundreds of nodes)
-_INVISIBLE_BEYOND_ASCII = (r"\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069"
-                           r"\ud800-\udfff\ufffe\uffff")
-_INVISIBLE = rf"[\x00-\x1f{_INVISIBLE_BEYOND_ASCII}]"
 
 _EXCHANGE_FILL = "#fdf0d5"
 _QUEUE_FILL = "#dcebfa"
@@ -146,160 +143,6 @@ _NOTHING = {"label": "nothing selected", "shape": "note"}
 
 NodeKey = tuple[str, str]  # (node type, name), node type "exchange" | "queue" | "external"
 _DEFAULT_EXCHANGE_KEY = ("exchange", DEFAULT_EXCHANGE)
-
-
-# -- wording shared with tables.py ------------------------------------------------------
-
-
-def visible(text: str) -> str:
-    """*text* with what `_INVISIBLE` names as escapes: what every output (DOT, tables, text,
-    warnings, messages) shows of a string from the input."""
-    if text.isprintable():  # none of those is printable, and most text holds none
-        return text
-    return re.sub(_INVISIBLE, _escape_char, text)
-
-
-def _escape_char(match: re.Match[str]) -> str:
-    code = ord(match.group())
-    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
-
-
-def visible_json(text: str) -> str:
-    """JSON *text* with what `visible` escapes written as JSON escapes: the same value,
-    safe to show. (JSON escapes control characters in strings itself; outside strings it
-    has only ASCII.)"""
-    return re.sub(f"[{_INVISIBLE_BEYOND_ASCII}]", _json_escape_char, text)
-
-
-def _json_escape_char(match: re.Match[str]) -> str:
-    return f"\\u{ord(match.group()):04x}"  # all of them are below U+10000
-
-
-#: `json.dumps` with options builds an encoder on every call
-_COMPACT_ENCODER = json.JSONEncoder(sort_keys=True, ensure_ascii=False, separators=(",", ":"))
-
-
-def compact_json(value: Any) -> str:
-    return visible(_COMPACT_ENCODER.encode(value))
-
-
-def value_text(value: Any) -> str:
-    """An argument value as a reader wants it: strings bare (empty as ``""``), the rest JSON."""
-    if isinstance(value, str):
-        return visible(value) or '""'
-    return compact_json(value)
-
-
-def key_text(routing_key: str) -> str:
-    return visible(routing_key) or '""'
-
-
-def display_name(node_type: str, name: str) -> str:
-    if node_type == "exchange" and name == DEFAULT_EXCHANGE:
-        return DEFAULT_EXCHANGE_LABEL
-    return visible(name)
-
-
-def exchange_type_text(exchange: Exchange) -> str:
-    real = routing_type(exchange)
-    kind = visible(exchange.type)
-    return kind if real == exchange.type else f"{kind} ({visible(real)})"
-
-
-def queue_type_text(queue: Queue) -> str:
-    return "stream" if queue.type == "stream" else f"{visible(queue.type)} queue"
-
-
-def entity_flags(entity: Exchange | Queue) -> list[str]:
-    """The flags a reader must notice, durability aside."""
-    if isinstance(entity, Exchange):
-        flags = ["internal"] if entity.internal else []
-    else:
-        flags = ["exclusive"] if entity.exclusive else []
-    if entity.auto_delete:
-        flags.append("auto-delete")
-    return flags
-
-
-def source_exchange_type(view: VhostTopology, name: str) -> str | None:
-    """The routing type of exchange *name*, also for built-in ones outside the view."""
-    exchange = view.exchanges.get(name)
-    if exchange is not None and exchange.origin != "missing":
-        return routing_type(exchange)
-    return BUILTIN_EXCHANGES.get(name)
-
-
-def is_headers_binding(edge: Edge, exchange_type: str | None) -> bool:
-    return exchange_type == "headers" or "x-match" in edge.arguments
-
-
-def argument_terms(arguments: dict[str, Any], *, headers: bool = False) -> list[str]:
-    """``key=value`` per argument, sorted; for a headers binding ``x-match`` (default all) first."""
-    items = sorted(arguments.items())
-    if headers:
-        match = arguments.get("x-match", "all")
-        items = [("x-match", match), *((key, value) for key, value in items if key != "x-match")]
-    return [f"{visible(key)}={value_text(value)}" for key, value in items]
-
-
-def binding_terms(edge: Edge, exchange_type: str | None, *, key_prefix: str = "") -> list[str]:
-    """What a binding matches on, a term a line: routing key, weight or header arguments."""
-    if is_headers_binding(edge, exchange_type):
-        return argument_terms(edge.arguments, headers=True)
-    others = argument_terms(edge.arguments)
-    if exchange_type == "x-consistent-hash":
-        return [f"weight {key_text(edge.routing_key or '')}", *others]
-    if exchange_type in KEY_IGNORED_TYPES:
-        return others
-    return [key_prefix + key_text(edge.routing_key or ""), *others]
-
-
-def origin_words(kind: OriginKind) -> str:
-    """The kind of an edge's origin in words: ``queue argument``, ``policy``, ..."""
-    return kind.replace("-", " ")
-
-
-def origin_text(origin: Origin) -> str:
-    """Where an edge comes from, in words: ``queue argument``, ``policy P``, ..."""
-    kind, name = origin
-    return f"{origin_words(kind)} {visible(name)}" if name else origin_words(kind)
-
-
-def entity_look(node_type: str, entity: Exchange | Queue) -> str:
-    """The look of a declared or built-in entity by its type: ``queue:quorum``,
-    ``exchange:other``, ..."""
-    look = f"{node_type}:{entity.type}"
-    return look if look in _NODE_LOOKS else f"{node_type}:other"
-
-
-def entity_details(entity: Exchange | Queue) -> str:
-    """A node's second line: its type, flags, durability and whether it is built in."""
-    if isinstance(entity, Exchange):
-        details = [exchange_type_text(entity)]
-    else:
-        details = [queue_type_text(entity)]
-    details += entity_flags(entity)
-    if not entity.durable:
-        details.append("durable=false")
-    if entity.origin == "builtin":
-        details.append("built-in")
-    return ", ".join(details)
-
-
-def drawn_queue_names(view: VhostTopology) -> set[str]:
-    """The queues a drawing of *view* shows, stubs included: where shortcuts may lead."""
-    return set(view.queues) | {name for node_type, name in view.stubs if node_type == "queue"}
-
-
-def goes_via_default_exchange(edge: Edge, queue_names: set[str]) -> bool:
-    """Whether *edge* leads to the default exchange with the name of a drawn queue as its
-    key: unless the default exchange is drawn, it is drawn straight to that queue."""
-    return (
-        edge.destination == DEFAULT_EXCHANGE
-        and edge.destination_type == "exchange"
-        and edge.routing_key is not None
-        and edge.routing_key in queue_names
-    )
 
 
 # -- DOT --------------------------------------------------------------------------------
@@ -789,53 +632,3 @@ def to_dot(
     return "\n".join(lines) + "\n"
 
 
-# -- plain text -------------------------------------------------------------------------
-
-
-def _text_endpoint(view: VhostTopology, node_type: str, name: str) -> str:
-    text = f"{node_type} {display_name(node_type, name)}"
-    entities: dict[str, Exchange] | dict[str, Queue] = (
-        view.exchanges if node_type == "exchange" else view.queues if node_type == "queue" else {})
-    entity = entities.get(name)
-    if entity is not None and entity.origin == "missing":
-        return f"{text} (missing)"
-    if entity is None and (node_type, name) in view.stubs:
-        return f"{text} (not selected)"
-    return text
-
-
-def _text_terms(view: VhostTopology, edge: Edge) -> list[str]:
-    if edge.kind == "binding":
-        return binding_terms(edge, source_exchange_type(view, edge.source), key_prefix="key: ")
-    terms = [visible(edge.kind)]
-    if edge.routing_key is not None:
-        terms.append(f"key: {key_text(edge.routing_key)}")
-    return [*terms, origin_text(edge.origin)]
-
-
-def to_text(views: list[VhostTopology]) -> str:
-    """A readable fallback for text builders: every edge, then the unconnected entities."""
-    blocks = []
-    for view in views:
-        lines = [f"vhost {visible(view.vhost)}"]
-        connected: set[NodeKey] = set()
-        for edge in view.edges:
-            connected |= {
-                (edge.source_type, edge.source),
-                (edge.destination_type, edge.destination),
-            }
-            terms = _text_terms(view, edge)
-            lines.append(
-                f"  {_text_endpoint(view, edge.source_type, edge.source)}"
-                f" -> {_text_endpoint(view, edge.destination_type, edge.destination)}"
-                + (f" [{'; '.join(terms)}]" if terms else "")
-            )
-        entities = [("exchange", name) for name in sorted(view.exchanges)]
-        entities += [("queue", name) for name in sorted(view.queues)]
-        for node_type, name in entities:
-            if (node_type, name) not in connected:
-                lines.append(f"  {_text_endpoint(view, node_type, name)} (not connected)")
-        if len(lines) == 1:
-            lines.append("  (nothing selected)")
-        blocks.append("\n".join(lines))
-    return "\n\n".join(blocks) + "\n" if blocks else "(nothing selected)\n"

@@ -13,12 +13,11 @@ from __future__ import annotations
 import re
 
 from ..topology.model import DEFAULT_EXCHANGE, Exchange, Queue, VhostTopology
-from .dot import (
-    LAYOUTS,
+from .dot import LAYOUTS, edge_label
+from .wording import (
     STUB_MARK,
     display_name,
     drawn_queue_names,
-    edge_label,
     entity_details,
     entity_look,
     goes_via_default_exchange,

@@ -6,7 +6,8 @@ from typing import Any
 
 from ..topology.model import BUILTIN_EXCHANGES, Exchange, VhostTopology
 from ..topology.route import DEFAULT_ALIASES, IMPLICIT, ONE_OF_TYPES, Choice, DeadLetter, Hop, Route
-from .dot import (
+from .tables import Cell, Span, Table
+from .wording import (
     argument_terms,
     display_name,
     exchange_type_text,
@@ -17,7 +18,6 @@ from .dot import (
     value_text,
     visible,
 )
-from .tables import Cell, Span, Table
 
 UNROUTABLE = "unroutable"
 

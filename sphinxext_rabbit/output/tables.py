@@ -6,10 +6,11 @@ from dataclasses import dataclass
 
 from ..topology.model import DEFAULT_EXCHANGE, Edge, Exchange, Origin, Queue, VhostTopology
 from ..topology.problems import CATALOG
-from .dot import (
+from .wording import (
     KEY_IGNORED_TYPES,
     argument_terms,
     binding_terms,
+    endpoint_status,
     entity_flags,
     exchange_type_text,
     is_headers_binding,
@@ -70,10 +71,7 @@ def _endpoint(view: VhostTopology, node_type: str, name: str) -> Cell:
     if node_type == "exchange" and name == DEFAULT_EXCHANGE:
         return [Span("default exchange")]
     cell = [Span(f"{node_type} "), _code(name)]
-    entities: dict[str, Exchange] | dict[str, Queue] = (
-        view.exchanges if node_type == "exchange" else view.queues if node_type == "queue" else {})
-    entity = entities.get(name)
-    if entity is not None and entity.origin == "missing":
+    if endpoint_status(view, node_type, name) == "missing":
         cell.append(Span(" (missing)"))
     return cell
 

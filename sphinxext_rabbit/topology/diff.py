@@ -43,7 +43,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from ..output.dot import DEFAULT_EXCHANGE_LABEL, compact_json, origin_words
+from ..output.wording import DEFAULT_EXCHANGE_LABEL, compact_json, origin_words
 from .model import DEFAULT_EXCHANGE, Edge, Exchange, Origin, Policy, Queue, VhostTopology
 from .resolve import is_builtin_exchange
 
