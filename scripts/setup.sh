@@ -24,11 +24,12 @@ else
     exit 1
 fi
 
-# chromium: the tests load a built page in a headless browser to prove no name runs as script
+# chromium: the tests load a built page in a headless browser to prove no name runs as script;
+# chromium-driver: selenium drives it (tests/browser.py): clicks, screenshots, computed styles
 # rabbitmq-server: the tests read a live management API (scripts/rabbitmq.sh runs a private
 #   node; in a container apt's own start of the system service is refused, which is fine)
 # openssl: the tests make a self-signed certificate for a TLS server
-packages=(graphviz python3-venv python3-pip chromium rabbitmq-server openssl)
+packages=(graphviz python3-venv python3-pip chromium chromium-driver rabbitmq-server openssl)
 echo "setup: installing Debian packages: ${packages[*]}"
 "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -qq
 "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \

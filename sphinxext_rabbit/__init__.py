@@ -103,6 +103,9 @@ def setup(app: Sphinx) -> ExtensionMetadata:
     app.connect("doctree-resolved", keep_man_names_whole)
     return {
         "version": installed_version(),
+        # bumped whenever what the extension keeps in the environment changes shape (or its
+        # classes move), so that Sphinx rereads every page instead of unpickling stale state
+        "env_version": 2,
         # the state in the environment (pages drawing live brokers, the warnings pages
         # recorded) is merged from parallel readers, so reading and writing parallelize
         "parallel_read_safe": True,
