@@ -30,10 +30,11 @@ def browser() -> Iterator[object]:
 
     options = webdriver.ChromeOptions()
     options.binary_location = _binary("chromium", "chromium-browser")
-    for argument in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                     "--no-first-run", "--disable-background-networking", "--disable-sync",
-                     "--disable-component-update", "--allow-file-access-from-files",
-                     "--window-size=1280,1000", "--hide-scrollbars", "--force-device-scale-factor=1"):
+    for argument in ("--headless=new", "--no-sandbox", "--disable-gpu",
+                     "--disable-dev-shm-usage", "--no-first-run", "--disable-sync",
+                     "--disable-background-networking", "--disable-component-update",
+                     "--allow-file-access-from-files", "--window-size=1280,1000",
+                     "--hide-scrollbars", "--force-device-scale-factor=1"):
         options.add_argument(argument)
     service = Service(executable_path=_binary("chromedriver"))
     driver = webdriver.Chrome(service=service, options=options)

@@ -10,7 +10,7 @@ import pytest
 import yaml
 
 from sphinxext_rabbit.output.dot import to_dot
-from sphinxext_rabbit.sources.definitions import MAX_YAML_ALIASES
+from sphinxext_rabbit.sources.documents import MAX_YAML_ALIASES
 from sphinxext_rabbit.sources.k8s import looks_like_manifests, read_manifests
 from sphinxext_rabbit.topology.model import ERROR
 from sphinxext_rabbit.topology.resolve import resolve

@@ -20,15 +20,8 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 from ..topology.model import ERROR, WARNING, Problem, Topology
-from .definitions import (
-    _TOP_LEVEL_KEYS,
-    DEFAULT_MAX_BYTES,
-    _Locator,
-    is_yaml_path,
-    parse,
-    read_document,
-    read_text,
-)
+from .definitions import TOP_LEVEL_KEYS, parse, read_document
+from .documents import DEFAULT_MAX_BYTES, Locator, is_yaml_path, read_text
 from .uris import redact
 
 if TYPE_CHECKING:  # fetch.py (HTTP) is imported when a broker is fetched
@@ -222,11 +215,11 @@ def read_file(path: str, *, vhost: str | None = None, source: str | None = None,
 
         return read_api_text(text, source=source, name_hint=os.path.basename(path),
                              vhost=vhost, taken_at=_modified(path))
-    if isinstance(document, dict) and document and not document.keys() & _TOP_LEVEL_KEYS:
+    if isinstance(document, dict) and document and not document.keys() & TOP_LEVEL_KEYS:
         return Topology(source=source, problems=[Problem(
             WARNING, "source", "neither a definitions export, saved management-API output "
             "nor Kubernetes manifests; skipped")])
-    return read_document(document, vhost=vhost, source=source, locate=_Locator(text, False))
+    return read_document(document, vhost=vhost, source=source, locate=Locator(text, False))
 
 
 def _manifests(text: str, source: str, vhost: str | None) -> Topology | None:

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 from urllib.parse import SplitResult, quote, unquote, urlsplit
 
-from .definitions import unreadable_json
+from .documents import unreadable_json
 from .uris import redact
 
 if TYPE_CHECKING:

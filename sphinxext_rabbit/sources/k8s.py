@@ -13,7 +13,8 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from ..topology.model import ERROR, WARNING, Problem, ProblemCode, Severity, Topology
-from .definitions import ParseError, json_kind, read_document, read_yaml
+from .definitions import read_document
+from .documents import ParseError, json_kind, read_yaml
 from .uris import SECRET_SCHEME
 
 GROUP = "rabbitmq.com"

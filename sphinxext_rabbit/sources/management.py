@@ -20,17 +20,8 @@ from typing import Any
 
 from ..topology.model import ERROR, WARNING, Problem, ProblemCode, Severity, Topology
 from ..topology.resolve import is_builtin_exchange
-from .definitions import (
-    _ENTITY_KEYS,
-    _TOP_LEVEL_KEYS,
-    DEFAULT_MAX_BYTES,
-    ParseError,
-    _Locator,
-    json_kind,
-    read_document,
-    read_json,
-    read_text,
-)
+from .definitions import ENTITY_KEYS, TOP_LEVEL_KEYS, read_document
+from .documents import DEFAULT_MAX_BYTES, Locator, ParseError, json_kind, read_json, read_text
 
 # an endpoint named as a key or a file name: "queues" (fetch.ENDPOINTS, the live client's
 # keys), "/api/queues/detailed", "api_operator_policies.json", "queues-page-2.json".
@@ -131,7 +122,7 @@ def is_api_output(document: Any) -> bool:
     keyed = [(key, value) for key, value in document.items() if _endpoint_name(key)]
     if not keyed:
         return False
-    return any(key not in _TOP_LEVEL_KEYS or _is_paged(value)
+    return any(key not in TOP_LEVEL_KEYS or _is_paged(value)
                or (isinstance(value, list) and _has_runtime_field(value))
                for key, value in keyed)
 
@@ -245,14 +236,14 @@ class _Collector:
             if isinstance(document, list):
                 # load's locator finds the elements of a top-level key's list: give the
                 # list a key, on the first line so that every line number stays the same
-                locator = _Locator('{"":' + text + "\n}", is_yaml=False)
+                locator = Locator('{"":' + text + "\n}", is_yaml=False)
                 self.add(endpoint, document, source=source,
                          locate=lambda path: locator(("", *path)))
             else:
-                self.add(endpoint, document, source=source, locate=_Locator(text, False))
+                self.add(endpoint, document, source=source, locate=Locator(text, False))
             return True
         if is_api_output(document):
-            self.add_keyed(document, source=source, locate=_Locator(text, False))
+            self.add_keyed(document, source=source, locate=Locator(text, False))
             return True
         self.problem(WARNING, "schema", "this is not saved management-API output (a "
                      "definitions export is read as a definitions file); skipped", source, 1)
@@ -336,7 +327,7 @@ def _as_definition(endpoint: str, item: dict[str, Any]) -> dict[str, Any] | None
                                  if field in item}
         return {**entry, "component": "operator_policy",
                 "value": {field: item[field] for field in _POLICY_FIELDS if field in item}}
-    fields = _VHOST_FIELDS if endpoint == "vhosts" else _ENTITY_KEYS[endpoint]
+    fields = _VHOST_FIELDS if endpoint == "vhosts" else ENTITY_KEYS[endpoint]
     # the export's own fields only: the broker's runtime fields would read as unknown ones
     return {field: value for field, value in item.items() if field in fields}
 
