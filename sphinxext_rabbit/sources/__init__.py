@@ -20,8 +20,8 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 from ..topology.model import ERROR, WARNING, Problem, Topology
-from .definitions import TOP_LEVEL_KEYS, parse, read_document
-from .documents import DEFAULT_MAX_BYTES, Locator, is_yaml_path, read_text
+from . import definitions, k8s, management
+from .documents import DEFAULT_MAX_BYTES, Document, read_text
 from .uris import redact
 
 if TYPE_CHECKING:  # fetch.py (HTTP) is imported when a broker is fetched
@@ -31,8 +31,6 @@ if TYPE_CHECKING:  # fetch.py (HTTP) is imported when a broker is fetched
 PASSWORD_ENV = "RABBITMQ_PASSWORD"
 USER_ENV = "RABBITMQ_USER"
 _DEFINITION_SUFFIXES = (".json", ".yaml", ".yml")
-#: In every Kubernetes manifest: only a file holding it may be one (k8s.looks_like_manifests)
-_K8S_FIELD = "apiVersion"
 _BROKER_KEYS = frozenset({"url", "user", "user_env", "password_env", "timeout", "deadline",
                           "verify", "cafile", "certfile", "keyfile"})
 
@@ -185,54 +183,30 @@ def parse_spec(spec: str, brokers: Mapping[str, Broker]) -> Broker | str:
         return broker_from_url(spec)
     return spec
 
+#: The readers of a file, each with ``detect(Document) -> bool`` and
+#: ``read(Document) -> Topology``: the first that detects a file reads it. A definitions
+#: export is last, as it is what the others are not.
+READERS = (k8s, management, definitions)
+
 
 # -- files and folders ---------------------------------------------------------------------
 
 def read_file(path: str, *, vhost: str | None = None, source: str | None = None,
               max_bytes: int = DEFAULT_MAX_BYTES) -> Topology:
-    """One file of any kind, told by its content."""
+    """One file of any kind, told by its content: the first of `READERS` that detects it
+    reads it."""
     source = path if source is None else source
     text, problem = read_text(path, max_bytes)
     if text is None:
         assert problem is not None  # read_text gives one or the other
         return Topology(source=source, problems=[problem])
-    if is_yaml_path(path):
-        return _manifests(text, source, vhost) or parse(text, is_yaml=True, vhost=vhost,
-                                                        source=source)
-    try:
-        document = json.loads(text)
-    except (ValueError, RecursionError):
-        # YAML manifests in a .json file, or JSON that parse tells where it fails
-        return _manifests(text, source, vhost) or parse(text, vhost=vhost, source=source)
-    if isinstance(document, dict) and _K8S_FIELD in document and "kind" in document:
-        from .k8s import read_manifests  # a Kubernetes object, or a List of them
-
-        return read_manifests(text, source=source, vhost=vhost)
-    from .management import is_api_output
-
-    if is_api_output(document):
-        from .management import read_api_text
-
-        return read_api_text(text, source=source, name_hint=os.path.basename(path),
-                             vhost=vhost, taken_at=_modified(path))
-    if isinstance(document, dict) and document and not document.keys() & TOP_LEVEL_KEYS:
-        return Topology(source=source, problems=[Problem(
-            WARNING, "source", "neither a definitions export, saved management-API output "
-            "nor Kubernetes manifests; skipped")])
-    return read_document(document, vhost=vhost, source=source, locate=Locator(text, False))
-
-
-def _manifests(text: str, source: str, vhost: str | None) -> Topology | None:
-    """What Kubernetes manifests in a text declare; None when the text holds none.
-
-    Told from the text, for what is not parsed as JSON (a scan of a big JSON export would
-    cost more than telling it from the parsed document).
-    """
-    if _K8S_FIELD not in text:  # k8s.py is imported only for files that may be manifests
-        return None
-    from .k8s import looks_like_manifests, read_manifests
-
-    return read_manifests(text, source=source, vhost=vhost) if looks_like_manifests(text) else None
+    document = Document.of(path, text, source=source, vhost=vhost)
+    for reader in READERS:
+        if reader.detect(document):
+            return reader.read(document)
+    return Topology(source=source, problems=[Problem(
+        WARNING, "source", "neither a definitions export, saved management-API output "
+        "nor Kubernetes manifests; skipped")])
 
 
 def read_folder(path: str, *, vhost: str | None = None, source: str | None = None,
@@ -266,9 +240,8 @@ def read_folder(path: str, *, vhost: str | None = None, source: str | None = Non
     if not names:
         topology = Topology(source=source)
     elif all(name.lower().endswith(".json") for name in names) and _is_api_file(files[0]):
-        from .management import read_api_folder
-
-        topology = read_api_folder(path, vhost=vhost, max_bytes=max_bytes, names=names)
+        topology = management.read_api_folder(path, vhost=vhost, max_bytes=max_bytes,
+                                              names=names)
     else:
         topology = merge([read_file(file, vhost=vhost, source=os.path.join(source, name),
                                     max_bytes=max_bytes)
@@ -286,11 +259,9 @@ def _definition_files(folder: str) -> list[str]:
 
 
 def _is_api_file(path: str) -> bool:
-    from .management import is_api_output
-
     text, _problem = read_text(path)
     try:
-        return text is not None and is_api_output(json.loads(text))
+        return text is not None and management.is_api_output(json.loads(text))
     except (ValueError, RecursionError):
         return False
 
@@ -313,15 +284,6 @@ def files_of(path: str) -> list[str]:
         return [os.path.join(path, name) for name in _definition_files(path)]
     except OSError:
         return []
-
-
-def _modified(path: str) -> str | None:
-    from .management import iso_utc
-
-    try:
-        return iso_utc(os.path.getmtime(path))
-    except OSError:
-        return None
 
 
 # -- merging -------------------------------------------------------------------------------
@@ -394,11 +356,11 @@ def merge(parts: list[Topology], *, source: str) -> Topology:
 def read_live(broker: Broker, *, vhost: str | None = None) -> Topology:
     """Fetch a broker now. Raises fetch.FetchError with a message for the user."""
     from .fetch import fetch_api
-    from .management import iso_utc, read_api
 
-    taken_at = iso_utc(time.time())
+    taken_at = management.iso_utc(time.time())
     bodies, warnings = fetch_api(broker.connection(), vhost=vhost)
-    topology = read_api(bodies, source=redact(broker.url), vhost=vhost, taken_at=taken_at)
+    topology = management.read_api(bodies, source=redact(broker.url), vhost=vhost,
+                                   taken_at=taken_at)
     topology.unread = frozenset(key for key in ("parameters",) if bodies.get(key) is None)
     topology.problems[:0] = [Problem(WARNING, "fetch", warning) for warning in warnings]
     return topology

@@ -23,6 +23,7 @@ from ..topology.model import (
 from ..topology.patterns import InvalidPattern, compile_pattern
 from .documents import (
     DEFAULT_MAX_BYTES,
+    Document,
     Locator,
     ParseError,
     is_yaml_path,
@@ -516,3 +517,19 @@ def load(path: str | os.PathLike[str], *, vhost: str | None = None,
         assert problem is not None  # read_text gives one or the other
         return Topology(source=source, problems=[problem])
     return parse(text, is_yaml=is_yaml_path(path), vhost=vhost, source=source)
+
+
+def detect(document: Document) -> bool:
+    """Every document but a JSON object that holds none of an export's keys; also a text
+    that is no valid JSON, so that `parse` reports where it fails."""
+    value = document.value
+    return not (document.parsed and isinstance(value, dict) and value
+                and not value.keys() & TOP_LEVEL_KEYS)
+
+
+def read(document: Document) -> Topology:
+    if not document.parsed:
+        return parse(document.text, is_yaml=document.is_yaml, vhost=document.vhost,
+                     source=document.source)
+    return read_document(document.value, vhost=document.vhost, source=document.source,
+                         locate=Locator(document.text, False))

@@ -10,6 +10,7 @@ import os
 import re
 import sys
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from ..topology.model import ERROR, Problem, ProblemCode
@@ -279,3 +280,30 @@ def _not_a_file(mode: int) -> Problem | None:
 def _too_big(size: int, max_bytes: int) -> Problem:
     return Problem(ERROR, "limit", f"the file has {size:,} bytes, more than the {max_bytes:,} "
                    "allowed (rabbitmq_topology_max_file_bytes)")
+
+
+@dataclass(slots=True)
+class Document:
+    """A file's text and what tells its kind: what each reader of `sources.READERS`
+    detects (``detect(document)``) and reads (``read(document)``)."""
+
+    path: str
+    #: how problems name the file
+    source: str
+    text: str
+    #: the only vhost to read, if one was asked for
+    vhost: str | None
+    is_yaml: bool
+    #: whether the text is JSON; ``value`` is then what it holds (parsed once for all readers)
+    parsed: bool
+    value: Any
+
+    @classmethod
+    def of(cls, path: str, text: str, *, source: str, vhost: str | None) -> Document:
+        is_yaml = is_yaml_path(path)
+        if not is_yaml:
+            try:
+                return cls(path, source, text, vhost, False, True, json.loads(text))
+            except (ValueError, RecursionError):
+                pass  # YAML in a .json file, or not valid: a reader says which
+        return cls(path, source, text, vhost, is_yaml, False, None)

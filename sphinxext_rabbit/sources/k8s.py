@@ -14,7 +14,7 @@ from typing import Any
 
 from ..topology.model import ERROR, WARNING, Problem, ProblemCode, Severity, Topology
 from .definitions import read_document
-from .documents import ParseError, json_kind, read_yaml
+from .documents import Document, ParseError, json_kind, read_yaml
 from .uris import SECRET_SCHEME
 
 GROUP = "rabbitmq.com"
@@ -446,3 +446,16 @@ def read_manifests(text: str, *, source: str, vhost: str | None = None) -> Topol
     problems = reader.problems + [reader.in_manifest_terms(p) for p in topology.problems]
     topology.problems = sorted(problems, key=lambda p: (p.line is None, p.line or 0))
     return topology
+
+
+def detect(document: Document) -> bool:
+    """Kubernetes objects: a JSON one with ``apiVersion`` and ``kind``, or a text (YAML,
+    several JSON documents) that `looks_like_manifests`."""
+    if document.parsed:
+        value = document.value
+        return isinstance(value, dict) and "apiVersion" in value and "kind" in value
+    return looks_like_manifests(document.text)
+
+
+def read(document: Document) -> Topology:
+    return read_manifests(document.text, source=document.source, vhost=document.vhost)

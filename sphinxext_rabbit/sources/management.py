@@ -21,7 +21,15 @@ from typing import Any
 from ..topology.model import ERROR, WARNING, Problem, ProblemCode, Severity, Topology
 from ..topology.resolve import is_builtin_exchange
 from .definitions import ENTITY_KEYS, TOP_LEVEL_KEYS, read_document
-from .documents import DEFAULT_MAX_BYTES, Locator, ParseError, json_kind, read_json, read_text
+from .documents import (
+    DEFAULT_MAX_BYTES,
+    Document,
+    Locator,
+    ParseError,
+    json_kind,
+    read_json,
+    read_text,
+)
 
 # an endpoint named as a key or a file name: "queues" (fetch.ENDPOINTS, the live client's
 # keys), "/api/queues/detailed", "api_operator_policies.json", "queues-page-2.json".
@@ -439,3 +447,21 @@ def _read_saved(collector: _Collector, path: str, max_bytes: int) -> float | Non
 def iso_utc(timestamp: float) -> str:
     """A time as ISO 8601 UTC, the way ``Topology.taken_at`` holds it."""
     return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(timestamp))
+
+
+def detect(document: Document) -> bool:
+    return document.parsed and is_api_output(document.value)
+
+
+def read(document: Document) -> Topology:
+    return read_api_text(document.text, source=document.source,
+                         name_hint=os.path.basename(document.path), vhost=document.vhost,
+                         taken_at=modified_at(document.path))
+
+
+def modified_at(path: str) -> str | None:
+    """When a saved file was last written, as ``Topology.taken_at``: when it was saved."""
+    try:
+        return iso_utc(os.path.getmtime(path))
+    except OSError:
+        return None
