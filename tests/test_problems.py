@@ -16,7 +16,7 @@ REPORTED = re.compile(r'(?:\b(?:ERROR|WARNING),\s*|subtype=)"([a-z-]+)"')
 
 def test_every_reported_code_is_documented_and_nothing_else():
     source = "\n".join(p.read_text(encoding="utf-8")
-                       for p in (ROOT / "sphinxext_rabbit").glob("*.py")
+                       for p in (ROOT / "sphinxext_rabbit").rglob("*.py")
                        if p.name != "problems.py")
     reported = set(REPORTED.findall(source))
     assert len(reported) >= 14
