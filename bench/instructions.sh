@@ -28,4 +28,4 @@ command=$(instructions "$python" -m sphinxext_rabbit dot "$definitions" --vhost 
 echo "instructions: interpreter start-up $((empty / 1000000))M," \
      "json.load process $((json_only / 1000000))M," \
      "sphinxext-rabbit dot $((command / 1000000))M" \
-     "-> $(awk "BEGIN { printf \"%.2f\", $command / $json_only }")x (target <= 1.5x)"
+     "-> $(awk "BEGIN { printf \"%.2f\", $command / $json_only }")x (target <= 2.0x)"
