@@ -129,7 +129,8 @@ def main() -> int:
     whole = cli_process / json_process
     print(
         f"whole process, least CPU time of {args.runs}: json.load {json_process * 1e3:.1f} ms, "
-        f"sphinxext-rabbit dot {cli_process * 1e3:.1f} ms -> {whole:.2f}x (target <= {WHOLE_PROCESS_TARGET}x)"
+        f"sphinxext-rabbit dot {cli_process * 1e3:.1f} ms -> {whole:.2f}x "
+        f"(target <= {WHOLE_PROCESS_TARGET}x)"
     )
 
     json_rss = peak_rss(JSON_PEAK, path)
