@@ -24,7 +24,15 @@ from .sources import (
 )
 from .sources.uris import redact
 from .topology.model import ERROR, Problem, Topology, VhostTopology
-from .topology.select import PatternError, Selection, parse_patterns, views
+from .topology.select import (
+    PatternError,
+    Selection,
+    parse_depth,
+    parse_direction,
+    parse_names,
+    parse_patterns,
+    views,
+)
 
 _RENDER_FORMATS = ("svg", "png", "pdf", "mmd")
 #: what `render` writes as text itself, without Graphviz
@@ -89,6 +97,14 @@ def _selection_arguments(parser: argparse.ArgumentParser) -> None:
                         help="comma-separated name globs to keep ('re:' for a regex)")
     parser.add_argument("--exclude", action="append",
                         help="comma-separated name globs to leave out ('re:' for a regex)")
+    parser.add_argument("--focus", action="append", metavar="NAME",
+                        help="comma-separated exchange or queue names: keep what is within "
+                             "--depth hops of them (repeatable)")
+    parser.add_argument("--depth", metavar="N",
+                        help="hops from --focus to keep (default: any number)")
+    parser.add_argument("--direction", metavar="WAY",
+                        help="which way --focus follows messages: down, up, or both (the "
+                             "default)")
     parser.add_argument("--default-exchange", action="store_true",
                         help="draw the default exchange and its implicit bindings")
     parser.add_argument("--hide-temporary", action="store_true",
@@ -214,6 +230,9 @@ def _selection(args: argparse.Namespace) -> Selection:
         exclude=parse_patterns(getattr(args, "exclude", None)),
         default_exchange=getattr(args, "default_exchange", False),
         hide_temporary=getattr(args, "hide_temporary", False),
+        focus=parse_names(getattr(args, "focus", None)),
+        depth=parse_depth(getattr(args, "depth", None)),
+        direction=parse_direction(getattr(args, "direction", None)),
     )
 
 

@@ -310,9 +310,12 @@ class _Resolver:
                 remote_name = value.get(kind)
                 remote_name = remote_name if isinstance(remote_name, str) else name
                 uri = first_uri(value.get("uri"))
-                where = Endpoint(uri).label() if uri else "upstream"
+                endpoint = Endpoint(uri) if uri else None
+                where = endpoint.label() if endpoint else "upstream"
                 source = f"{where} {kind} {remote_name}"
                 self.view.externals.add(source)
+                if endpoint is not None:
+                    self.link(source, endpoint, kind, remote_name)
                 self.add("federation", source, "external", name, kind, None,
                          {"upstream": upstream}, ("policy", policy.name))
 
@@ -366,7 +369,13 @@ class _Resolver:
             return name, kind, key
         external = f"{endpoint.label()} {kind} {name}"
         self.view.externals.add(external)
+        self.link(external, endpoint, kind, name)
         return external, "external", key
+
+    def link(self, external: str, endpoint: Endpoint, kind: str, name: str) -> None:
+        """Note an external that is an entity of another vhost of this broker."""
+        if endpoint.local and endpoint.vhost != self.vhost:
+            self.view.links[external] = (endpoint.vhost, kind, name)
 
     def run(self) -> tuple[VhostTopology, list[Problem]]:
         self.effective_policies()
