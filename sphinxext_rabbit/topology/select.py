@@ -8,7 +8,7 @@ import fnmatch
 import re
 import warnings
 from collections import defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -26,7 +26,7 @@ from .model import (
     VhostTopology,
 )
 from .patterns import InvalidPattern, Matcher, Regex, compile_pattern, gave_up_on, subject
-from .resolve import resolve
+from .resolve import edge_sort_key, resolve
 
 #: a shell glob (Python's re on the name) or an ``re:`` pattern (PCRE, as for policies)
 NamePattern = re.Pattern[str] | Regex
@@ -126,6 +126,23 @@ def parse_patterns(text: str | Iterable[str] | None) -> list[NamePattern]:
                 warnings.simplefilter("ignore", FutureWarning)
                 patterns.append(re.compile(fnmatch.translate(item)))
     return patterns
+
+
+def view_option_text(value: Any) -> str:
+    """A value of a view in conf.py (``rabbitmq_topology_views``) as a directive option's
+    text: a list is its items comma-separated (a comma inside an item kept as ``\\,``),
+    a number its digits; a flag's True is handled by the caller."""
+    if isinstance(value, (list, tuple)) and all(isinstance(item, str) for item in value):
+        return ", ".join(item.replace(",", "\\,") for item in value)
+    if isinstance(value, str) or (isinstance(value, int) and not isinstance(value, bool)):
+        return str(value)
+    raise PatternError(f"{value!r} is neither a string, a number, nor a list of strings")
+
+
+def close_to(word: str, choices: Iterable[str]) -> str:
+    """`` — did you mean 'X'?`` for the closest of *choices*, or ""."""
+    close = difflib.get_close_matches(word, list(choices), n=1)
+    return f" — did you mean {close[0]!r}?" if close else ""
 
 
 def _matches(pattern: NamePattern, name: str, matcher: Matcher) -> bool:
@@ -394,16 +411,48 @@ def _unfocused(graph: _Graph, topology: Topology, wanted: list[str], name: str) 
         names = sorted({n for vhost in wanted for kind in ("exchange", "queue")
                         for n in getattr(graph.resolved[vhost], kind + "s")
                         if graph.walkable((vhost, kind, n))})
-        close = difflib.get_close_matches(name, names, n=1)
-        if close:
-            message += f" — did you mean {close[0]!r}?"
+        message += close_to(name, names)
     return message
 
 
-def _link_across(result: list[VhostTopology], resolved: dict[str, VhostTopology]) -> None:
-    """An external end that is an entity of another vhost in *result* is drawn to that
-    entity's node: a stub is made for it there when that vhost has it but left it out."""
+def _link_across(result: list[VhostTopology], resolved: dict[str, VhostTopology],
+                 selection: Selection) -> None:
+    """Shovels and federation links between the vhosts of *result*: an edge whose end in
+    another vhost is kept there is kept too (with a stub for its end here when that was
+    left out), and an end kept here that another vhost has but left out is a stub there,
+    so that a drawing draws each such edge between the two vhosts' nodes."""
     drawn = {view.vhost: view for view in result}
+
+    def kept_there(external: str, links: dict[str, tuple[str, str, str]]) -> bool:
+        target = links.get(external)
+        return target is not None and target[0] in drawn and _kept(drawn[target[0]],
+                                                                   *target[1:])
+
+    for view in result:
+        full = resolved[view.vhost]
+        if not full.links:  # (most vhosts have none: their edges are not looked at)
+            continue
+        kept_edges = {id(edge) for edge in view.edges}
+        for edge in full.edges:
+            if id(edge) in kept_edges:
+                continue
+            ends = ((edge.source_type, edge.source), (edge.destination_type, edge.destination))
+            if not any(kind == "external" and kept_there(name, full.links)
+                       for kind, name in ends):
+                continue
+            if any(kind == "queue" and name in full.queues
+                   and selection.hidden(full.queues[name]) for kind, name in ends):
+                continue
+            view.edges.append(edge)
+            for kind, name in ends:
+                if kind == "external":
+                    view.externals.add(name)
+                    if name in full.links:
+                        view.links[name] = full.links[name]
+                elif not _kept(view, kind, name):
+                    view.stubs.add((kind, name))
+        if len(view.edges) > len(kept_edges):
+            view.edges.sort(key=edge_sort_key)
     for view in result:
         for vhost, kind, name in view.links.values():
             target = drawn.get(vhost)
@@ -449,7 +498,7 @@ def views(topology: Topology, selection: Selection) -> tuple[list[VhostTopology]
                   for vhost in wanted if vhost in reached]
     else:
         result = [select(resolved[vhost], selection, matcher) for vhost in wanted]
-    _link_across(result, resolved)
+    _link_across(result, resolved, selection)
     for regex, labels in matcher.gave_up.items():
         problems.append(Problem(WARNING, "pattern-limit", f"pattern 're:{regex.text}': PCRE "
                                 f"gives up at its match limit on {gave_up_on(labels)}, "
