@@ -307,3 +307,21 @@ def test_the_broker_moves_messages_between_its_vhosts_as_drawn(broker):
 
 def test_the_design_doc_definitions_are_clean():
     assert cli("check", DESIGN).stdout == f"{DESIGN}: no problems\n"
+
+
+def test_mermaid_draws_links_between_vhosts_to_the_real_nodes_too():
+    chart = cli("mermaid", DESIGN).stdout
+    box = ""
+    where = {}
+    for line in chart.splitlines():
+        if (start := re.match(r"  subgraph v\d+\[\"vhost (.*)\"\]", line)) is not None:
+            box = start[1]
+        elif (node := re.match(r"    (n\d+)\S*?\"([^\"<]*)", line)) is not None:
+            where[node[1]] = f"{box}/{node[2]}"
+    shovels = {(where[a], where[b]) for a, b in
+               re.findall(r"^  (n\d+) ==>\|\"shovel [^\"]*\"\| (n\d+)$", chart, re.MULTILINE)}
+    assert shovels == {("orders/orders.outbox", "events/events"),
+                       ("billing/billing.outbox", "events/events"),
+                       ("events/events.audit", "events/archive.example.com/audit queue "
+                                               "audit.events")}
+    assert "vhost orders queue" not in chart

@@ -46,6 +46,7 @@ from .wording import (
     entity_look,
     goes_via_default_exchange,
     key_text,
+    linked_ends,
     origin_text,
     source_exchange_type,
     visible,
@@ -608,19 +609,6 @@ def _highlight(drawing: _VhostDrawing, highlight: Highlight) -> None:
             drawing.node_lines.append(f"{node.id} {look};")
 
 
-def _linked(view: VhostTopology, drawn: dict[str, VhostTopology]
-            ) -> dict[str, tuple[str, str, str]]:
-    """The externals of *view* that are entities of another vhost with a node in *drawn*."""
-    linked = {}
-    for external, (vhost, node_type, name) in view.links.items():
-        other = drawn.get(vhost)
-        if other is not None and external in view.externals and (
-                name in (other.queues if node_type == "queue" else other.exchanges)
-                or (node_type, name) in other.stubs):
-            linked[external] = (vhost, node_type, name)
-    return linked
-
-
 def _crossing_lines(drawings: list[_VhostDrawing]) -> list[str]:
     """The statements of the edges between two drawings, each to its node in the other."""
     by_vhost = {drawing.view.vhost: drawing for drawing in drawings}
@@ -666,7 +654,7 @@ def to_dot(
     ]
     drawn = {view.vhost: view for view in views}
     drawings = [
-        _VhostDrawing(index, view, show_default_exchange, _linked(view, drawn))
+        _VhostDrawing(index, view, show_default_exchange, linked_ends(view, drawn))
         for index, view in enumerate(views)
     ]
     if highlight is not None:
