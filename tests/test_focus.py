@@ -325,3 +325,25 @@ def test_mermaid_draws_links_between_vhosts_to_the_real_nodes_too():
                        ("events/events.audit", "events/archive.example.com/audit queue "
                                                "audit.events")}
     assert "vhost orders queue" not in chart
+
+
+def test_the_sample_design_pages_build_clean_and_draw_links_between_vhosts(tmp_path):
+    completed = subprocess.run(
+        [sys.executable, "-m", "sphinx", "-b", "html", "-q", "-W", "--keep-going",
+         "--no-color", str(ROOT / "sample_docs"), str(tmp_path)],
+        capture_output=True, text=True, check=False, timeout=600)
+    assert completed.returncode == 0, completed.stderr
+
+    def images(page: str) -> list[str]:
+        html = (tmp_path / "design" / f"{page}.html").read_text(encoding="utf-8")
+        return [(tmp_path / "design" / name).read_text(encoding="utf-8")
+                for name in re.findall(r'<object data="(\.\./_images/[^"]+\.svg)"', html)]
+
+    overview, = images("index")
+    assert ("shovel: queue orders.outbox in vhost orders &#45;&gt; exchange events&#10;"
+            "vhost events") in overview  # the edge's tooltip
+    assert "vhost orders queue orders.outbox" not in overview  # no stand-in
+    billing_view, upstream = images("billing")
+    assert ">vhost events exchange events<" in billing_view  # the bus is not drawn there
+    assert ">orders.outbox<" in upstream and ">billing.charge<" not in upstream
+    assert len(images("orders")) == len(images("bus")) == 2
