@@ -329,8 +329,8 @@ class _Graph:
         """Whether the selection's other fields keep *node*, so a walk may enter it."""
         vhost, kind, name = node
         view = self.resolved[vhost]
-        if kind == "external":
-            return True
+        if kind == "external":  # the same node as its entity in another vhost, if any
+            return all(self.walkable(entity) for entity in self.aliases.get(node, ()))
         if kind == "queue":
             queue = view.queues.get(name)
             return queue is not None and not self.selection.hidden(queue) and \
