@@ -226,6 +226,8 @@ class RabbitmqTopology(SphinxDirective):
         if name is None:
             return {}
         configured = self.config.rabbitmq_topology_views
+        if not isinstance(configured, dict):  # (Sphinx warns of the type, and goes on)
+            configured = {}
         settings = configured.get(name)
         if not isinstance(settings, dict):
             if name in configured:
