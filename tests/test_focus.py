@@ -160,6 +160,25 @@ def test_a_link_to_an_entity_left_out_is_a_stub_in_its_vhost():
     assert ("orders/orders.outbox", "events/events") in arrows(dot, ids)
 
 
+def test_a_queue_a_shovel_declares_in_another_vhost_is_a_node_there(tmp_path):
+    """An AMQP 0-9-1 shovel declares a queue it does not find, in the vhost its URI names
+    (the broker test below checks it): drawn there, not as missing, not as a stand-in."""
+    source = tmp_path / "defs.json"
+    source.write_text(json.dumps({
+        "vhosts": [{"name": "a"}, {"name": "b"}],
+        "queues": [{"name": "a.out", "vhost": "a", "durable": True, "auto_delete": False,
+                    "arguments": {}}],
+        "parameters": [{"vhost": "a", "component": "shovel", "name": "copy", "value": {
+            "src-uri": "amqp:///a", "src-queue": "a.out",
+            "dest-uri": "amqp:///b", "dest-queue": "b.new"}}]}), encoding="utf-8")
+    assert cli("check", str(source)).stdout.endswith(": no problems\n")
+    dot = dot_of(source=str(source))
+    nodes, _, ids = drawing(dot)
+    assert nodes == {"a": {"a.out"}, "b": {"b.new"}}
+    assert ("a/a.out", "b/b.new") in arrows(dot, ids)
+    assert 'tooltip="queue b.new\\nvhost b\\nclassic queue"' in dot  # not missing
+
+
 # -- named views: the command line -------------------------------------------------------
 
 
@@ -246,6 +265,12 @@ def test_the_broker_moves_messages_between_its_vhosts_as_drawn(broker):
         for vhost, name in ((orders, "events"), (billing, "events"), (billing, "billing.in")):
             broker.request("PUT", f"exchanges/{q(vhost)}/{name}",
                            {"type": "fanout", "durable": True})
+        broker.request("PUT", f"queues/{q(orders)}/orders.audit", {"durable": True})
+        # a queue the shovel does not find in the other vhost: it declares it there
+        broker.request("PUT", f"parameters/shovel/{q(orders)}/audit-copy", {"value": {
+            "src-protocol": "amqp091", "src-uri": f"amqp:///{q(orders)}",
+            "src-queue": "orders.audit", "dest-protocol": "amqp091",
+            "dest-uri": f"amqp:///{q(billing)}", "dest-queue": "billing.audit-copy"}})
         for queue, exchange in (("billing.from-shovel", "billing.in"),
                                 ("billing.from-federation", "events")):
             broker.request("PUT", f"queues/{q(billing)}/{queue}", {"durable": True})
@@ -274,6 +299,8 @@ def test_the_broker_moves_messages_between_its_vhosts_as_drawn(broker):
                 if messages:
                     got[queue] = messages
         assert set(got) == {"billing.from-shovel", "billing.from-federation"}
+        declared = broker.request("GET", f"queues/{q(billing)}/billing.audit-copy")
+        assert declared["name"] == "billing.audit-copy"
         received = got["billing.from-federation"][0]["properties"]["headers"]
         assert received["x-received-from"][0]["vhost"] == orders  # the same broker's vhost
 

@@ -73,6 +73,9 @@ class _Resolver:
         self.view.policies = [p for p in topology.policies if p.vhost == vhost]
         self.bindings = [b for b in topology.bindings if b.vhost == vhost]
         self.parameters = [p for p in topology.parameters if p.vhost == vhost]
+        #: shovels of the other vhosts, which may declare a queue in this one
+        self.other_shovels = [p for p in topology.parameters if p.vhost != vhost
+                              and p.component == "shovel" and isinstance(p.value, dict)]
         # upstreams the source could not read are unknown, not missing
         self.upstreams_unknown = "parameters" in topology.unread
         self.edges: list[Edge] = []
@@ -335,36 +338,38 @@ class _Resolver:
             self.add("shovel", source[0], source[1], destination[0], destination[1], key,
                      {}, ("parameter", parameter.name))
 
+    def queues_of_other_shovels(self) -> None:
+        """The queues that shovels of other vhosts declare in this one (``amqp:///V``)."""
+        for parameter in self.other_shovels:
+            for side in ("src", "dest"):
+                address = _shovel_address(parameter.value, side)
+                if address is None or address[0] != "queue" or parameter.value.get(
+                        f"{side}-protocol") == "local":  # (local: the shovel's own vhost)
+                    continue
+                endpoint = Endpoint(first_uri(parameter.value.get(f"{side}-uri")) or "amqp://")
+                if endpoint.local and endpoint.vhost == self.vhost:
+                    self.declared_by_shovel(parameter.value, side, address[1])
+
+    def declared_by_shovel(self, value: dict[str, Any], side: str, name: str) -> None:
+        """An AMQP 0-9-1 shovel declares a queue it does not find (unless predeclared)."""
+        if (name not in self.view.queues
+                and value.get(f"{side}-protocol", "amqp091") == "amqp091"
+                and value.get(f"{side}-predeclared") is not True):
+            self.view.queues[name] = Queue(self.vhost, name, "classic", origin="shovel")
+
     def shovel_end(self, value: dict[str, Any], side: str,
                    referrer: str) -> tuple[str, str, str | None] | None:
         """(name, node type, routing key) of one end of a shovel."""
-        kind = name = None
-        key = value.get(f"{side}-exchange-key")
-        for field in (f"{side}-queue", f"{side}-address", f"{side}-exchange"):
-            candidate = value.get(field)
-            if not isinstance(candidate, str):
-                continue
-            matched = re.fullmatch(_AMQP10_ADDRESS, candidate)
-            if matched:
-                kind = "queue" if matched["kind"] == "queues" else "exchange"
-                name = unquote(matched["name"])
-                key = matched["key"] if matched["key"] is not None else key
-            else:
-                kind = "exchange" if field.endswith("exchange") else "queue"
-                name = candidate
-            break
-        if kind is None or name is None:
+        address = _shovel_address(value, side)
+        if address is None:
             return None
+        kind, name, key = address
         uri = first_uri(value.get(f"{side}-uri"))
         endpoint = Endpoint(uri or "amqp://")
-        key = key if isinstance(key, str) else None
         if value.get(f"{side}-protocol") == "local" or (endpoint.local
                                                          and endpoint.vhost == self.vhost):
-            if (kind == "queue" and name not in self.view.queues
-                    and value.get(f"{side}-protocol", "amqp091") == "amqp091"
-                    and value.get(f"{side}-predeclared") is not True):
-                # an AMQP 0-9-1 shovel declares a queue it does not find
-                self.view.queues[name] = Queue(self.vhost, name, "classic", origin="shovel")
+            if kind == "queue":
+                self.declared_by_shovel(value, side, name)
             self.endpoint(kind, name, referrer)
             return name, kind, key
         external = f"{endpoint.label()} {kind} {name}"
@@ -378,6 +383,7 @@ class _Resolver:
             self.view.links[external] = (endpoint.vhost, kind, name)
 
     def run(self) -> tuple[VhostTopology, list[Problem]]:
+        self.queues_of_other_shovels()
         self.effective_policies()
         self.binding_edges()
         self.dead_letter_edges()
@@ -392,6 +398,23 @@ class _Resolver:
         self.edges.sort(key=edge_sort_key)
         self.view.edges = self.edges
         return self.view, self.problems
+
+
+def _shovel_address(value: dict[str, Any], side: str) -> tuple[str, str, str | None] | None:
+    """(node type, name, routing key) that one side of a shovel names, wherever it is."""
+    key = value.get(f"{side}-exchange-key")
+    for field in (f"{side}-queue", f"{side}-address", f"{side}-exchange"):
+        candidate = value.get(field)
+        if not isinstance(candidate, str):
+            continue
+        matched = re.fullmatch(_AMQP10_ADDRESS, candidate)
+        if matched:
+            key = matched["key"] if matched["key"] is not None else key
+            return ("queue" if matched["kind"] == "queues" else "exchange",
+                    unquote(matched["name"]), key if isinstance(key, str) else None)
+        return ("exchange" if field.endswith("exchange") else "queue", candidate,
+                key if isinstance(key, str) else None)
+    return None
 
 
 class _Candidates:
