@@ -153,6 +153,26 @@ def test_shovels_and_federation_between_drawn_vhosts_end_at_the_real_nodes():
     assert 'label="vhost events exchange events\\nexternal"' in alone
 
 
+def test_a_shovel_of_another_vhost_is_drawn_where_its_end_is_once():
+    # declared in the bus's vhost, which is not drawn: from the outbox to a stand-in
+    dot = dot_of("--vhost", "billing", "--vhost", "orders")
+    nodes, _, ids = drawing(dot)
+    assert ("billing/billing.outbox", "billing/vhost events exchange events") in arrows(dot, ids)
+    assert dot.count('label="shovel billing-outbox"') == 1
+    # the bus drawn too: one edge, the bus's own, between the two boxes
+    dot = dot_of()
+    nodes, _, ids = drawing(dot)
+    assert ("billing/billing.outbox", "events/events") in arrows(dot, ids)
+    assert dot.count('label="shovel billing-outbox"') == 1
+    edges = json.loads(cli("edges", DESIGN).stdout)
+    assert [e["vhost"] for e in edges if e["origin"] == "parameter:billing-outbox"] == ["events"]
+    # the focus alone, depth 0: where the outbox's messages go is still drawn, to a stub
+    dot = dot_of("--focus", "billing.outbox", "--depth", "0")
+    nodes, stubs, ids = drawing(dot)
+    assert nodes == {"billing": {"billing.outbox"}} and stubs == {"events": {"events"}}
+    assert arrows(dot, ids) == {("billing/billing.outbox", "events/events")}
+
+
 def test_a_link_to_an_entity_left_out_is_a_stub_in_its_vhost():
     dot = dot_of("--include", "orders.*, events.audit")
     nodes, stubs, ids = drawing(dot)

@@ -17,6 +17,7 @@ from .model import (
     EdgeKind,
     Exchange,
     Origin,
+    Parameter,
     Policy,
     Problem,
     ProblemCode,
@@ -343,12 +344,39 @@ class _Resolver:
         for parameter in self.other_shovels:
             for side in ("src", "dest"):
                 address = _shovel_address(parameter.value, side)
-                if address is None or address[0] != "queue" or parameter.value.get(
-                        f"{side}-protocol") == "local":  # (local: the shovel's own vhost)
-                    continue
-                endpoint = Endpoint(first_uri(parameter.value.get(f"{side}-uri")) or "amqp://")
-                if endpoint.local and endpoint.vhost == self.vhost:
+                if (address is not None and address[0] == "queue"
+                        and _shovel_vhost(parameter, side) == self.vhost):
                     self.declared_by_shovel(parameter.value, side, address[1])
+
+    def other_shovel_edges(self) -> None:
+        """The shovels of other vhosts with an end in this one (``amqp:///V``) are edges
+        here too, from or to the real node, so a drawing of this vhost alone shows where
+        its messages go; the edge's vhost is the shovel's (select drops this copy when
+        that vhost is drawn too)."""
+        for parameter in self.other_shovels:
+            sides = [(address, _shovel_vhost(parameter, side), side) for side in ("src", "dest")
+                     if (address := _shovel_address(parameter.value, side)) is not None]
+            if len(sides) < 2 or all(vhost != self.vhost for _, vhost, _ in sides):
+                continue  # (a shovel naming no end is reported in its own vhost)
+            ends = []
+            for (kind, name, key), vhost, side in sides:
+                if vhost == self.vhost:
+                    self.endpoint(kind, name, f"shovel {parameter.name!r} of vhost "
+                                              f"{parameter.vhost!r}")
+                    ends.append((name, kind, key))
+                    continue
+                uri = first_uri(parameter.value.get(f"{side}-uri")) or "amqp://"
+                where = f"vhost {vhost}" if vhost is not None else Endpoint(uri).label()
+                external = f"{where} {kind} {name}"
+                self.view.externals.add(external)
+                if vhost is not None:
+                    self.view.links[external] = (vhost, kind, name)
+                ends.append((external, "external", key))
+            (source, source_type, source_key), (destination, destination_type, key) = ends
+            self.edges.append(Edge("shovel", parameter.vhost, source, source_type,
+                                   destination, destination_type,
+                                   key if key is not None else source_key, {},
+                                   ("parameter", parameter.name)))
 
     def declared_by_shovel(self, value: dict[str, Any], side: str, name: str) -> None:
         """An AMQP 0-9-1 shovel declares a queue it does not find (unless predeclared)."""
@@ -390,6 +418,7 @@ class _Resolver:
         self.alternate_edges()
         self.federation_edges()
         self.shovel_edges()
+        self.other_shovel_edges()
         for exchange in self.view.exchanges.values():
             if exchange.origin == "declared" and exchange.type not in KNOWN_EXCHANGE_TYPES:
                 self.problem(WARNING, "exchange-type", f"exchange {exchange.name!r} has type "
@@ -398,6 +427,15 @@ class _Resolver:
         self.edges.sort(key=edge_sort_key)
         self.view.edges = self.edges
         return self.view, self.problems
+
+
+def _shovel_vhost(parameter: Parameter, side: str) -> str | None:
+    """The vhost of this broker that one side of a shovel is in, None for another broker:
+    the ``local`` protocol is the shovel's own vhost, else the URI says (``amqp:///V``)."""
+    if parameter.value.get(f"{side}-protocol") == "local":
+        return parameter.vhost
+    endpoint = Endpoint(first_uri(parameter.value.get(f"{side}-uri")) or "amqp://")
+    return endpoint.vhost if endpoint.local else None
 
 
 def _shovel_address(value: dict[str, Any], side: str) -> tuple[str, str, str | None] | None:

@@ -423,6 +423,14 @@ def _link_across(result: list[VhostTopology], resolved: dict[str, VhostTopology]
     so that a drawing draws each such edge between the two vhosts' nodes."""
     drawn = {view.vhost: view for view in result}
 
+    def copied(edge: Edge, view: VhostTopology) -> bool:
+        """A shovel of another vhost copied into *view* (resolve), which that vhost draws."""
+        return edge.vhost != view.vhost and edge.vhost in drawn
+
+    for view in result:
+        if any(copied(edge, view) for edge in view.edges):
+            view.edges = [edge for edge in view.edges if not copied(edge, view)]
+
     def kept_there(external: str, links: dict[str, tuple[str, str, str]]) -> bool:
         target = links.get(external)
         return target is not None and target[0] in drawn and _kept(drawn[target[0]],
@@ -434,7 +442,7 @@ def _link_across(result: list[VhostTopology], resolved: dict[str, VhostTopology]
             continue
         kept_edges = {id(edge) for edge in view.edges}
         for edge in full.edges:
-            if id(edge) in kept_edges:
+            if id(edge) in kept_edges or copied(edge, view):
                 continue
             ends = ((edge.source_type, edge.source), (edge.destination_type, edge.destination))
             if not any(kind == "external" and kept_there(name, full.links)
