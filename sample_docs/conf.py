@@ -63,6 +63,15 @@ rabbitmq_topology_snapshot_dir = None
 # unless its :compare: option names another; None compares nothing.
 rabbitmq_topology_compare = None
 
+# Named views: name -> options of the rabbitmq-topology directive (lists for comma-separated
+# values, True for flags); a directive uses one with :view: NAME, and its own options
+# override the view's. The design pages (design/) use these.
+rabbitmq_topology_views = {
+    "billing": {"vhost": "billing", "show": ["diagram", "bindings", "queues"]},
+    "order-events": {"focus": ["orders.outbox"], "direction": "down", "depth": 3},
+    "bus": {"focus": ["events"], "depth": 1, "show": ["diagram"]},
+}
+
 # sphinx.ext.graphviz settings apply too, for example:
 # graphviz_dot = "dot"
 # graphviz_dot_args = ["-Gfontname=Helvetica", "-Nfontname=Helvetica", "-Efontname=Helvetica"]

@@ -94,6 +94,8 @@ def setup(app: Sphinx) -> ExtensionMetadata:
     # a source every diagram is compared with, unless its :compare: names another
     app.add_config_value("rabbitmq_topology_compare", None, "env",
                          types=frozenset({str, type(None)}))
+    # named views: name -> {directive option: value}, used by :view: NAME
+    app.add_config_value("rabbitmq_topology_views", {}, "env", types=frozenset({dict}))
     app.connect("builder-inited", choose_dot)
     app.connect("builder-inited", start_build)
     app.connect("env-get-outdated", live_documents)

@@ -9,6 +9,7 @@ import os
 import sys
 from collections.abc import Callable
 from dataclasses import replace
+from typing import Any
 
 from . import installed_version
 from .sources import (
@@ -24,7 +25,17 @@ from .sources import (
 )
 from .sources.uris import redact
 from .topology.model import ERROR, Problem, Topology, VhostTopology
-from .topology.select import PatternError, Selection, parse_patterns, views
+from .topology.select import (
+    PatternError,
+    Selection,
+    close_to,
+    parse_depth,
+    parse_direction,
+    parse_names,
+    parse_patterns,
+    view_option_text,
+    views,
+)
 
 _RENDER_FORMATS = ("svg", "png", "pdf", "mmd")
 #: what `render` writes as text itself, without Graphviz
@@ -89,6 +100,17 @@ def _selection_arguments(parser: argparse.ArgumentParser) -> None:
                         help="comma-separated name globs to keep ('re:' for a regex)")
     parser.add_argument("--exclude", action="append",
                         help="comma-separated name globs to leave out ('re:' for a regex)")
+    parser.add_argument("--focus", action="append", metavar="NAME",
+                        help="comma-separated exchange or queue names: keep what is within "
+                             "--depth hops of them (repeatable)")
+    parser.add_argument("--depth", metavar="N",
+                        help="hops from --focus to keep (default: any number)")
+    parser.add_argument("--direction", metavar="WAY",
+                        help="which way --focus follows messages: down, up, or both (the "
+                             "default)")
+    parser.add_argument("--view", metavar="NAME",
+                        help="a view of --conf's rabbitmq_topology_views; the flags given "
+                             "here override its settings")
     parser.add_argument("--default-exchange", action="store_true",
                         help="draw the default exchange and its implicit bindings")
     parser.add_argument("--hide-temporary", action="store_true",
@@ -207,6 +229,48 @@ def _parser(command: str | None = None) -> argparse.ArgumentParser:
     return parser
 
 
+#: the settings of a view the command line takes, by its flags' names
+_VIEW_FLAGS = ("vhost", "include", "exclude", "focus", "depth", "direction",
+               "default-exchange", "hide-temporary", "layout", "legend")
+
+
+def _apply_view(args: argparse.Namespace) -> None:
+    """Fill the flags not given from the view ``--view`` names in ``--conf``'s
+    rabbitmq_topology_views; a key the command line has no flag for is said and ignored."""
+    name = getattr(args, "view", None)
+    if name is None:
+        return
+    if args.conf is None:
+        raise SourceError("--view needs --conf CONF_PY, whose rabbitmq_topology_views "
+                          "names the view")
+    configured = _conf(args.conf).get("rabbitmq_topology_views", {})
+    settings = configured.get(name) if isinstance(configured, dict) else None
+    if not isinstance(settings, dict):
+        known = ", ".join(repr(v) for v in sorted(configured)) if isinstance(
+            configured, dict) and configured else "none"
+        raise SourceError(f"view {name!r} is not in rabbitmq_topology_views of {args.conf} "
+                          f"(it has: {known}){close_to(name, configured or ())}")
+    for key, value in settings.items():
+        if key not in _VIEW_FLAGS or not hasattr(args, dest := key.replace("-", "_")):
+            say(f"sphinxext-rabbit: view {name!r}: {key!r} is not used by the command line; "
+                "ignored")
+            continue
+        if getattr(args, dest) not in (None, False):
+            continue  # given on the command line
+        if isinstance(getattr(args, dest), bool):  # a flag
+            if not isinstance(value, bool):
+                raise PatternError(f"view {name!r}: {key}: {value!r} is not true or false")
+            setattr(args, dest, value)
+            continue
+        text = view_option_text(value)
+        if key == "layout":
+            if text.upper() not in ("LR", "TB"):
+                raise PatternError(f"view {name!r}: layout {text!r} is not LR or TB")
+            text = text.upper()
+        setattr(args, dest, [text] if key in ("vhost", "include", "exclude", "focus")
+                else text)
+
+
 def _selection(args: argparse.Namespace) -> Selection:
     return Selection(
         vhosts=args.vhost,
@@ -214,19 +278,32 @@ def _selection(args: argparse.Namespace) -> Selection:
         exclude=parse_patterns(getattr(args, "exclude", None)),
         default_exchange=getattr(args, "default_exchange", False),
         hide_temporary=getattr(args, "hide_temporary", False),
+        focus=parse_names(getattr(args, "focus", None)),
+        depth=parse_depth(getattr(args, "depth", None)),
+        direction=parse_direction(getattr(args, "direction", None)),
     )
 
 
 def _brokers(args: argparse.Namespace) -> dict[str, Broker]:
     if args.conf is None:
         return {}
-    import runpy
-
-    try:
-        settings = runpy.run_path(args.conf).get("rabbitmq_topology_brokers", {})
-    except Exception as exc:  # a conf.py can raise anything; say so, do not trace back
-        raise SourceError(f"{args.conf}: cannot read it: {type(exc).__name__}: {exc}") from None
+    settings = _conf(args.conf).get("rabbitmq_topology_brokers", {})
     return brokers_from_config(settings, os.path.dirname(os.path.abspath(args.conf)))
+
+
+_conf_settings: dict[str, dict[str, Any]] = {}
+
+
+def _conf(path: str) -> dict[str, Any]:
+    """The names a conf.py sets, run once."""
+    if path not in _conf_settings:
+        import runpy
+
+        try:
+            _conf_settings[path] = runpy.run_path(path)
+        except Exception as exc:  # a conf.py can raise anything; say so, do not trace back
+            raise SourceError(f"{path}: cannot read it: {type(exc).__name__}: {exc}") from None
+    return _conf_settings[path]
 
 
 def _read(specs: list[str], args: argparse.Namespace) -> Topology:
@@ -319,6 +396,7 @@ def run() -> None:
 
 def _run(args: argparse.Namespace) -> int:
     try:
+        _apply_view(args)
         if args.command == "diff":
             return _diff(args)
         selection = _selection(args)

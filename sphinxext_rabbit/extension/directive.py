@@ -34,7 +34,18 @@ from ..sources import (
 from ..sources.uris import redact
 from ..topology.diff import differences
 from ..topology.model import ERROR, Problem, Topology
-from ..topology.select import PatternError, Selection, parse_patterns, views
+from ..topology.select import (
+    DIRECTIONS,
+    PatternError,
+    Selection,
+    close_to,
+    parse_depth,
+    parse_direction,
+    parse_names,
+    parse_patterns,
+    view_option_text,
+    views,
+)
 from .table_nodes import table_node
 
 if TYPE_CHECKING:
@@ -169,11 +180,19 @@ class RabbitmqTopology(SphinxDirective):
         "hide-temporary": directives.flag,
         "compare": directives.unchanged_required,
         "alt": directives.unchanged,
+        "focus": directives.unchanged_required,
+        "depth": directives.nonnegative_int,
+        "direction": lambda argument: directives.choice((argument or "").lower(), DIRECTIONS),
+        "view": directives.unchanged_required,
     }
+    #: options a view in conf.py may not set: a label names one figure
+    NOT_IN_VIEWS: ClassVar[frozenset[str]] = frozenset({"view", "name"})
 
     def run(self) -> list[Node]:
         specs = self.arguments[0].split()
         source = " + ".join(specs)
+        # the options written here override the view's
+        self.options = {**self.view_options(), **self.options}
         vhost = self.options.get("vhost")
         try:
             selection = Selection(
@@ -182,6 +201,9 @@ class RabbitmqTopology(SphinxDirective):
                 exclude=parse_patterns(self.options.get("exclude")),
                 default_exchange="default-exchange" in self.options,
                 hide_temporary="hide-temporary" in self.options,
+                focus=parse_names(self.options.get("focus")),
+                depth=parse_depth(self.options.get("depth")),
+                direction=parse_direction(self.options.get("direction")),
             )
         except PatternError as exc:
             self.warn(str(exc), subtype="option")
@@ -196,6 +218,49 @@ class RabbitmqTopology(SphinxDirective):
         if compare and compare != "none":  # ":compare: none" opts out of conf.py's default
             self.compare(compare, source, built, selection)
         return self.nodes(source, built, selection, topology)
+
+    def view_options(self) -> dict[str, object]:
+        """The options of the view that :view: names, converted as if written here; a
+        warning for a view that is not there and for each key that is no option."""
+        name = self.options.get("view")
+        if name is None:
+            return {}
+        configured = self.config.rabbitmq_topology_views
+        if not isinstance(configured, dict):  # (Sphinx warns of the type, and goes on)
+            configured = {}
+        settings = configured.get(name)
+        if not isinstance(settings, dict):
+            if name in configured:
+                self.report(f"rabbitmq-topology: view {name!r} in rabbitmq_topology_views "
+                            "(conf.py) is not a dict of directive options; ignored", "option",
+                            sources=(("view", name),))
+            else:
+                known = ", ".join(repr(view) for view in sorted(configured)) or "none"
+                self.warn(f"view {name!r} is not in rabbitmq_topology_views (conf.py; it has: "
+                          f"{known}){close_to(name, configured)}", subtype="option")
+            return {}
+        options: dict[str, object] = {}
+        allowed = [key for key in self.option_spec if key not in self.NOT_IN_VIEWS]
+        for key, value in settings.items():
+            converter = self.option_spec.get(key) if key in allowed else None
+            where = f"rabbitmq-topology: view {name!r} in rabbitmq_topology_views (conf.py)"
+            if converter is None:
+                self.report(f"{where} has key {key!r}, which is no option of "
+                            f"rabbitmq-topology{close_to(str(key), allowed)}; ignored",
+                            "option", sources=(("view", name),))
+                continue
+            try:
+                if converter is directives.flag:  # True sets a flag, False leaves it out
+                    if not isinstance(value, bool):
+                        raise ValueError(f"{value!r} is not true or false")
+                    if value:
+                        options[key] = None
+                    continue
+                options[key] = converter(view_option_text(value))
+            except (ValueError, PatternError) as exc:
+                self.report(f"{where}: {key}: {exc}; ignored", "option",
+                            sources=(("view", name),))
+        return options
 
     # -- reading -------------------------------------------------------------------------
 

@@ -5,7 +5,8 @@ Visual language (``legend=True`` repeats it in the picture):
 * exchanges are round or many-sided and amber: direct ``ellipse``, fanout ``hexagon``,
   topic ``octagon``, headers ``egg``, any other type a double ellipse;
 * queues are box-like and blue: classic ``box``, quorum double box, stream ``cylinder``;
-* external endpoints (other brokers) are grey ``box3d``;
+* external endpoints (other brokers) are grey ``box3d``; an end in another vhost of this
+  broker that the diagram draws is an edge to that vhost's node instead;
 * built-in exchanges are grey, missing entities (referenced, never declared) red and
   dashed, entities outside the selection small, dotted and marked ``↗``;
 * edges: bindings black with the routing key (headers bindings: their arguments,
@@ -45,6 +46,7 @@ from .wording import (
     entity_look,
     goes_via_default_exchange,
     key_text,
+    linked_ends,
     origin_text,
     source_exchange_type,
     visible,
@@ -142,6 +144,7 @@ _VHOST_LABEL = {"labelloc": "t", "labeljust": "l", "fontcolor": "gray30"}
 _NOTHING = {"label": "nothing selected", "shape": "note"}
 
 NodeKey = tuple[str, str]  # (node type, name), node type "exchange" | "queue" | "external"
+GraphNode = tuple[str, str, str]  # (vhost, node type, name)
 _DEFAULT_EXCHANGE_KEY = ("exchange", DEFAULT_EXCHANGE)
 
 
@@ -274,9 +277,16 @@ class _VhostDrawing:
     its names put in.
     """
 
-    def __init__(self, index: int, view: VhostTopology, show_default_exchange: bool) -> None:
+    def __init__(self, index: int, view: VhostTopology, show_default_exchange: bool,
+                 linked: dict[str, tuple[str, str, str]]) -> None:
         self.prefix = f"v{index}_"
         self.view = view
+        #: externals drawn as the node of another vhost's drawing: name -> that node
+        self.linked = linked
+        #: the edges to or from those, written by `to_dot` once every node has its ID: each
+        #: end (a node of this drawing, or the (vhost, node type, name) of another's), and
+        #: the statement's text
+        self.crossing: list[tuple[_Node | GraphNode, _Node | GraphNode, tuple[str, str]]] = []
         #: node type -> name -> node, for every node drawn
         self.nodes: defaultdict[str, dict[str, _Node]] = defaultdict(dict)
         #: endpoints the view does not hold, drawn as outside the selection like its stubs
@@ -304,8 +314,9 @@ class _VhostDrawing:
         exchanges = dict(view.exchanges)
         # the default exchange is drawn only when something leads to it, or when asked
         default_exchange = exchanges.pop(DEFAULT_EXCHANGE, None)
+        externals = [name for name in view.externals if name not in self.linked]
         for node_type, names in (("exchange", exchanges), ("queue", view.queues),
-                                 ("external", view.externals)):
+                                 ("external", externals)):
             nodes[node_type] = {name: _Node(self.routing_types.get(name)) for name in names}
         routes = self._routes(show_default_exchange)
         draw_default = _DEFAULT_EXCHANGE_KEY in self.outside or (
@@ -340,7 +351,12 @@ class _VhostDrawing:
         queue_names = drawn_queue_names(view)
         shortcuts = not show_default_exchange
         routes: list[_Route] = []
+        linked = self.linked
         for edge in view.edges:
+            if linked and ((edge.source_type == "external" and edge.source in linked) or (
+                    edge.destination_type == "external" and edge.destination in linked)):
+                self._cross(edge)
+                continue
             source = (nodes[edge.source_type].get(edge.source)
                       or self._outside_node(edge.source_type, edge.source))
             # Unless the default exchange is drawn, a route through it goes straight to
@@ -363,6 +379,15 @@ class _VhostDrawing:
             routes.append(_Route(source, target, shortcut, text))
         return routes
 
+    def _cross(self, edge: Edge) -> None:
+        """Keep an edge with an end in another vhost's drawing for `to_dot`."""
+        source, destination = (
+            self.linked[name] if node_type == "external" and name in self.linked
+            else self.nodes[node_type].get(name) or self._outside_node(node_type, name)
+            for node_type, name in ((edge.source_type, edge.source),
+                                    (edge.destination_type, edge.destination)))
+        self.crossing.append((source, destination, self._edge_text(edge, False)))
+
     def _outside_node(self, node_type: str, name: str) -> _Node:
         """The node of an endpoint the view does not hold, made when first met."""
         found = self.outside.get((node_type, name))
@@ -376,12 +401,12 @@ class _VhostDrawing:
         nodes = self.nodes
         listed = [self._entity("exchange", "x", exchanges[name]) for name in sorted(exchanges)]
         listed += [self._entity("queue", "q", view.queues[name]) for name in sorted(view.queues)]
-        if view.externals:
+        if len(view.externals) > len(self.linked):
             external = self._template(_NodeDescription(
                 "external", "", ("external",), "external", None, "external endpoint",
                 (f"seen from {self.vhost_line}",)))
             listed += [_ListedNode(nodes["external"][name], "external", name, "ext", external, "")
-                       for name in sorted(view.externals)]
+                       for name in sorted(view.externals) if name not in self.linked]
         for node_type, name in sorted(view.stubs | self.outside.keys()):
             if name not in nodes[node_type]:
                 stub = self._template(_NodeDescription(
@@ -584,6 +609,27 @@ def _highlight(drawing: _VhostDrawing, highlight: Highlight) -> None:
             drawing.node_lines.append(f"{node.id} {look};")
 
 
+def _crossing_lines(drawings: list[_VhostDrawing]) -> list[str]:
+    """The statements of the edges between two drawings, each to its node in the other."""
+    by_vhost = {drawing.view.vhost: drawing for drawing in drawings}
+
+    def node_and_tip(end: _Node | GraphNode) -> tuple[_Node, str]:
+        if isinstance(end, _Node):
+            return end, end.tip
+        vhost, node_type, name = end
+        there = by_vhost[vhost].nodes[node_type][name]
+        return there, f"{there.tip} in vhost {_escaped_visible(visible(vhost), True)}"
+
+    lines = []
+    for drawing in drawings:
+        for source_end, target_end, text in drawing.crossing:
+            (source, source_tip), (target, target_tip) = map(node_and_tip,
+                                                             (source_end, target_end))
+            lines.append(f"{source.id} -> {target.id} {text[0]}{source_tip} -> {target_tip}"
+                         f"{text[1]}")
+    return lines
+
+
 def to_dot(
     views: list[VhostTopology],
     *,
@@ -606,8 +652,10 @@ def to_dot(
         f"node {_attr_list(_NODE_ATTRS)};",
         f"edge {_attr_list(_EDGE_ATTRS)};",
     ]
+    drawn = {view.vhost: view for view in views}
     drawings = [
-        _VhostDrawing(index, view, show_default_exchange) for index, view in enumerate(views)
+        _VhostDrawing(index, view, show_default_exchange, linked_ends(view, drawn))
+        for index, view in enumerate(views)
     ]
     if highlight is not None:
         for drawing in drawings:
@@ -619,6 +667,8 @@ def to_dot(
             box.update(style="rounded", color="gray70")
             body = [f"subgraph cluster_{index} {{", f"graph {_attr_list(box)};", *body, "}"]
         lines += body
+    # edges between vhosts, outside the boxes (an edge in a box would pull its ends in)
+    lines += _crossing_lines(drawings)
     if not drawings:
         lines.append(f"empty {_attr_list(_NOTHING)};")
     if legend and drawings:

@@ -21,6 +21,7 @@ from .wording import (
     entity_details,
     entity_look,
     goes_via_default_exchange,
+    linked_ends,
     visible,
 )
 
@@ -99,8 +100,16 @@ class _Flowchart:
         self.edges.append(f"  {source} {arrow}{text} {target}")
 
 
-def _vhost(chart: _Flowchart, view: VhostTopology, show_default_exchange: bool) -> None:
-    """The nodes of *view* into the chart's lines, its edges into its edges."""
+#: an edge between two vhosts' subgraphs, written once every node has its ID: each end as
+#: (vhost, node type, name), its look and label
+_Crossing = tuple[tuple[str, str, str], tuple[str, str, str], str, list[str]]
+
+
+def _vhost(chart: _Flowchart, view: VhostTopology, show_default_exchange: bool,
+           linked: dict[str, tuple[str, str, str]], crossing: list[_Crossing]
+           ) -> dict[tuple[str, str], str]:
+    """The nodes of *view* into the chart's lines, its edges into its edges (those with an
+    end drawn in another vhost into *crossing*); the IDs of its nodes."""
     ids: dict[tuple[str, str], str] = {}
     queue_names = drawn_queue_names(view)
     shortcuts = not show_default_exchange
@@ -131,10 +140,10 @@ def _vhost(chart: _Flowchart, view: VhostTopology, show_default_exchange: bool) 
             css_class = "builtin" if entity.origin == "builtin" else node_type
             ids[node_type, entity.name] = chart.node(
                 entity_look(node_type, entity), css_class, [name, entity_details(entity)])
-    for name in sorted(view.externals):
+    for name in sorted(set(view.externals) - linked.keys()):
         ids["external", name] = chart.node("external", "external", [visible(name), "external"])
     for node_type, name in sorted(view.stubs | ends):
-        if (node_type, name) not in ids:
+        if (node_type, name) not in ids and not (node_type == "external" and name in linked):
             ids[node_type, name] = chart.node(
                 _PLAIN_LOOKS.get(node_type, "queue:classic"), "stub",
                 [f"{STUB_MARK} {display_name(node_type, name)}"])
@@ -145,6 +154,13 @@ def _vhost(chart: _Flowchart, view: VhostTopology, show_default_exchange: bool) 
         if shortcut:
             label[0] += _SHORTCUT
         look = edge.kind if edge.kind in _ARROWS else "binding"
+        if linked and any(kind == "external" and name in linked for kind, name in (source,
+                                                                                  target)):
+            source_end, target_end = (
+                linked[name] if kind == "external" and name in linked else (view.vhost, kind, name)
+                for kind, name in (source, target))
+            crossing.append((source_end, target_end, look, label))
+            continue
         chart.edge(ids[source], ids[target], look, label)
     if routes_default:
         named = {edge.routing_key for edge in view.edges
@@ -152,6 +168,7 @@ def _vhost(chart: _Flowchart, view: VhostTopology, show_default_exchange: bool) 
                  and edge.routing_key is not None and edge.routing_key in queue_names}
         for name in sorted(set(view.queues) | named):
             chart.edge(ids[default_key], ids["queue", name], "default-route", [visible(name)])
+    return ids
 
 
 def to_mermaid(views: list[VhostTopology], *, layout: str = "LR",
@@ -165,11 +182,18 @@ def to_mermaid(views: list[VhostTopology], *, layout: str = "LR",
     chart = _Flowchart()
     head = [f"flowchart {layout}"]
     body: list[str] = []
+    drawn = {view.vhost: view for view in views}
+    ids: dict[str, dict[tuple[str, str], str]] = {}
+    crossing: list[_Crossing] = []
     for index, view in enumerate(views):
         start = len(chart.lines)
-        _vhost(chart, view, show_default_exchange)
+        ids[view.vhost] = _vhost(chart, view, show_default_exchange,
+                                 linked_ends(view, drawn), crossing)
         body += [f"  subgraph v{index}[{mermaid_label([f'vhost {visible(view.vhost)}'])}]",
                  *chart.lines[start:], "  end"]
+    for ends in crossing:
+        source, target = (ids[vhost][node_type, name] for vhost, node_type, name in ends[:2])
+        chart.edge(source, target, ends[2], ends[3])
     if not views:
         chart.node("queue:classic", "nothing", ["nothing selected"])
         body += chart.lines

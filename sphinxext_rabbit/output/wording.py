@@ -200,3 +200,17 @@ def endpoint_status(view: VhostTopology, node_type: str, name: str) -> str | Non
     if entity is None and (node_type, name) in view.stubs:
         return "not selected"
     return None
+
+
+def linked_ends(view: VhostTopology, drawn: dict[str, VhostTopology]
+                ) -> dict[str, tuple[str, str, str]]:
+    """The externals of *view* that are entities of another vhost with a node in *drawn*
+    (by vhost): drawn as edges to that node, not as external nodes."""
+    linked = {}
+    for external, (vhost, node_type, name) in view.links.items():
+        other = drawn.get(vhost)
+        if other is not None and external in view.externals and (
+                name in (other.queues if node_type == "queue" else other.exchanges)
+                or (node_type, name) in other.stubs):
+            linked[external] = (vhost, node_type, name)
+    return linked

@@ -19,7 +19,7 @@ ProblemCode = Literal[
     "empty-selection", "option", "path", "cluster", "override", "source", "fetch", "snapshot",
     "drift", "dead-letter-cycle", "default-exchange-binding", "x-match",
     "policy-matches-nothing", "route", "route-incomplete", "route-refused", "dot",
-    "dot-warning",
+    "dot-warning", "focus",
 ]
 #: what an edge does: binding | dead-letter | alternate | shovel | federation
 EdgeKind = Literal["binding", "dead-letter", "alternate", "shovel", "federation"]
@@ -216,6 +216,9 @@ class VhostTopology:
     and records in ``stubs`` the (node type, name) of entities outside the selection
     that kept edges still reach, so a diagram shows where messages leave it.
     ``externals``: endpoints on other brokers (shovel / federation), by display name;
+    ``links``: the externals that are entities of another vhost of this broker (a shovel
+    or federation URI without a host, such as ``amqp:///billing``): display name ->
+    (vhost, node type, name), so a drawing of that vhost too draws the edge to its node;
     ``edges``: sorted by resolve.edge_sort_key, renderers keep that order;
     ``policies``: the policies and operator policies defined in the vhost;
     ``effective_policies``: ("queue" | "exchange", name) -> the one policy that applies.
@@ -225,6 +228,7 @@ class VhostTopology:
     exchanges: dict[str, Exchange] = field(default_factory=dict)
     queues: dict[str, Queue] = field(default_factory=dict)
     externals: set[str] = field(default_factory=set)
+    links: dict[str, tuple[str, str, str]] = field(default_factory=dict)
     edges: list[Edge] = field(default_factory=list)
     policies: list[Policy] = field(default_factory=list)
     effective_policies: dict[tuple[str, str], Policy] = field(default_factory=dict)

@@ -160,5 +160,9 @@ CATALOG: dict[ProblemCode, tuple[Severity, str, str]] = {
                     "Draw large diagrams as SVG, or narrow them with :vhost:/:include:/"
                     ":exclude:; install Graphviz for graphviz-pure's font widths; or "
                     "suppress rabbitmq.dot-warning."),
+    "focus": ("warning", ":focus: (--focus) names an exchange or queue that the "
+              "selection does not hold: a typo, an entity of a vhost that :vhost: leaves "
+              "out, or one that :include:/:exclude: leave out. The message says which, with "
+              "the closest name.", "Correct the name, or widen :vhost:/:include:."),
 }
 

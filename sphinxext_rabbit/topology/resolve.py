@@ -17,6 +17,7 @@ from .model import (
     EdgeKind,
     Exchange,
     Origin,
+    Parameter,
     Policy,
     Problem,
     ProblemCode,
@@ -73,6 +74,9 @@ class _Resolver:
         self.view.policies = [p for p in topology.policies if p.vhost == vhost]
         self.bindings = [b for b in topology.bindings if b.vhost == vhost]
         self.parameters = [p for p in topology.parameters if p.vhost == vhost]
+        #: shovels of the other vhosts, which may declare a queue in this one
+        self.other_shovels = [p for p in topology.parameters if p.vhost != vhost
+                              and p.component == "shovel" and isinstance(p.value, dict)]
         # upstreams the source could not read are unknown, not missing
         self.upstreams_unknown = "parameters" in topology.unread
         self.edges: list[Edge] = []
@@ -310,9 +314,12 @@ class _Resolver:
                 remote_name = value.get(kind)
                 remote_name = remote_name if isinstance(remote_name, str) else name
                 uri = first_uri(value.get("uri"))
-                where = Endpoint(uri).label() if uri else "upstream"
+                endpoint = Endpoint(uri) if uri else None
+                where = endpoint.label() if endpoint else "upstream"
                 source = f"{where} {kind} {remote_name}"
                 self.view.externals.add(source)
+                if endpoint is not None:
+                    self.link(source, endpoint, kind, remote_name)
                 self.add("federation", source, "external", name, kind, None,
                          {"upstream": upstream}, ("policy", policy.name))
 
@@ -332,49 +339,86 @@ class _Resolver:
             self.add("shovel", source[0], source[1], destination[0], destination[1], key,
                      {}, ("parameter", parameter.name))
 
+    def queues_of_other_shovels(self) -> None:
+        """The queues that shovels of other vhosts declare in this one (``amqp:///V``)."""
+        for parameter in self.other_shovels:
+            for side in ("src", "dest"):
+                address = _shovel_address(parameter.value, side)
+                if (address is not None and address[0] == "queue"
+                        and _shovel_vhost(parameter, side) == self.vhost):
+                    self.declared_by_shovel(parameter.value, side, address[1])
+
+    def other_shovel_edges(self) -> None:
+        """The shovels of other vhosts with an end in this one (``amqp:///V``) are edges
+        here too, from or to the real node, so a drawing of this vhost alone shows where
+        its messages go; the edge's vhost is the shovel's (select drops this copy when
+        that vhost is drawn too)."""
+        for parameter in self.other_shovels:
+            sides = [(address, _shovel_vhost(parameter, side), side) for side in ("src", "dest")
+                     if (address := _shovel_address(parameter.value, side)) is not None]
+            if len(sides) < 2 or all(vhost != self.vhost for _, vhost, _ in sides):
+                continue  # (a shovel naming no end is reported in its own vhost)
+            ends = []
+            for (kind, name, key), vhost, side in sides:
+                if vhost == self.vhost:
+                    self.endpoint(kind, name, f"shovel {parameter.name!r} of vhost "
+                                              f"{parameter.vhost!r}")
+                    ends.append((name, kind, key))
+                    continue
+                uri = first_uri(parameter.value.get(f"{side}-uri")) or "amqp://"
+                where = f"vhost {vhost}" if vhost is not None else Endpoint(uri).label()
+                external = f"{where} {kind} {name}"
+                self.view.externals.add(external)
+                if vhost is not None:
+                    self.view.links[external] = (vhost, kind, name)
+                ends.append((external, "external", key))
+            (source, source_type, source_key), (destination, destination_type, key) = ends
+            self.edges.append(Edge("shovel", parameter.vhost, source, source_type,
+                                   destination, destination_type,
+                                   key if key is not None else source_key, {},
+                                   ("parameter", parameter.name)))
+
+    def declared_by_shovel(self, value: dict[str, Any], side: str, name: str) -> None:
+        """An AMQP 0-9-1 shovel declares a queue it does not find (unless predeclared)."""
+        if (name not in self.view.queues
+                and value.get(f"{side}-protocol", "amqp091") == "amqp091"
+                and value.get(f"{side}-predeclared") is not True):
+            self.view.queues[name] = Queue(self.vhost, name, "classic", origin="shovel")
+
     def shovel_end(self, value: dict[str, Any], side: str,
                    referrer: str) -> tuple[str, str, str | None] | None:
         """(name, node type, routing key) of one end of a shovel."""
-        kind = name = None
-        key = value.get(f"{side}-exchange-key")
-        for field in (f"{side}-queue", f"{side}-address", f"{side}-exchange"):
-            candidate = value.get(field)
-            if not isinstance(candidate, str):
-                continue
-            matched = re.fullmatch(_AMQP10_ADDRESS, candidate)
-            if matched:
-                kind = "queue" if matched["kind"] == "queues" else "exchange"
-                name = unquote(matched["name"])
-                key = matched["key"] if matched["key"] is not None else key
-            else:
-                kind = "exchange" if field.endswith("exchange") else "queue"
-                name = candidate
-            break
-        if kind is None or name is None:
+        address = _shovel_address(value, side)
+        if address is None:
             return None
+        kind, name, key = address
         uri = first_uri(value.get(f"{side}-uri"))
         endpoint = Endpoint(uri or "amqp://")
-        key = key if isinstance(key, str) else None
         if value.get(f"{side}-protocol") == "local" or (endpoint.local
                                                          and endpoint.vhost == self.vhost):
-            if (kind == "queue" and name not in self.view.queues
-                    and value.get(f"{side}-protocol", "amqp091") == "amqp091"
-                    and value.get(f"{side}-predeclared") is not True):
-                # an AMQP 0-9-1 shovel declares a queue it does not find
-                self.view.queues[name] = Queue(self.vhost, name, "classic", origin="shovel")
+            if kind == "queue":
+                self.declared_by_shovel(value, side, name)
             self.endpoint(kind, name, referrer)
             return name, kind, key
         external = f"{endpoint.label()} {kind} {name}"
         self.view.externals.add(external)
+        self.link(external, endpoint, kind, name)
         return external, "external", key
 
+    def link(self, external: str, endpoint: Endpoint, kind: str, name: str) -> None:
+        """Note an external that is an entity of another vhost of this broker."""
+        if endpoint.local and endpoint.vhost != self.vhost:
+            self.view.links[external] = (endpoint.vhost, kind, name)
+
     def run(self) -> tuple[VhostTopology, list[Problem]]:
+        self.queues_of_other_shovels()
         self.effective_policies()
         self.binding_edges()
         self.dead_letter_edges()
         self.alternate_edges()
         self.federation_edges()
         self.shovel_edges()
+        self.other_shovel_edges()
         for exchange in self.view.exchanges.values():
             if exchange.origin == "declared" and exchange.type not in KNOWN_EXCHANGE_TYPES:
                 self.problem(WARNING, "exchange-type", f"exchange {exchange.name!r} has type "
@@ -383,6 +427,32 @@ class _Resolver:
         self.edges.sort(key=edge_sort_key)
         self.view.edges = self.edges
         return self.view, self.problems
+
+
+def _shovel_vhost(parameter: Parameter, side: str) -> str | None:
+    """The vhost of this broker that one side of a shovel is in, None for another broker:
+    the ``local`` protocol is the shovel's own vhost, else the URI says (``amqp:///V``)."""
+    if parameter.value.get(f"{side}-protocol") == "local":
+        return parameter.vhost
+    endpoint = Endpoint(first_uri(parameter.value.get(f"{side}-uri")) or "amqp://")
+    return endpoint.vhost if endpoint.local else None
+
+
+def _shovel_address(value: dict[str, Any], side: str) -> tuple[str, str, str | None] | None:
+    """(node type, name, routing key) that one side of a shovel names, wherever it is."""
+    key = value.get(f"{side}-exchange-key")
+    for field in (f"{side}-queue", f"{side}-address", f"{side}-exchange"):
+        candidate = value.get(field)
+        if not isinstance(candidate, str):
+            continue
+        matched = re.fullmatch(_AMQP10_ADDRESS, candidate)
+        if matched:
+            key = matched["key"] if matched["key"] is not None else key
+            return ("queue" if matched["kind"] == "queues" else "exchange",
+                    unquote(matched["name"]), key if isinstance(key, str) else None)
+        return ("exchange" if field.endswith("exchange") else "queue", candidate,
+                key if isinstance(key, str) else None)
+    return None
 
 
 class _Candidates:
