@@ -51,6 +51,8 @@ def setup(app: Sphinx) -> ExtensionMetadata:
         visit_fallback,
     )
     from .output.graphviz import DEFAULT_TIMEOUT
+    from .output.grouping import DEFAULT_NODE_BUDGET
+    from .output.tables import TABLE_ROW_BUDGET
 
     app.setup_extension("sphinx.ext.graphviz")
     app.add_node(
@@ -61,6 +63,10 @@ def setup(app: Sphinx) -> ExtensionMetadata:
         text=(visit_fallback, depart_diagram),
         man=(visit_fallback, depart_diagram),
     )
+    from .extension.table_nodes import html_depart_details, html_visit_details, rabbitmq_details
+
+    # other builders show its content as a container's
+    app.add_node(rabbitmq_details, html=(html_visit_details, html_depart_details))
     app.add_directive("rabbitmq-topology", RabbitmqTopology)
     app.add_directive("rabbitmq-problem-codes", RabbitmqProblemCodes)
     from .extension.route_directive import RabbitmqRoute
@@ -77,6 +83,12 @@ def setup(app: Sphinx) -> ExtensionMetadata:
     app.add_config_value("rabbitmq_topology_max_file_bytes", 64 * 1024 * 1024, "env",
                          types=frozenset({int}))
     app.add_config_value("rabbitmq_topology_max_nodes", 1500, "env", types=frozenset({int}))
+    # nodes a diagram draws before it groups alike queues and exchanges (:node-budget:)
+    app.add_config_value("rabbitmq_topology_node_budget", DEFAULT_NODE_BUDGET, "env",
+                         types=frozenset({int}))
+    # bindings a table lists before it shows them by source exchange (all in a fold)
+    app.add_config_value("rabbitmq_topology_table_row_budget", TABLE_ROW_BUDGET, "env",
+                         types=frozenset({int}))
     # these only change how the written output draws it
     app.add_config_value("rabbitmq_topology_output_format", "svg", "html",
                          types=frozenset({str}))

@@ -9,7 +9,7 @@ import os
 import sys
 from collections.abc import Callable
 from dataclasses import replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from . import installed_version
 from .sources import (
@@ -36,6 +36,9 @@ from .topology.select import (
     view_option_text,
     views,
 )
+
+if TYPE_CHECKING:
+    from .output.grouping import Grouped
 
 _RENDER_FORMATS = ("svg", "png", "pdf", "mmd")
 #: what `render` writes as text itself, without Graphviz
@@ -122,10 +125,29 @@ def _drawing_arguments(parser: argparse.ArgumentParser) -> None:
     _selection_arguments(parser)
     parser.add_argument("--layout", choices=("LR", "TB"), default="LR")
     parser.add_argument("--legend", action="store_true", help="add a legend")
+    _grouping_arguments(parser)
+
+
+def _grouping_arguments(parser: argparse.ArgumentParser) -> None:
+    from .output.grouping import DEFAULT_NODE_BUDGET
+
+    parser.add_argument("--collapse", default="auto", metavar="MODE",
+                        help="group alike queues (and, if need be, exchanges) into summary "
+                             "nodes: auto past the node budget, none never, or GLOB[,GLOB]: "
+                             "the queues the globs match (default: auto)")
+    parser.add_argument("--node-budget", type=_positive, default=DEFAULT_NODE_BUDGET,
+                        metavar="N", help="nodes a diagram draws before it groups "
+                                          f"(default: {DEFAULT_NODE_BUDGET})")
+
+
+def _positive(text: str) -> int:
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number above 0")
+    return int(text)
 
 
 def _render_arguments(parser: argparse.ArgumentParser) -> None:
-    from .output.graphviz import DEFAULT_TIMEOUT
+    from .output.graphviz import DEFAULT_TIMEOUT, MAX_SIDE
 
     _drawing_arguments(parser)
     parser.add_argument("-o", "--output", required=True,
@@ -137,12 +159,17 @@ def _render_arguments(parser: argparse.ArgumentParser) -> None:
                         metavar="SECONDS",
                         help="seconds the layout may take before dot is stopped and "
                              f"nothing is written (default: {DEFAULT_TIMEOUT:g})")
+    parser.add_argument("--max-side", type=_positive, default=MAX_SIDE, metavar="PT",
+                        help="the longest side, in points, of a picture that is written; "
+                             "a larger one is too small to read once shown whole "
+                             f"(default: {MAX_SIDE})")
 
 
 def _mermaid_arguments(parser: argparse.ArgumentParser) -> None:
     _source_arguments(parser)
     _selection_arguments(parser)
     parser.add_argument("--layout", choices=("LR", "TB"), default="LR")
+    _grouping_arguments(parser)
 
 
 def _edges_arguments(parser: argparse.ArgumentParser) -> None:
@@ -426,20 +453,51 @@ def _run(args: argparse.Namespace) -> int:
         _write_out(visible_json(json.dumps(edges, ensure_ascii=False, indent=2,
                                            sort_keys=True)) + "\n")
         return 0
+    try:
+        grouped = _grouped(built, topology.source, args)
+    except ValueError as exc:
+        say(f"sphinxext-rabbit: --collapse: {exc}")
+        return 2
     if args.command == "mermaid" or _image_format(args) == _MERMAID_FORMAT:
-        return _mermaid(built, args)
+        return _mermaid(built, args, grouped)
     from .output.dot import to_dot
 
     dot = to_dot(built, layout=args.layout, legend=args.legend,
-                 show_default_exchange=args.default_exchange)
+                 show_default_exchange=args.default_exchange, grouped=grouped)
     if args.command == "dot":
         _write_out(dot)
         return 0
     return _render(dot, topology.source, args)
 
 
+def _grouped(built: list[VhostTopology], source: str, args: argparse.Namespace) -> Grouped | None:
+    """The diagram's groups, as the directive makes them: said as a note on stderr, with a
+    node-budget warning when it is over the budget even so."""
+    from .output.grouping import group_views, parse_collapse
+    from .output.wording import budget_text, grouped_text
+    from .topology.model import WARNING
+
+    budget = args.node_budget
+    grouped = group_views(built, parse_collapse(args.collapse), budget,
+                          show_default_exchange=args.default_exchange)
+    if grouped is None:
+        return None
+    if grouped.changed:
+        say(f"{source}: note: grouped for the node budget ({budget_text(budget)}; "
+            "--node-budget): "
+            f"{grouped_text(grouped)}; --collapse none or a larger --node-budget draws every "
+            "one, --focus or --include draws a part")
+    if grouped.over_budget:
+        _report(source, [Problem(
+            WARNING, "node-budget", f"the diagram has {grouped.nodes_after} nodes even after "
+            f"grouping, more than its node budget ({budget}), too many to read; draw a part "
+            "with --focus or --include, group more with --collapse GLOB, or raise "
+            "--node-budget")])
+    return grouped
+
+
 def _render(dot: str, source: str, args: argparse.Namespace) -> int:
-    from .output.graphviz import DotFailed, DotTimeout, draw, find_dot
+    from .output.graphviz import DotFailed, DotTimeout, DotTooLarge, draw, find_dot
     from .topology.model import WARNING
 
     output = args.output
@@ -459,7 +517,15 @@ def _render(dot: str, source: str, args: argparse.Namespace) -> int:
         return 1
     timeout = args.dot_timeout
     try:
-        messages = draw(binary, dot, image_format, output, timeout=timeout)
+        messages = draw(binary, dot, image_format, output, timeout=timeout,
+                        max_side=args.max_side)
+    except DotTooLarge as exc:
+        _report(source, [Problem(
+            ERROR, "limit", f"the picture would be {exc.width:g} × {exc.height:g} pt, more than "
+            f"--max-side ({args.max_side} pt) on a side, too small to read once shown whole, "
+            f"so {output} was not written; draw a part with --focus or --include, group more "
+            "with --collapse GLOB or a smaller --node-budget, or raise --max-side")])
+        return 1
     except DotTimeout:
         _report(source, [Problem(
             ERROR, "limit", f"{binary.name} did not lay out the diagram in {timeout:g} s "
@@ -481,11 +547,13 @@ def _image_format(args: argparse.Namespace) -> str | None:
     return os.path.splitext(output)[1].lstrip(".").lower()
 
 
-def _mermaid(built: list[VhostTopology], args: argparse.Namespace) -> int:
+def _mermaid(built: list[VhostTopology], args: argparse.Namespace,
+             grouped: Grouped | None) -> int:
     """Print the Mermaid flowchart, or write it to ``render -o``'s file."""
     from .output.mermaid import to_mermaid
 
-    text = to_mermaid(built, layout=args.layout, show_default_exchange=args.default_exchange)
+    text = to_mermaid(built, layout=args.layout, show_default_exchange=args.default_exchange,
+                      grouped=grouped)
     if args.command == "mermaid":
         _write_out(text)
         return 0

@@ -25,6 +25,9 @@ from tests.helpers import (
 #: the tests give it: at ten times the limit a slow machine still hits it
 SLOW = tangled_definitions(150, 600)
 LIMIT = 0.5
+#: drawn one node an entity, as they are: no grouping past the node budget
+UNGROUPED = ["--collapse", "none"]
+NO_BUDGET = 100_000
 
 
 def write_json(path: Path, value: dict) -> Path:
@@ -53,7 +56,7 @@ def test_render_stops_a_slow_layout_at_its_limit_and_writes_nothing(tmp_path):
     image.parent.mkdir()
     started = time.monotonic()
     completed = cli("render", str(source), "-o", str(image), "--dot-timeout", str(LIMIT),
-                    check=False)
+                    *UNGROUPED, check=False)
     elapsed = time.monotonic() - started
     assert completed.returncode == 1
     assert completed.stderr == (
@@ -90,7 +93,8 @@ def test_render_passes_on_what_dot_says(tmp_path):
     # 800 queues under one exchange: a PNG taller than cairo's bitmaps, scaled to fit
     source = write_json(tmp_path / "tall.json", fan_out_definitions(800))
     image = tmp_path / "tall.png"
-    completed = cli("render", str(source), "-o", str(image))
+    completed = cli("render", str(source), "-o", str(image), *UNGROUPED,
+                    "--max-side", str(NO_BUDGET))
     [line] = completed.stderr.splitlines()
     assert line.startswith(f"{source}: warning: Graphviz dot: graph is too large for "
                            "cairo-renderer bitmaps. Scaling by ")
@@ -129,7 +133,7 @@ def diagram_pages(root: Path, **conf: object) -> Path:
     return write_project(root, {
         "slow": ".. rabbitmq-topology:: slow.json\n\n.. rabbitmq-topology:: small.json\n",
         "other": ".. rabbitmq-topology:: small.json\n   :layout: TB\n",
-    }, **conf)
+    }, rabbitmq_topology_node_budget=NO_BUDGET, **conf)
 
 
 def test_a_slow_layout_is_text_with_one_warning_and_the_rest_is_drawn(make_app, tmp_path):
@@ -174,7 +178,8 @@ def test_a_dot_that_never_finishes_is_stopped_once_per_diagram(make_app, tmp_pat
 def test_what_dot_says_is_a_located_warning_in_a_build(make_app, tmp_path):
     write_json(tmp_path / "src" / "tall.json", fan_out_definitions(800))
     srcdir = write_project(tmp_path / "src", {"tall": ".. rabbitmq-topology:: tall.json\n"},
-                           rabbitmq_topology_output_format="png")
+                           rabbitmq_topology_output_format="png",
+                           rabbitmq_topology_node_budget=NO_BUDGET)
     app = make_app("html", srcdir=srcdir, freshenv=True)
     app.build()
     [line] = build_output(app)[1].splitlines()

@@ -15,9 +15,17 @@ from sphinx.util import logging
 from sphinx.util.docutils import SphinxDirective
 
 from ..output.dot import to_dot
-from ..output.tables import bindings_table, exchanges_table, policies_table, queues_table
+from ..output.grouping import Collapse, Group, Grouped, group_views, parse_collapse
+from ..output.tables import (
+    bindings_by_source,
+    bindings_table,
+    exchanges_table,
+    groups_table,
+    policies_table,
+    queues_table,
+)
 from ..output.text import to_text
-from ..output.wording import visible
+from ..output.wording import budget_text, grouped_text, visible
 from ..sources import (
     Broker,
     SourceError,
@@ -46,7 +54,7 @@ from ..topology.select import (
     view_option_text,
     views,
 )
-from .table_nodes import table_node
+from .table_nodes import details_node, table_node
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -132,6 +140,10 @@ def show_option(argument: str | None) -> list[str]:
     return chosen
 
 
+def collapse_option(argument: str | None) -> Collapse:
+    return parse_collapse(argument or "")
+
+
 def layout_option(argument: str | None) -> str:
     # directives.choice lower-cases what it is given
     return directives.choice((argument or "").lower(), ("lr", "tb")).upper()
@@ -184,6 +196,8 @@ class RabbitmqTopology(SphinxDirective):
         "depth": directives.nonnegative_int,
         "direction": lambda argument: directives.choice((argument or "").lower(), DIRECTIONS),
         "view": directives.unchanged_required,
+        "collapse": collapse_option,
+        "node-budget": directives.positive_int,
     }
     #: options a view in conf.py may not set: a label names one figure
     NOT_IN_VIEWS: ClassVar[frozenset[str]] = frozenset({"view", "name"})
@@ -392,8 +406,10 @@ class RabbitmqTopology(SphinxDirective):
         caption = self.options.get("caption")
         if "diagram" in show:
             diagram = rabbitmq_diagram()
-            size = sum(len(v.exchanges) + len(v.queues) + len(v.externals) + len(v.stubs)
-                       for v in built)
+            grouped = self.grouped(source, built, selection)
+            size = (grouped.nodes_after if grouped is not None
+                    else sum(len(v.exchanges) + len(v.queues) + len(v.externals) + len(v.stubs)
+                             for v in built))
             limit = config.rabbitmq_topology_max_nodes
             if size > limit:
                 # dot's layout time grows fast, and such a picture is unreadable anyway
@@ -407,25 +423,78 @@ class RabbitmqTopology(SphinxDirective):
                     layout=self.options.get("layout", config.rabbitmq_topology_layout),
                     legend="legend" in self.options or config.rabbitmq_topology_legend,
                     show_default_exchange=selection.default_exchange,
+                    grouped=grouped,
+                    group_link=self.group_link(grouped),
                 )
             diagram["alt"] = self.options.get("alt", f"RabbitMQ topology from {source}")
-            diagram += nodes.literal_block(text := to_text(built), text)
+            diagram += nodes.literal_block(text := to_text(built, grouped), text)
             self.set_source_info(diagram)
             # (figure_wrapper is typed for graphviz nodes; it reads only what every node has)
             result.append(figure_wrapper(self, diagram, caption)  # type: ignore[arg-type]
                           if caption else diagram)
+            if grouped is not None and grouped.groups:
+                # what the summary nodes stand for, each row the target of its node's link
+                title = f"Groups: {caption}" if caption else "Groups"
+                table = table_node(groups_table(built, grouped, title=title,
+                                                row_id=self.groups_anchor))
+                self.set_source_info(table)
+                result.append(table)
         for kind in SHOW_CHOICES[1:]:
             if kind in show:
                 title, build_table = _TABLES[kind]
                 title = f"{title}: {caption}" if caption else title
                 if kind == "queues" and topology.taken_at is not None:
                     title += f" (as of {topology.taken_at})"
-                table = table_node(build_table(built, title=title))
-                self.set_source_info(table)
-                result.append(table)
+                full = build_table(built, title=title)
+                shown: Node = table_node(full)
+                budget = config.rabbitmq_topology_table_row_budget
+                if kind == "bindings" and len(full.rows) > budget:
+                    # too long to read through: by source, the whole of it folded below
+                    short = table_node(bindings_by_source(
+                        built, title=f"{title}, by source exchange"))
+                    self.set_source_info(short)
+                    result.append(short)
+                    shown = details_node(f"All {len(full.rows)} bindings", shown)
+                self.set_source_info(shown)
+                result.append(shown)
         if result:
             self.add_name(result[0])
         return result
+
+
+    def grouped(self, source: str, built: list, selection: Selection) -> Grouped | None:
+        """The diagram's groups past its node budget (or as :collapse: names them), said
+        once as an info message; a warning when it is over the budget even so."""
+        budget = self.options.get("node-budget", self.config.rabbitmq_topology_node_budget)
+        collapse = self.options.get("collapse", Collapse())
+        grouped = group_views(built, collapse, budget,
+                              show_default_exchange=selection.default_exchange)
+        if grouped is None:
+            return None
+        self.groups_anchor = f"rabbitmq-groups-{self.env.new_serialno('rabbitmq-groups')}"
+        if grouped.changed:
+            # grouping is what the budget asks for, so a note: no one needs to act on it
+            logger.info(visible(
+                f"rabbitmq-topology: {source}: grouped for the node budget "
+                f"({budget_text(budget)}; :node-budget: or rabbitmq_topology_node_budget): "
+                f"{grouped_text(grouped)}; "
+                ":collapse: none or a larger :node-budget: draws every one, :focus: or "
+                ":include: draws a part"), location=self.get_location())
+        if grouped.over_budget:
+            self.warn(f"{source}: the diagram has {grouped.nodes_after} nodes even after "
+                      f"grouping, more than its node budget ({budget}), too many to read; "
+                      "draw a part with :focus: or :include:, group more with :collapse: "
+                      "GLOB, or raise :node-budget:", subtype="node-budget")
+        return grouped
+
+    def group_link(self, grouped: Grouped | None) -> Callable[[Group], str] | None:
+        """A summary node's link to its row of the groups table, on this page: the page's
+        address is put before it when the image is written (`visitors.page_links`)."""
+        if grouped is None:
+            return None
+        rows = {id(group): index for index, group in enumerate(grouped.groups, 1)}
+        anchor = self.groups_anchor
+        return lambda group: f"#{anchor}-{rows[id(group)]}"
 
 
 class RabbitmqProblemCodes(SphinxDirective):

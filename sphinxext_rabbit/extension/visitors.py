@@ -16,6 +16,7 @@ from .directive import rabbitmq_warning
 
 if TYPE_CHECKING:
     from sphinx.application import Sphinx
+    from sphinx.builders import Builder
     from sphinx.writers.html5 import HTML5Translator
     from sphinx.writers.latex import LaTeXTranslator
     from sphinx.writers.texinfo import TexinfoTranslator
@@ -74,6 +75,18 @@ def _binary(translator: nodes.NodeVisitor) -> DotBinary | None:
     return getattr(translator.builder, "rabbitmq_dot", None)  # type: ignore[attr-defined]
 
 
+def page_links(code: str, builder: Builder) -> str:
+    """*code* with its links to anchors of the page being written (``URL="#..."``: a
+    summary node's link to its row of the groups table) made relative to the image, which
+    HTML builders write into a folder of the output's root. (In DOT text a quote from the
+    input is always escaped, so ``URL="#`` is only ever an attribute.)"""
+    docname = getattr(builder, "current_docname", None)
+    if 'URL="#' not in code or builder.format != "html" or docname is None:
+        return code
+    up = "../" * len([part for part in builder.imagedir.split("/") if part])
+    return code.replace('URL="#', f'URL="{up}{builder.get_target_uri(docname)}#')
+
+
 def _render(translator: nodes.NodeVisitor, node: rabbitmq_diagram,
             image_format: str) -> str | None:
     """The image's path relative to the page; None when the text fallback is wanted.
@@ -85,11 +98,12 @@ def _render(translator: nodes.NodeVisitor, node: rabbitmq_diagram,
         return None
     builder = translator.builder  # type: ignore[attr-defined]
     config = builder.config
+    code = page_links(node["code"], builder)
     arguments = list(config.graphviz_dot_args)
     # the same drawing has one image, whichever page shows it; the configured name keeps
     # absolute paths out of the name when dot is on PATH
     dot = config.graphviz_dot if binary.name == "dot" else binary.path
-    digest = sha1("\0".join([node["code"], dot, *arguments, image_format]).encode(),
+    digest = sha1("\0".join([code, dot, *arguments, image_format]).encode(),
                   usedforsecurity=False).hexdigest()
     name = f"{_PREFIX}-{digest}.{image_format}"
     absolute = builder.outdir / builder.imagedir / name
@@ -97,7 +111,7 @@ def _render(translator: nodes.NodeVisitor, node: rabbitmq_diagram,
         absolute.parent.mkdir(parents=True, exist_ok=True)
         timeout = config.rabbitmq_topology_dot_timeout
         try:
-            messages = draw(binary, node["code"], image_format, str(absolute),
+            messages = draw(binary, code, image_format, str(absolute),
                             timeout=timeout, arguments=arguments)
         except DotTimeout:
             rabbitmq_warning(

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import functools
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -36,6 +37,7 @@ from ..topology.model import (
     VhostTopology,
     routing_type,
 )
+from .grouping import Group, Grouped, Grouping, summary
 from .wording import (
     STUB_MARK,
     binding_terms,
@@ -45,7 +47,9 @@ from .wording import (
     entity_details,
     entity_look,
     goes_via_default_exchange,
+    group_details,
     key_text,
+    keys_text,
     linked_ends,
     origin_text,
     source_exchange_type,
@@ -56,8 +60,8 @@ LAYOUTS = ("LR", "TB")
 
 _EXCHANGE_FILL = "#fdf0d5"
 _QUEUE_FILL = "#dcebfa"
-#: look -> (legend text, node attributes), in legend order; the last three are statuses
-#: whose colours go over the entity's shape (their own shape is for the legend only)
+#: look -> (legend text, node attributes), in legend order; builtin, missing and stub are
+#: statuses whose colours go over the entity's shape (their own shape is for the legend only)
 _NODE_LOOKS: dict[str, tuple[str, dict[str, str]]] = {
     "exchange:direct": ("direct exchange", {"shape": "ellipse", "fillcolor": _EXCHANGE_FILL}),
     "exchange:fanout": ("fanout exchange", {"shape": "hexagon", "fillcolor": _EXCHANGE_FILL}),
@@ -103,6 +107,11 @@ _NODE_LOOKS: dict[str, tuple[str, dict[str, str]]] = {
             "fontsize": "8",
         },
     ),
+    # past the node budget (grouping.py); last, so that the legend's other IDs stay
+    "queue:group": ("queues drawn as one (listed in a table)",
+                    {"shape": "folder", "fillcolor": _QUEUE_FILL}),
+    "exchange:group": ("exchanges drawn as one (listed in a table)",
+                       {"shape": "tab", "fillcolor": _EXCHANGE_FILL}),
 }
 #: shapes of entities drawn without their type: missing ones and stubs
 _PLAIN_SHAPES = {"exchange": "ellipse", "queue": "box", "external": "box3d"}
@@ -146,6 +155,10 @@ _NOTHING = {"label": "nothing selected", "shape": "note"}
 NodeKey = tuple[str, str]  # (node type, name), node type "exchange" | "queue" | "external"
 GraphNode = tuple[str, str, str]  # (vhost, node type, name)
 _DEFAULT_EXCHANGE_KEY = ("exchange", DEFAULT_EXCHANGE)
+#: how many members and keys a group's or merged edge's tooltip names
+MAX_TOOLTIP_NAMES = 10
+#: a summary node's link: its group -> the URL of the table row that lists its members
+GroupLink = Callable[[Group], str]
 
 
 # -- DOT --------------------------------------------------------------------------------
@@ -199,6 +212,19 @@ def edge_label(view: VhostTopology, edge: Edge) -> list[str]:
     return [head] + ([key_text(edge.routing_key)] if edge.routing_key is not None else [])
 
 
+def merged_edge_label(view: VhostTopology, edges: list[Edge]) -> list[str]:
+    """The label of parallel edges of one kind drawn as one: their common label, or the
+    keys they share, and their count."""
+    labels = {tuple(edge_label(view, edge)) for edge in edges}
+    count = f"×{len(edges)}"
+    if len(labels) == 1:
+        return [*labels.pop(), count]
+    head = [] if edges[0].kind == "binding" else [visible(edges[0].kind)]
+    keys = keys_text(*summary(edge.routing_key for edge in edges
+                              if edge.routing_key is not None))
+    return [*head, *([keys] if keys else []), count]
+
+
 @functools.lru_cache(maxsize=65536)  # keys, origins and node descriptions repeat
 def _escaped(text: str, tooltip: bool = False) -> str:
     """`dot_string` without the quotes: its escaping works character by character, so
@@ -230,9 +256,9 @@ class _NodeTemplate:
     tooltip_middle: str
 
     def statement(self, node_id: str, label_name: str, tooltip_name: str,
-                  tooltip_end: str) -> str:
+                  tooltip_end: str, attributes: str = "") -> str:
         return (f"{node_id}{self.label_head}{label_name}{self.middle}{tooltip_name}"
-                f'{self.tooltip_middle}{tooltip_end}"];')
+                f'{self.tooltip_middle}{tooltip_end}"{attributes}];')
 
 
 @dataclass(slots=True)
@@ -256,6 +282,7 @@ class _ListedNode:
     id_letter: str
     template: _NodeTemplate
     tooltip_end: str  # the tooltip's last lines, escaped
+    attributes: str = ""  # more attributes, escaped, after the tooltip: a group's link
 
 
 @dataclass(slots=True)  # not frozen: one per node or edge (see model.py)
@@ -267,6 +294,7 @@ class _Route:
     target: _Node
     shortcut: bool
     text: tuple[str, str]
+    edge: Edge
 
 
 class _VhostDrawing:
@@ -278,7 +306,9 @@ class _VhostDrawing:
     """
 
     def __init__(self, index: int, view: VhostTopology, show_default_exchange: bool,
-                 linked: dict[str, tuple[str, str, str]]) -> None:
+                 linked: dict[str, tuple[str, str, str]],
+                 grouping: Grouping | None = None, group_link: GroupLink | None = None,
+                 ) -> None:
         self.prefix = f"v{index}_"
         self.view = view
         #: externals drawn as the node of another vhost's drawing: name -> that node
@@ -287,6 +317,9 @@ class _VhostDrawing:
         #: end (a node of this drawing, or the (vhost, node type, name) of another's), and
         #: the statement's text
         self.crossing: list[tuple[_Node | GraphNode, _Node | GraphNode, tuple[str, str]]] = []
+        #: queues drawn as one node each group, and their parallel edges merged
+        self.grouping = grouping
+        self.group_link = group_link
         #: node type -> name -> node, for every node drawn
         self.nodes: defaultdict[str, dict[str, _Node]] = defaultdict(dict)
         #: endpoints the view does not hold, drawn as outside the selection like its stubs
@@ -318,7 +351,14 @@ class _VhostDrawing:
         for node_type, names in (("exchange", exchanges), ("queue", view.queues),
                                  ("external", externals)):
             nodes[node_type] = {name: _Node(self.routing_types.get(name)) for name in names}
+        if self.grouping is not None:
+            for group in self.grouping.groups:
+                # (an exchange group's members route alike: one type)
+                group_node = _Node(self.routing_types.get(group.members[0]))
+                nodes[group.node_type].update((name, group_node) for name in group.members)
         routes = self._routes(show_default_exchange)
+        if self.grouping is not None:
+            routes = self._merged(routes)
         draw_default = _DEFAULT_EXCHANGE_KEY in self.outside or (
             show_default_exchange and bool(view.queues)
         )
@@ -376,7 +416,7 @@ class _VhostDrawing:
                 if memo not in texts:
                     texts[memo] = self._edge_text(edge, shortcut)
                 text = texts[memo]
-            routes.append(_Route(source, target, shortcut, text))
+            routes.append(_Route(source, target, shortcut, text, edge))
         return routes
 
     def _cross(self, edge: Edge) -> None:
@@ -387,6 +427,41 @@ class _VhostDrawing:
             for node_type, name in ((edge.source_type, edge.source),
                                     (edge.destination_type, edge.destination)))
         self.crossing.append((source, destination, self._edge_text(edge, False)))
+
+    def _merged(self, routes: list[_Route]) -> list[_Route]:
+        """Parallel routes of one kind (between the same two nodes) as one, in the order
+        of the first of each."""
+        parallel: dict[tuple[int, int, str, bool], list[_Route]] = {}
+        for route in routes:
+            ends = (id(route.source), id(route.target), route.edge.kind, route.shortcut)
+            parallel.setdefault(ends, []).append(route)
+        merged = []
+        for alike in parallel.values():
+            first = alike[0]
+            if len(alike) > 1:
+                first = _Route(first.source, first.target, first.shortcut,
+                               self._merged_text([route.edge for route in alike],
+                                                 first.shortcut), first.edge)
+            merged.append(first)
+        return merged
+
+    def _merged_text(self, edges: list[Edge], shortcut: bool) -> tuple[str, str]:
+        """`_edge_text` of parallel edges drawn as one; the tooltip names their keys."""
+        lines = merged_edge_label(self.view, edges)
+        if shortcut:
+            lines[0] += " via default exchange"
+        tail = "\\n" + _escaped(self.vhost_line, True)
+        named = sorted({key_text(edge.routing_key) for edge in edges
+                        if edge.routing_key is not None})
+        if named:
+            more = f" and {len(named) - MAX_TOOLTIP_NAMES} more" if len(
+                named) > MAX_TOOLTIP_NAMES else ""
+            tail += "\\nrouting keys " + _escaped(
+                ", ".join(named[:MAX_TOOLTIP_NAMES]) + more, True)
+        kind = edges[0].kind
+        look = kind if kind in _EDGE_LOOKS else "binding"
+        attrs = self._attributes(_escaped("\n".join(lines)), look)
+        return f'[{attrs}tooltip="{kind} ×{len(edges)}: ', tail + '"];'
 
     def _outside_node(self, node_type: str, name: str) -> _Node:
         """The node of an endpoint the view does not hold, made when first met."""
@@ -399,8 +474,13 @@ class _VhostDrawing:
         """Every node to draw, in order: *exchanges*, queues, externals and stubs."""
         view = self.view
         nodes = self.nodes
-        listed = [self._entity("exchange", "x", exchanges[name]) for name in sorted(exchanges)]
-        listed += [self._entity("queue", "q", view.queues[name]) for name in sorted(view.queues)]
+        group_of = self.grouping.group_of if self.grouping is not None else {}
+        listed = [self._entity("exchange", "x", exchanges[name]) for name in sorted(exchanges)
+                  if ("exchange", name) not in group_of]
+        listed += [self._entity("queue", "q", view.queues[name]) for name in sorted(view.queues)
+                   if ("queue", name) not in group_of]
+        if self.grouping is not None:
+            listed += [self._group(group) for group in self.grouping.groups]
         if len(view.externals) > len(self.linked):
             external = self._template(_NodeDescription(
                 "external", "", ("external",), "external", None, "external endpoint",
@@ -436,6 +516,22 @@ class _VhostDrawing:
         tooltip_end += self._policy_lines.get((node_type, name), "")
         return _ListedNode(self.nodes[node_type][name], node_type, name, id_letter, template,
                            tooltip_end)
+
+    def _group(self, group: Group) -> _ListedNode:
+        """A summary node: the pattern its queues' names share, how many of which type,
+        their keys; its tooltip names them, its link goes to the table that lists them."""
+        node_type = f"{group.node_type} group"
+        template = self._template(_NodeDescription(
+            node_type, "", (group_details(group),), f"{group.node_type}:group", None,
+            node_type, (self.vhost_line, group_details(group))))
+        names = [visible(name) for name in group.members[:MAX_TOOLTIP_NAMES]]
+        more = len(group.members) - len(names)
+        tooltip_end = "\\n" + _escaped(", ".join(names) + (f" and {more} more" if more else ""),
+                                       True)
+        link = self.group_link(group) if self.group_link is not None else None
+        attributes = (f', URL={dot_string(link)}, target="_top"' if link else "")
+        return _ListedNode(self.nodes[group.node_type][group.members[0]], node_type,
+                           group.name, "g", template, tooltip_end, attributes)
 
     def _describe(self, node_type: str, entity: Exchange | Queue) -> _NodeDescription:
         """What an exchange or queue node shows besides its name, arguments and policies."""
@@ -500,8 +596,8 @@ class _VhostDrawing:
             node = item.node
             node.id = f"{self.prefix}{item.id_letter}{index}"
             node.tip = f"{item.node_type} {tooltip_name}"
-            self.node_lines.append(
-                item.template.statement(node.id, label_name, tooltip_name, item.tooltip_end))
+            self.node_lines.append(item.template.statement(
+                node.id, label_name, tooltip_name, item.tooltip_end, item.attributes))
 
     def _edge_text(self, edge: Edge, shortcut: bool) -> tuple[str, str]:
         """An edge statement's text before its source's tooltip name (from the attribute
@@ -529,7 +625,19 @@ class _VhostDrawing:
             if (edge.destination_type, edge.destination) == _DEFAULT_EXCHANGE_KEY
             and edge.routing_key in self.nodes["queue"]
         }
+        group_of = self.grouping.group_of if self.grouping is not None else {}
+        routed: dict[int, list[str]] = defaultdict(list)  # a group's routes are one edge
         for name in sorted(set(view.queues) | named):
+            group = group_of.get(("queue", name))
+            if group is not None:
+                routed[id(group)].append(name)
+                if len(routed[id(group)]) == len(group.members):
+                    tooltip = [f"the default exchange routes each queue's name to it "
+                               f"({len(group.members)} queues)", self.vhost_line]
+                    self._edge(_DEFAULT_EXCHANGE_KEY, ("queue", name),
+                               f"×{len(group.members)}", "default-route",
+                               _escaped("\n".join(tooltip), True))
+                continue
             tooltip = [
                 f"the default exchange routes key {visible(name)} to queue {visible(name)}",
                 self.vhost_line,
@@ -638,9 +746,13 @@ def to_dot(
     show_default_exchange: bool = False,
     graph_name: str = "rabbitmq",
     highlight: Highlight | None = None,
+    grouped: Grouped | None = None,
+    group_link: GroupLink | None = None,
 ) -> str:
     """One ``digraph`` of *views*, labelled with its vhost, or a box per vhost when several;
-    with *highlight*, the route of a message through the one view is marked.
+    with *highlight*, the route of a message through the one view is marked; with
+    *grouped* (`grouping.group_views`), each group of queues is one node linked to
+    *group_link*, and parallel edges of one kind are one.
 
     The same input always gives the same text, byte for byte.
     """
@@ -652,10 +764,14 @@ def to_dot(
         f"node {_attr_list(_NODE_ATTRS)};",
         f"edge {_attr_list(_EDGE_ATTRS)};",
     ]
+    if highlight is not None and grouped is not None:
+        raise ValueError("a highlighted route is drawn without grouping")
+    groupings = grouped.groupings if grouped is not None else [None] * len(views)
     drawn = {view.vhost: view for view in views}
     drawings = [
-        _VhostDrawing(index, view, show_default_exchange, linked_ends(view, drawn))
-        for index, view in enumerate(views)
+        _VhostDrawing(index, view, show_default_exchange, linked_ends(view, drawn), grouping,
+                      group_link)
+        for index, (view, grouping) in enumerate(zip(views, groupings, strict=True))
     ]
     if highlight is not None:
         for drawing in drawings:

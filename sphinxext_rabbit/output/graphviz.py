@@ -4,6 +4,7 @@ and draw with it, in a bounded time."""
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -17,6 +18,15 @@ _PURE_FORMATS = frozenset({"svg", "png", "dot", "xdot", "json", "plain"})
 DEFAULT_TIMEOUT = 30.0
 #: the most lines of what dot says that are passed on for one drawing
 MAX_MESSAGES = 10
+#: the longest side (pt) of a picture the command line writes: 4,000 pt is five screens,
+#: past which a whole picture shown on one is shrunk below what can be read
+MAX_SIDE = 4000
+#: how much of an image's start its size is read from
+_HEAD_BYTES = 4096
+_SVG_SIZE = re.compile(rb'<svg\b[^>]*?\bwidth="([\d.]+)(pt|px)?"[^>]*?\bheight="([\d.]+)(pt|px)?"')
+_PDF_SIZE = re.compile(rb"/MediaBox\s*\[\s*[\d.]+\s+[\d.]+\s+([\d.]+)\s+([\d.]+)\s*\]")
+#: dot draws bitmaps at 96 pixels an inch, 72 points
+_PIXELS_PER_POINT = 96 / 72
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,10 +68,44 @@ class DotFailed(Exception):
     """dot exited with an error, or wrote no image; the message is what it said."""
 
 
+class DotTooLarge(Exception):
+    """dot laid out a picture larger than was allowed; it has not been written."""
+
+    def __init__(self, width: float, height: float) -> None:
+        super().__init__(f"{width:g} × {height:g} pt")
+        self.width = width
+        self.height = height
+
+
+def picture_size(path: str, image_format: str) -> tuple[float, float] | None:
+    """Width and height (pt) of an SVG, PNG or PDF image dot wrote; None for another
+    format or one whose size cannot be told."""
+    try:
+        with open(path, "rb") as stream:
+            head = stream.read(_HEAD_BYTES)
+    except OSError:
+        return None
+    if image_format == "png" and head[12:16] == b"IHDR":
+        width, height = int.from_bytes(head[16:20], "big"), int.from_bytes(head[20:24], "big")
+        return width / _PIXELS_PER_POINT, height / _PIXELS_PER_POINT
+    if image_format == "svg" and (found := _SVG_SIZE.search(head)):
+        scale = [1 / _PIXELS_PER_POINT if unit == b"px" else 1.0 for unit in found.group(2, 4)]
+        return float(found.group(1)) * scale[0], float(found.group(3)) * scale[1]
+    if image_format == "pdf":
+        # cairo writes the page's size near the start or at the end
+        with open(path, "rb") as stream:
+            found_pdf = _PDF_SIZE.search(stream.read())
+        if found_pdf:
+            return float(found_pdf.group(1)), float(found_pdf.group(2))
+    return None
+
+
 def draw(binary: DotBinary, code: str, image_format: str, output: str, *,
-         timeout: float, arguments: tuple[str, ...] | list[str] = ()) -> list[str]:
+         timeout: float, arguments: tuple[str, ...] | list[str] = (),
+         max_side: float | None = None) -> list[str]:
     """Lay out *code* into the image *output* within *timeout* seconds; what dot said
-    (its warnings, such as a bitmap scaled down to fit), one message a line.
+    (its warnings, such as a bitmap scaled down to fit), one message a line. With
+    *max_side*, a picture longer than that (pt) on a side is not written (`DotTooLarge`).
 
     The image is written beside *output* and renamed into place, so a killed or failed
     dot leaves no partial image that a later build would take as drawn."""
@@ -87,6 +131,10 @@ def draw(binary: DotBinary, code: str, image_format: str, output: str, *,
         _remove(partial)
         raise DotFailed("; ".join(messages) or f"{binary.name} exited with code "
                         f"{process.returncode} and wrote no image")
+    if (max_side is not None and (size := picture_size(partial, image_format)) is not None
+            and max(size) > max_side):
+        _remove(partial)
+        raise DotTooLarge(*size)
     os.replace(partial, output)
     return messages
 

@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import re
 
-from ..topology.model import DEFAULT_EXCHANGE, Exchange, Queue, VhostTopology
-from .dot import LAYOUTS, edge_label
+from ..topology.model import DEFAULT_EXCHANGE, Edge, Exchange, Queue, VhostTopology
+from .dot import LAYOUTS, edge_label, merged_edge_label
+from .grouping import Grouped, Grouping
 from .wording import (
     STUB_MARK,
     display_name,
@@ -21,6 +22,7 @@ from .wording import (
     entity_details,
     entity_look,
     goes_via_default_exchange,
+    group_details,
     linked_ends,
     visible,
 )
@@ -39,6 +41,8 @@ _SHAPES = {
     "queue:stream": ("[(", ")]"),
     "queue:other": ("(", ")"),
     "external": (">", "]"),
+    "queue:group": ("[[", "]]"),
+    "exchange:group": ("{{", "}}"),
 }
 #: shapes of entities drawn without their type (missing ones and stubs), as in DOT
 _PLAIN_LOOKS = {"exchange": "exchange:direct", "queue": "queue:classic", "external": "external"}
@@ -106,11 +110,13 @@ _Crossing = tuple[tuple[str, str, str], tuple[str, str, str], str, list[str]]
 
 
 def _vhost(chart: _Flowchart, view: VhostTopology, show_default_exchange: bool,
-           linked: dict[str, tuple[str, str, str]], crossing: list[_Crossing]
-           ) -> dict[tuple[str, str], str]:
+           linked: dict[str, tuple[str, str, str]], crossing: list[_Crossing],
+           grouping: Grouping | None = None) -> dict[tuple[str, str], str]:
     """The nodes of *view* into the chart's lines, its edges into its edges (those with an
-    end drawn in another vhost into *crossing*); the IDs of its nodes."""
+    end drawn in another vhost into *crossing*); the IDs of its nodes. With *grouping*,
+    each group is one node and parallel edges of one kind one edge."""
     ids: dict[tuple[str, str], str] = {}
+    group_of = grouping.group_of if grouping is not None else {}
     queue_names = drawn_queue_names(view)
     shortcuts = not show_default_exchange
     routes = []
@@ -132,6 +138,8 @@ def _vhost(chart: _Flowchart, view: VhostTopology, show_default_exchange: bool,
         ("exchange", exchanges[name]) for name in sorted(exchanges)]
     entities += [("queue", view.queues[name]) for name in sorted(view.queues)]
     for node_type, entity in entities:
+        if (node_type, entity.name) in group_of:
+            continue
         name = display_name(node_type, entity.name)
         if entity.origin == "missing":
             ids[node_type, entity.name] = chart.node(
@@ -140,6 +148,11 @@ def _vhost(chart: _Flowchart, view: VhostTopology, show_default_exchange: bool,
             css_class = "builtin" if entity.origin == "builtin" else node_type
             ids[node_type, entity.name] = chart.node(
                 entity_look(node_type, entity), css_class, [name, entity_details(entity)])
+    for group in grouping.groups if grouping is not None else ():
+        css_class = "queue" if group.node_type == "queue" else "exchange"
+        group_id = chart.node(f"{group.node_type}:group", css_class,
+                              [visible(group.name), group_details(group)])
+        ids.update(((group.node_type, name), group_id) for name in group.members)
     for name in sorted(set(view.externals) - linked.keys()):
         ids["external", name] = chart.node("external", "external", [visible(name), "external"])
     for node_type, name in sorted(view.stubs | ends):
@@ -149,31 +162,58 @@ def _vhost(chart: _Flowchart, view: VhostTopology, show_default_exchange: bool,
                 [f"{STUB_MARK} {display_name(node_type, name)}"])
     if not ids:
         chart.node("queue:classic", "nothing", ["nothing selected"])
-    for source, target, shortcut, edge in routes:
-        label = edge_label(view, edge)
-        if shortcut:
-            label[0] += _SHORTCUT
-        look = edge.kind if edge.kind in _ARROWS else "binding"
+    #: (source id, target id, kind, shortcut[, index]) -> the edges drawn as one edge:
+    #: with grouping the parallel ones, else each its own
+    parallel: dict[tuple[object, ...], list[Edge]] = {}
+    drawn: list[tuple[str, str, bool]] = []
+    for index, (source, target, shortcut, edge) in enumerate(routes):
         if linked and any(kind == "external" and name in linked for kind, name in (source,
                                                                                   target)):
+            label = edge_label(view, edge)
+            if shortcut:
+                label[0] += _SHORTCUT
             source_end, target_end = (
                 linked[name] if kind == "external" and name in linked else (view.vhost, kind, name)
                 for kind, name in (source, target))
-            crossing.append((source_end, target_end, look, label))
+            crossing.append((source_end, target_end,
+                             edge.kind if edge.kind in _ARROWS else "binding", label))
             continue
-        chart.edge(ids[source], ids[target], look, label)
+        route_ends = (ids[source], ids[target], edge.kind, shortcut)
+        key = route_ends if grouping is not None else (*route_ends, index)
+        if key not in parallel:
+            parallel[key] = []
+            drawn.append((ids[source], ids[target], shortcut))
+        parallel[key].append(edge)
+    for (source_id, target_id, shortcut), edges in zip(drawn, parallel.values(), strict=True):
+        label = (edge_label(view, edges[0]) if len(edges) == 1
+                 else merged_edge_label(view, edges))
+        if shortcut:
+            label[0] += _SHORTCUT
+        look = edges[0].kind if edges[0].kind in _ARROWS else "binding"
+        chart.edge(source_id, target_id, look, label)
     if routes_default:
         named = {edge.routing_key for edge in view.edges
                  if (edge.destination_type, edge.destination) == default_key
                  and edge.routing_key is not None and edge.routing_key in queue_names}
+        routed: dict[int, list[str]] = {}  # a group's routes are one edge
         for name in sorted(set(view.queues) | named):
-            chart.edge(ids[default_key], ids["queue", name], "default-route", [visible(name)])
+            queue_group = group_of.get(("queue", name))
+            if queue_group is None:
+                chart.edge(ids[default_key], ids["queue", name], "default-route",
+                           [visible(name)])
+            elif len(routed.setdefault(id(queue_group), [])) + 1 == len(
+                    queue_group.members):
+                chart.edge(ids[default_key], ids["queue", name], "default-route",
+                           [f"×{len(queue_group.members)}"])
+            else:
+                routed[id(queue_group)].append(name)
     return ids
 
 
 def to_mermaid(views: list[VhostTopology], *, layout: str = "LR",
-               show_default_exchange: bool = False) -> str:
-    """A Mermaid ``flowchart`` of *views*, a subgraph per vhost.
+               show_default_exchange: bool = False, grouped: Grouped | None = None) -> str:
+    """A Mermaid ``flowchart`` of *views*, a subgraph per vhost; with *grouped*, as the
+    DOT diagram groups them.
 
     The same input always gives the same text, byte for byte.
     """
@@ -188,7 +228,8 @@ def to_mermaid(views: list[VhostTopology], *, layout: str = "LR",
     for index, view in enumerate(views):
         start = len(chart.lines)
         ids[view.vhost] = _vhost(chart, view, show_default_exchange,
-                                 linked_ends(view, drawn), crossing)
+                                 linked_ends(view, drawn), crossing,
+                                 grouped.groupings[index] if grouped is not None else None)
         body += [f"  subgraph v{index}[{mermaid_label([f'vhost {visible(view.vhost)}'])}]",
                  *chart.lines[start:], "  end"]
     for ends in crossing:

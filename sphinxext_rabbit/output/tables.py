@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections import Counter
+from dataclasses import dataclass, field
 
 from ..topology.model import DEFAULT_EXCHANGE, Edge, Exchange, Origin, Queue, VhostTopology
 from ..topology.problems import CATALOG
+from .grouping import Grouped, summary
 from .wording import (
     KEY_IGNORED_TYPES,
     argument_terms,
@@ -13,6 +15,7 @@ from .wording import (
     endpoint_status,
     entity_flags,
     exchange_type_text,
+    group_count,
     is_headers_binding,
     key_text,
     origin_words,
@@ -23,6 +26,9 @@ from .wording import (
 NONE = "—"
 #: how many entity names the policies table lists before it only counts them
 MAX_NAMES = 10
+#: bindings a table lists before it is shown by source exchange (the whole one folded);
+#: rabbitmq_topology_table_row_budget
+TABLE_ROW_BUDGET = 100
 #: queue arguments the queues table shows in their own columns
 _QUEUE_COLUMN_ARGUMENTS = frozenset({"x-queue-type"})
 _DEAD_LETTER_ARGUMENTS = frozenset({"x-dead-letter-exchange", "x-dead-letter-routing-key"})
@@ -41,11 +47,13 @@ Cell = list[Span]
 
 @dataclass(slots=True)
 class Table:
-    """A titled table whose cells are lists of spans."""
+    """A titled table whose cells are lists of spans; ``row_ids``: the rows' link targets
+    (none, or one a row)."""
 
     title: str
     headers: list[str]
     rows: list[list[Cell]]
+    row_ids: list[str] = field(default_factory=list)
 
 
 def _code(text: str) -> Span:
@@ -162,6 +170,62 @@ def bindings_table(views: list[VhostTopology], *, title: str = "Bindings") -> Ta
                     ],
                 )
             )
+    return Table(title, headers, rows)
+
+
+def groups_table(views: list[VhostTopology], grouped: Grouped, *, title: str = "Groups",
+                 row_id: str = "") -> Table:
+    """One row per summary node of a grouped diagram, listing every member; with *row_id*,
+    rows are link targets ``ROW_ID-1``, ``ROW_ID-2``..., in the order of ``grouped.groups``."""
+    headers = _with_vhost(views, ["Drawn as", "What", "Members"])
+    rows = []
+    for view, grouping in zip(views, grouped.groupings, strict=True):
+        for group in grouping.groups:
+            rows.append(_row(views, view, [
+                [_code(group.name)],
+                [Span(f"{group.node_type} group: {group_count(group)}"),
+                 *([Span(", "), *_keys(group.keys)] if group.keys else [])],
+                _joined([[_code(name)] for name in group.members]),
+            ]))
+    ids = [f"{row_id}-{index}" for index in range(1, len(rows) + 1)] if row_id else []
+    return Table(title, headers, rows, ids)
+
+
+def _keys(keys: list[str]) -> Cell:
+    """Routing keys in few words (`grouping.summary`), the keys themselves literal."""
+    shown, count = summary(keys)
+    if len(shown) == count:
+        return _joined([[Span(key_text(key), literal=True)] for key in shown])
+    if shown:
+        return [Span("keys "), Span(visible(shown[0]), literal=True), Span(f" ({count})")]
+    return [Span(f"{count} keys")]
+
+
+def bindings_by_source(views: list[VhostTopology], *, title: str = "Bindings") -> Table:
+    """The bindings table in short: one row per source exchange, with how many bindings
+    it has, to how many destinations, and the keys they share."""
+    headers = _with_vhost(views, ["Source", "Bindings", "Destinations", "Routing keys"])
+    rows = []
+    for view in views:
+        by_source: dict[tuple[str, str], list[Edge]] = {}
+        for edge in view.edges:
+            if edge.kind == "binding":
+                by_source.setdefault((edge.source_type, edge.source), []).append(edge)
+        for (source_type, source), edges in by_source.items():
+            destinations = Counter(edge.destination_type for edge in
+                                   {(edge.destination_type, edge.destination): edge
+                                    for edge in edges}.values())
+            exchange_type = source_exchange_type(view, source)
+            keyed = exchange_type not in KEY_IGNORED_TYPES
+            keys = [edge.routing_key or "" for edge in edges
+                    if keyed and not is_headers_binding(edge, exchange_type)]
+            rows.append(_row(views, view, [
+                _endpoint(view, source_type, source),
+                [Span(str(len(edges)))],
+                [Span(", ".join(f"{count} {kind}{'s' if count > 1 else ''}"
+                                for kind, count in sorted(destinations.items())))],
+                _keys(keys),
+            ]))
     return Table(title, headers, rows)
 
 

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from ..topology.model import Edge, VhostTopology
+from .grouping import Grouped, Grouping, summary
 from .wording import (
     binding_terms,
     display_name,
     endpoint_status,
+    group_details,
     key_text,
+    keys_text,
     origin_text,
     source_exchange_type,
     visible,
@@ -16,7 +19,11 @@ from .wording import (
 NodeKey = tuple[str, str]
 
 
-def _text_endpoint(view: VhostTopology, node_type: str, name: str) -> str:
+def _text_endpoint(view: VhostTopology, node_type: str, name: str,
+                   grouping: Grouping | None = None) -> str:
+    group = grouping.group_of.get((node_type, name)) if grouping is not None else None
+    if group is not None:
+        return (f"{node_type} group {visible(group.name)} ({group_details(group)})")
     text = f"{node_type} {display_name(node_type, name)}"
     status = endpoint_status(view, node_type, name)
     return f"{text} ({status})" if status else text
@@ -31,29 +38,49 @@ def _text_terms(view: VhostTopology, edge: Edge) -> list[str]:
     return [*terms, origin_text(edge.origin)]
 
 
-def to_text(views: list[VhostTopology]) -> str:
-    """A readable fallback for text builders: every edge, then the unconnected entities."""
+def _merged_terms(view: VhostTopology, edges: list[Edge]) -> list[str]:
+    """The terms of parallel edges written as one line: their common terms, or the kind
+    and the keys they share, and their count."""
+    alike = {tuple(_text_terms(view, edge)) for edge in edges}
+    if len(alike) == 1:
+        return [*alike.pop(), f"×{len(edges)}"]
+    keys = keys_text(*summary(edge.routing_key for edge in edges
+                              if edge.routing_key is not None))
+    return [visible(edges[0].kind), *([keys] if keys else []), f"×{len(edges)}"]
+
+
+def to_text(views: list[VhostTopology], grouped: Grouped | None = None) -> str:
+    """A readable fallback for text builders: every edge, then the unconnected entities;
+    with *grouped*, its groups as one each and parallel edges as one line."""
     blocks = []
-    for view in views:
+    for index, view in enumerate(views):
+        grouping = grouped.groupings[index] if grouped is not None else None
         lines = [f"vhost {visible(view.vhost)}"]
         connected: set[NodeKey] = set()
+        #: (source, destination, kind) as written -> the edges written so, in order
+        written: dict[tuple[str, str, str], list[Edge]] = {}
         for edge in view.edges:
             connected |= {
                 (edge.source_type, edge.source),
                 (edge.destination_type, edge.destination),
             }
-            terms = _text_terms(view, edge)
-            lines.append(
-                f"  {_text_endpoint(view, edge.source_type, edge.source)}"
-                f" -> {_text_endpoint(view, edge.destination_type, edge.destination)}"
-                + (f" [{'; '.join(terms)}]" if terms else "")
-            )
+            ends = (_text_endpoint(view, edge.source_type, edge.source, grouping),
+                    _text_endpoint(view, edge.destination_type, edge.destination, grouping),
+                    edge.kind if grouping is not None else str(len(written)))
+            written.setdefault(ends, []).append(edge)
+        for (source, destination, _), edges in written.items():
+            terms = (_text_terms(view, edges[0]) if len(edges) == 1
+                     else _merged_terms(view, edges))
+            lines.append(f"  {source} -> {destination}"
+                         + (f" [{'; '.join(terms)}]" if terms else ""))
         entities = [("exchange", name) for name in sorted(view.exchanges)]
         entities += [("queue", name) for name in sorted(view.queues)]
+        unconnected: dict[str, None] = {}  # (a group is written once)
         for node_type, name in entities:
             if (node_type, name) not in connected:
-                lines.append(f"  {_text_endpoint(view, node_type, name)} (not connected)")
+                unconnected[_text_endpoint(view, node_type, name, grouping)] = None
+        lines += [f"  {endpoint} (not connected)" for endpoint in unconnected]
         if len(lines) == 1:
             lines.append("  (nothing selected)")
-        blocks.append("\n".join(lines))
-    return "\n\n".join(blocks) + "\n" if blocks else "(nothing selected)\n"
+        blocks.append("\n".join(lines) + "\n")
+    return "\n".join(blocks) if blocks else "(nothing selected)\n"

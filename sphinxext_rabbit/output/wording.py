@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 import re
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..topology.model import (
     BUILTIN_EXCHANGES,
@@ -18,6 +18,9 @@ from ..topology.model import (
     VhostTopology,
     routing_type,
 )
+
+if TYPE_CHECKING:
+    from .grouping import Group, Grouped
 
 #: exchange types that ignore a binding's routing key
 KEY_IGNORED_TYPES = frozenset({"fanout", "x-random", "x-local-random", "x-modulus-hash"})
@@ -214,3 +217,67 @@ def linked_ends(view: VhostTopology, drawn: dict[str, VhostTopology]
                 or (node_type, name) in other.stubs):
             linked[external] = (vhost, node_type, name)
     return linked
+
+
+#: a queue type's plural, in a group's count
+_PLURALS = {"classic": "classic queues", "quorum": "quorum queues", "stream": "streams"}
+
+
+def keys_text(shown: list[str], count: int) -> str:
+    """Routing keys in few words, from `grouping.summary`: ``key a``, ``keys a, b``,
+    ``keys svc007.* (12)``, ``12 keys``."""
+    if not count:
+        return ""
+    if len(shown) == count:
+        return ("key " if count == 1 else "keys ") + ", ".join(key_text(key) for key in shown)
+    if shown:
+        return f"keys {visible(shown[0])} ({count})"
+    return f"{count} keys"
+
+
+def budget_text(budget: int) -> str:
+    """A node budget and the edges that come with it: ``40 nodes, 120 edges``."""
+    from .grouping import EDGES_PER_NODE
+
+    return f"{budget} nodes, {EDGES_PER_NODE * budget} edges"
+
+
+def grouped_text(grouped: Grouped) -> str:
+    """What grouping did to a diagram: ``1325 nodes drawn as 65: 1260 queues as 63 groups
+    (svc000.q.*, svc001.q.*, ...); 3843 edges as 189``."""
+    parts = []
+    for node_type in ("queue", "exchange"):
+        groups = [group for group in grouped.groups if group.node_type == node_type]
+        if groups:
+            members = sum(len(group.members) for group in groups)
+            patterns = ", ".join(visible(group.name) for group in groups[:3])
+            parts.append(f"{members} {node_type}s as {len(groups)} "
+                         f"group{'s' if len(groups) > 1 else ''} ({patterns}"
+                         f"{', ...' if len(groups) > 3 else ''})")
+    if grouped.edges_after < grouped.edges_before:
+        parts.append(f"{grouped.edges_before} edges as {grouped.edges_after}")
+    return f"{grouped.nodes_before} nodes drawn as {grouped.nodes_after}: " + "; ".join(parts)
+
+
+def group_details(group: Group) -> str:
+    """A group's second line: ``20 quorum queues, keys svc007.*``, ``63 topic exchanges``."""
+    from .grouping import summary
+
+    keys = keys_text(*summary(group.keys))
+    return f"{group_count(group)}, {keys}" if keys else group_count(group)
+
+
+def group_count(group: Group) -> str:
+    """How many of what a group stands for: ``20 quorum queues``, ``63 topic exchanges``."""
+    total = len(group.members)
+    if group.node_type == "exchange":
+        mix = ", ".join(visible(exchange_type) for exchange_type in group.types)
+        return f"{total} {mix} exchanges"
+    if len(group.types) == 1:
+        (queue_type,) = group.types
+        words = f"{total} {_PLURALS.get(queue_type, visible(queue_type) + ' queues')}"
+    else:
+        mix = ", ".join(f"{count} {visible(queue_type)}" for queue_type, count
+                        in sorted(group.types.items(), key=lambda item: (-item[1], item[0])))
+        words = f"{total} queues ({mix})"
+    return words

@@ -24,10 +24,13 @@ CATALOG: dict[ProblemCode, tuple[Severity, str, str]] = {
               "(a warning) a diagram would have more nodes than rabbitmq_topology_max_nodes, "
               "or dot did not lay it out within rabbitmq_topology_dot_timeout seconds "
               "(killed), and is shown as text (the command line's render: --dot-timeout, "
-              "an error, no image written).",
+              "an error, no image written); or render would write a picture longer than "
+              "--max-side (4,000 pt) on a side, too small to read shown whole (an error, "
+              "no image written).",
               "Split the file or raise rabbitmq_topology_max_file_bytes; remove the "
               "aliases or the nesting; narrow the diagram with :vhost:/:include:/:exclude: "
-              "or raise rabbitmq_topology_max_nodes or rabbitmq_topology_dot_timeout."),
+              "or raise rabbitmq_topology_max_nodes or rabbitmq_topology_dot_timeout; "
+              "group it more (--collapse, --node-budget) or raise --max-side."),
     "schema": ("error", "An entry has the wrong shape: not an object, a name that is not a "
                "string, a flag that is not true/false, arguments that are not an object. "
                "Entries that cannot be drawn are skipped; the rest is drawn.",
@@ -164,5 +167,12 @@ CATALOG: dict[ProblemCode, tuple[Severity, str, str]] = {
               "selection does not hold: a typo, an entity of a vhost that :vhost: leaves "
               "out, or one that :include:/:exclude: leave out. The message says which, with "
               "the closest name.", "Correct the name, or widen :vhost:/:include:."),
+    "node-budget": ("warning", "A diagram has more nodes than its node budget "
+                    "(rabbitmq_topology_node_budget or :node-budget:, the command line's "
+                    "--node-budget; 40 by default) even after grouping alike queues and "
+                    "exchanges into summary nodes (:collapse:), so it is too large to read on "
+                    "a screen. It is drawn all the same.",
+                    "Draw a part of it with :focus: or :include: (--focus, --include), or "
+                    "group more with :collapse: GLOB; or raise the budget."),
 }
 
