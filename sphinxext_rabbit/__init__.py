@@ -108,6 +108,12 @@ def setup(app: Sphinx) -> ExtensionMetadata:
                          types=frozenset({str, type(None)}))
     # named views: name -> {directive option: value}, used by :view: NAME
     app.add_config_value("rabbitmq_topology_views", {}, "env", types=frozenset({dict}))
+    # the width and alignment of every diagram without :width: or :align: (as docutils
+    # writes them: "100%", "600px", "center"); None leaves the image as dot draws it
+    app.add_config_value("rabbitmq_topology_width", None, "env",
+                         types=frozenset({str, type(None)}))
+    app.add_config_value("rabbitmq_topology_align", None, "env",
+                         types=frozenset({str, type(None)}))
     app.connect("builder-inited", choose_dot)
     app.connect("builder-inited", start_build)
     app.connect("env-get-outdated", live_documents)

@@ -130,6 +130,46 @@ def _render(translator: nodes.NodeVisitor, node: rabbitmq_diagram,
     return posixpath.join(builder.imgpath, name)
 
 
+def _scaled(length: str, scale: int) -> str:
+    """A docutils length (``12cm``, ``80%``, ``300`` for pixels) times *scale* percent."""
+    number, unit = re.fullmatch(r"([0-9.]+)\s*(.*)", length).groups()  # type: ignore[union-attr]
+    return f"{float(number) * scale / 100:g}{unit or 'px'}"
+
+
+def _natural_size(path: str, image_format: str) -> tuple[str, str] | None:
+    """The width and height dot gave the image: an SVG's (in points), a PNG's (in pixels)."""
+    try:
+        with open(path, "rb") as file:
+            head = file.read(4096)
+    except OSError:
+        return None
+    if image_format == "png":
+        if head[:8] != b"\x89PNG\r\n\x1a\n" or len(head) < 24:
+            return None
+        return f"{int.from_bytes(head[16:20], 'big')}px", f"{int.from_bytes(head[20:24], 'big')}px"
+    found = re.search(rb'<svg width="([0-9.]+)(pt|px)" height="([0-9.]+)(pt|px)"', head)
+    if found is None:
+        return None
+    width, width_unit, height, height_unit = (part.decode() for part in found.groups())
+    return width + width_unit, height + height_unit
+
+
+def _html_size(node: rabbitmq_diagram, path: str, image_format: str) -> str:
+    """The image's ``style`` attribute for :width:, :height: and :scale:, as docutils sizes
+    an image: a scale multiplies the given lengths, or dot's own size when none is given."""
+    lengths = {name: node[name] for name in ("width", "height") if name in node}
+    scale = node.get("scale")
+    if scale is not None:
+        if not lengths:
+            natural = _natural_size(path, image_format)
+            lengths = dict(zip(("width", "height"), natural, strict=True)) if natural else {}
+        lengths = {name: _scaled(length, scale) for name, length in lengths.items()}
+    # a unitless length is in pixels
+    style = "; ".join(f"{name}: {length}{'px' if re.fullmatch(r'[0-9.]+', length) else ''}"
+                      for name, length in lengths.items())
+    return f' style="{html.escape(style)}"' if style else ""
+
+
 def html_visit_rabbitmq_diagram(self: HTML5Translator, node: rabbitmq_diagram) -> None:
     binary = _binary(self)
     image_format = self.builder.config.rabbitmq_topology_output_format
@@ -139,14 +179,25 @@ def html_visit_rabbitmq_diagram(self: HTML5Translator, node: rabbitmq_diagram) -
     if relative is None:
         return  # the literal-block child is the fallback
     alt = html.escape(node["alt"])
-    self.body.append('<div class="graphviz rabbitmq-topology">')
+    size = _html_size(node, str(self.builder.outdir / self.builder.imagedir
+                                / posixpath.basename(relative)), image_format)
+    # in a figure, the figure is aligned (figure_wrapper moves :align: to it)
+    align = f" align-{node['align']}" if "align" in node else ""
+    self.body.append(f'<div class="graphviz rabbitmq-topology{align}">')
     if image_format == "svg":
         self.body.append(f'<object data="{html.escape(relative)}" type="image/svg+xml" '
-                         f'class="graphviz"><p class="warning">{alt}</p></object>')
+                         f'class="graphviz"{size}><p class="warning">{alt}</p></object>')
     else:
-        self.body.append(f'<img src="{html.escape(relative)}" alt="{alt}" class="graphviz"/>')
+        self.body.append(f'<img src="{html.escape(relative)}" alt="{alt}" class="graphviz"'
+                         f"{size}/>")
     self.body.append("</div>\n")
     raise nodes.SkipNode
+
+
+#: what goes around an image to align it, as Sphinx's LaTeX writer aligns a block image
+_LATEX_ALIGN = {"left": ("{", "\\hspace*{\\fill}}"),
+                "center": ("{\\hspace*{\\fill}", "\\hspace*{\\fill}}"),
+                "right": ("{\\hspace*{\\fill}", "}")}
 
 
 def latex_visit_rabbitmq_diagram(self: LaTeXTranslator, node: rabbitmq_diagram) -> None:
@@ -154,7 +205,15 @@ def latex_visit_rabbitmq_diagram(self: LaTeXTranslator, node: rabbitmq_diagram) 
     relative = _render(self, node, "png" if binary and binary.is_pure else "pdf")
     if relative is None:
         return
-    self.body.append(f"\n\\sphinxincludegraphics[]{{{relative}}}\n")
+    scale = node.get("scale", 100)
+    options = [f"{name}={length}" for name in ("width", "height") if name in node
+               if (length := self.latex_image_length(node[name], scale))]
+    if "scale" in node and not options:
+        # \sphinxincludegraphics still shrinks what is wider than the text
+        options.append(f"scale={scale / 100:g}")
+    before, after = _LATEX_ALIGN.get(node.get("align", ""), ("", ""))
+    self.body.append(f"\n{before}\\sphinxincludegraphics[{','.join(options)}]{{{relative}}}"
+                     f"{after}\n")
     raise nodes.SkipNode
 
 
