@@ -41,9 +41,11 @@ def setup(app: Sphinx) -> ExtensionMetadata:
         report_warnings,
         start_build,
     )
+    from .extension.i18n import CATALOG, PACKAGE_LOCALE_DIR, load_catalogs
     from .extension.visitors import (
         choose_dot,
         depart_diagram,
+        fit_latex_tables,
         html_visit_rabbitmq_diagram,
         keep_man_names_whole,
         latex_visit_rabbitmq_diagram,
@@ -114,6 +116,8 @@ def setup(app: Sphinx) -> ExtensionMetadata:
                          types=frozenset({str, type(None)}))
     app.add_config_value("rabbitmq_topology_align", None, "env",
                          types=frozenset({str, type(None)}))
+    app.add_message_catalog(CATALOG, PACKAGE_LOCALE_DIR)
+    app.connect("env-before-read-docs", load_catalogs)
     app.connect("builder-inited", choose_dot)
     app.connect("builder-inited", start_build)
     app.connect("env-get-outdated", live_documents)
@@ -121,6 +125,7 @@ def setup(app: Sphinx) -> ExtensionMetadata:
     app.connect("env-merge-info", merge_documents)
     app.connect("env-updated", report_warnings)
     app.connect("doctree-resolved", keep_man_names_whole)
+    app.connect("doctree-resolved", fit_latex_tables)
     return {
         "version": installed_version(),
         # bumped whenever what the extension keeps in the environment changes shape (or its

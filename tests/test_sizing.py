@@ -6,8 +6,6 @@ from __future__ import annotations
 import re
 import shutil
 
-import pytest
-
 from tests.helpers import ROOT, build_output, shown_type, write_project
 
 DEFINITIONS = ROOT / "sample_docs" / "broker" / "definitions.json"

@@ -55,6 +55,7 @@ from ..topology.select import (
     view_option_text,
     views,
 )
+from .i18n import translated
 from .table_nodes import details_node, table_node
 
 if TYPE_CHECKING:
@@ -475,6 +476,7 @@ class RabbitmqTopology(SphinxDirective):
                     show_default_exchange=selection.default_exchange,
                     grouped=grouped,
                     group_link=self.group_link(grouped),
+                    translate=translated,
                 )
             diagram["alt"] = self.options.get("alt", f"RabbitMQ topology from {source}")
             self.size(diagram)
@@ -485,24 +487,26 @@ class RabbitmqTopology(SphinxDirective):
                           if caption else diagram)
             if grouped is not None and grouped.groups:
                 # what the summary nodes stand for, each row the target of its node's link
-                title = f"Groups: {caption}" if caption else "Groups"
-                table = table_node(groups_table(built, grouped, title=title,
-                                                row_id=self.groups_anchor))
+                table = table_node(groups_table(built, grouped, title="Groups",
+                                                row_id=self.groups_anchor),
+                                   caption=caption, source=self.get_source_info())
                 self.set_source_info(table)
                 result.append(table)
         for kind in SHOW_CHOICES[1:]:
             if kind in show:
                 title, build_table = _TABLES[kind]
-                title = f"{title}: {caption}" if caption else title
+                note = None
                 if kind == "queues" and topology.taken_at is not None:
-                    title += f" (as of {topology.taken_at})"
+                    note = translated("(as of {time})").format(time=topology.taken_at)
                 full = build_table(built, title=title)
-                shown: Node = table_node(full)
+                shown: Node = table_node(full, caption=caption, note=note,
+                                         source=self.get_source_info())
                 budget = config.rabbitmq_topology_table_row_budget
                 if kind == "bindings" and len(full.rows) > budget:
                     # too long to read through: by source, the whole of it folded below
                     short = table_node(bindings_by_source(
-                        built, title=f"{title}, by source exchange"))
+                        built, title=f"{title}, by source exchange"), caption=caption,
+                        source=self.get_source_info())
                     self.set_source_info(short)
                     result.append(short)
                     shown = details_node(f"All {len(full.rows)} bindings", shown)

@@ -175,9 +175,10 @@ class RabbitmqRoute(RabbitmqTopology):
         text = "\n".join(route_lines(view, route, dead_letters)) + "\n"
         diagram += nodes.literal_block(text, text)
         self.set_source_info(diagram)
-        title = f"Route: {caption}" if caption else "Where the message goes"
+        title = "Route" if caption else "Where the message goes"
         table = table_node(route_table(view, route, dead_letters, title,
-                                       self.options.get("expect")))
+                                       self.options.get("expect")),
+                           caption=caption, source=self.get_source_info())
         self.set_source_info(table)
         # (figure_wrapper is typed for graphviz nodes; it reads only what every node has)
         shown = (figure_wrapper(self, diagram, caption)  # type: ignore[arg-type]

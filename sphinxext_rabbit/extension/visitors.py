@@ -13,6 +13,13 @@ from sphinx.util import logging
 
 from ..output.graphviz import DotBinary, DotFailed, DotTimeout, draw, find_dot
 from .directive import rabbitmq_warning
+from .table_nodes import (
+    LATEX_LITERAL_BREAKS,
+    LATEX_PAGE_LINES,
+    column_spec,
+    latex_column_widths,
+    latex_lines,
+)
 
 if TYPE_CHECKING:
     from sphinx.application import Sphinx
@@ -48,6 +55,37 @@ def keep_man_names_whole(app: Sphinx, doctree: nodes.document, docname: str) -> 
                 if word:
                     pieces.append(nodes.Text(word))
             text.parent.replace(text, pieces)
+
+
+#: a line break LaTeX may take, put after a dash or underscore in a table's words
+_LATEX_BREAK = "\\allowbreak{}"
+
+
+def fit_latex_tables(app: Sphinx, doctree: nodes.document, docname: str) -> None:
+    """In LaTeX, each table of the extension gets wrapping columns as wide as its cells
+    need (what a ``tabularcolumns`` directive gives), so that no cell is clipped, and
+    breaks across pages (longtable) when it is long; names break after ``-``, ``_``,
+    ``=`` and ``|`` too (Sphinx breaks literals after ``.`` and ``/``)."""
+    if app.builder.format != "latex":
+        return
+    style = app.config.latex_table_style
+    separator = "" if "booktabs" in style or "borderless" in style else "|"
+    for table in list(doctree.findall(nodes.table)):
+        if "rabbitmq-table" not in table["classes"]:
+            continue
+        # measured before the breaks go in
+        spec = column_spec(table, separator)
+        table.parent.insert(table.parent.index(table), spec)
+        if latex_lines(table, latex_column_widths(table)) > LATEX_PAGE_LINES:
+            table["classes"].append("longtable")
+        for entry in table.findall(nodes.entry):
+            for text in list(entry.findall(nodes.Text)):
+                pieces: list[nodes.Node] = []
+                for piece in LATEX_LITERAL_BREAKS.split(text.astext()):
+                    if pieces:
+                        pieces.append(nodes.raw("", _LATEX_BREAK, format="latex"))
+                    pieces.append(nodes.Text(piece))
+                text.parent.replace(text, pieces)
 
 
 def choose_dot(app: Sphinx) -> None:
