@@ -41,13 +41,14 @@ def setup(app: Sphinx) -> ExtensionMetadata:
         report_warnings,
         start_build,
     )
-    from .extension.i18n import CATALOG, PACKAGE_LOCALE_DIR, load_catalogs
+    from .extension.i18n import load_catalogs
     from .extension.visitors import (
         choose_dot,
         depart_diagram,
         fit_latex_tables,
         html_visit_rabbitmq_diagram,
         keep_man_names_whole,
+        keep_text_names_whole,
         latex_visit_rabbitmq_diagram,
         texinfo_visit_rabbitmq_diagram,
         visit_fallback,
@@ -116,7 +117,6 @@ def setup(app: Sphinx) -> ExtensionMetadata:
                          types=frozenset({str, type(None)}))
     app.add_config_value("rabbitmq_topology_align", None, "env",
                          types=frozenset({str, type(None)}))
-    app.add_message_catalog(CATALOG, PACKAGE_LOCALE_DIR)
     app.connect("env-before-read-docs", load_catalogs)
     app.connect("builder-inited", choose_dot)
     app.connect("builder-inited", start_build)
@@ -125,6 +125,7 @@ def setup(app: Sphinx) -> ExtensionMetadata:
     app.connect("env-merge-info", merge_documents)
     app.connect("env-updated", report_warnings)
     app.connect("doctree-resolved", keep_man_names_whole)
+    app.connect("doctree-resolved", keep_text_names_whole)
     app.connect("doctree-resolved", fit_latex_tables)
     return {
         "version": installed_version(),

@@ -1,10 +1,9 @@
 """The extension's own words in the document's language: table titles, column headers,
 the legend's labels. A message catalog of its own (``sphinxext_rabbit``), read from the
-package's ``locale`` folder and from the project's ``locale_dirs`` (where a
-``<language>/LC_MESSAGES/sphinxext_rabbit.po`` beside the project's own catalogs
-translates them), so that they are not the project's messages: the project's catalogs
-hold only what the pages say (captions), whose message ids then stay the same in every
-language and build."""
+project's ``locale_dirs`` (where a ``<language>/LC_MESSAGES/sphinxext_rabbit.po`` beside
+the project's own catalogs translates them), so that they are not the project's
+messages: the project's catalogs hold only what the pages say (captions), whose message
+ids then stay the same in every language and build."""
 
 from __future__ import annotations
 
@@ -17,7 +16,6 @@ if TYPE_CHECKING:
     from sphinx.application import Sphinx
 
 CATALOG = "sphinxext_rabbit"
-PACKAGE_LOCALE_DIR = os.path.join(os.path.dirname(os.path.dirname(__file__)), "locale")
 _translate = locale.get_translation(CATALOG)
 
 
@@ -31,4 +29,4 @@ def load_catalogs(app: Sphinx, *args: object) -> None:
     the project's .po files; a catalog of an earlier build in this process is dropped."""
     locale.translators.pop(("general", CATALOG), None)
     project_dirs = [os.path.join(app.srcdir, folder) for folder in app.config.locale_dirs]
-    locale.init([PACKAGE_LOCALE_DIR, *project_dirs], app.config.language, CATALOG)
+    locale.init(project_dirs, app.config.language, CATALOG)

@@ -14,7 +14,8 @@ from ..output.tables import Cell, Span, Table
 from .i18n import translated
 
 #: the text builder wraps a column at its colwidth, counted in characters (HTML ignores the
-#: widths, LaTeX and texinfo take them as proportions); a wider cell wraps at this width
+#: widths, LaTeX gets its own, texinfo takes them as proportions); a wider cell of plain
+#: words wraps at this width
 MAX_TEXT_COLUMN = 40
 
 
@@ -45,12 +46,18 @@ def _text_width(cell: Cell) -> int:
 
 
 def _column_widths(table: Table, headers: list[str]) -> list[int]:
-    """Each column's widest cell, header included, at most MAX_TEXT_COLUMN."""
+    """Each column's widest cell, header included; at most MAX_TEXT_COLUMN for a column of
+    plain words. A column that holds names is never narrower than its cells: the text
+    builder's wrapping breaks words at hyphens and anywhere past the width, which would
+    cut names."""
     widths = [len(header) for header in headers]
+    names = [False] * len(headers)
     for row in table.rows:
         for column, cell in enumerate(row):
             widths[column] = max(widths[column], _text_width(cell))
-    return [min(width, MAX_TEXT_COLUMN) for width in widths]
+            names[column] = names[column] or any(span.literal for span in cell)
+    return [width if holds_names else min(width, MAX_TEXT_COLUMN)
+            for width, holds_names in zip(widths, names, strict=True)]
 
 
 def _paragraph(cell: Cell) -> nodes.paragraph:

@@ -57,6 +57,23 @@ def keep_man_names_whole(app: Sphinx, doctree: nodes.document, docname: str) -> 
             text.parent.replace(text, pieces)
 
 
+def keep_text_names_whole(app: Sphinx, doctree: nodes.document, docname: str) -> None:
+    """In text output, a table cell holding names is one unwrapped line: its column is as
+    wide as it (table_nodes), and the text writer would otherwise wrap its paragraph at
+    70 characters first, breaking names at hyphens and joining the pieces with a space
+    ("orders.payment- retry")."""
+    if app.builder.format != "text":
+        return
+    for table in doctree.findall(nodes.table):
+        if "rabbitmq-table" not in table["classes"]:
+            continue
+        for paragraph in list(table.findall(nodes.paragraph)):
+            if isinstance(paragraph.parent, nodes.entry) and any(
+                    True for _ in paragraph.findall(nodes.literal)):
+                line = nodes.line("", "", *paragraph.children)
+                paragraph.replace_self(nodes.line_block("", line))
+
+
 #: a line break LaTeX may take, put after a dash or underscore in a table's words
 _LATEX_BREAK = "\\allowbreak{}"
 
