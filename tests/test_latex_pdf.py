@@ -45,8 +45,10 @@ def table_environments(tex: str) -> list[tuple[int, int, list[str]]]:
     found = []
     for match in re.finditer(r"\\begin\{(tabular|longtable|tabulary)\}.*?\\end\{\1\}", tex,
                              flags=re.DOTALL):
+        # a header cell ends where its varwidth box does (Sphinx 9), or at the next cell
         headers = re.findall(r"\\sphinxstyletheadfamily\s*\\sphinxAtStartPar\s*(.*?)\s*"
-                             r"\\sphinxbeforeendvarwidth", match[0], flags=re.DOTALL)
+                             r"(?:\\sphinxbeforeendvarwidth|&|\\\\)", match[0],
+                             flags=re.DOTALL)
         first = tex.count("\n", 0, match.start()) + 1
         found.append((first, first + match[0].count("\n"), headers))
     return found
