@@ -13,25 +13,32 @@ SAMPLE = ROOT / "sample_docs"
 #: directive options that select or lay out, as the command line's flags
 _FLAGS = {"vhost": "--vhost", "include": "--include", "exclude": "--exclude",
           "layout": "--layout", "default-exchange": "--default-exchange",
-          "hide-temporary": "--hide-temporary"}
+          "hide-temporary": "--hide-temporary", "focus": "--focus", "depth": "--depth",
+          "direction": "--direction", "view": "--view"}
 
 
 def legend_directives() -> list[tuple[str, list[str]]]:
     """Every rabbitmq-topology directive of the sample pages that draws a legend (not the
     ones quoted in code blocks), as the command line's arguments without --legend."""
     found = []
-    for page in sorted(SAMPLE.glob("*.rst")):
+    for page in sorted(SAMPLE.rglob("*.rst")):
+        if "_build" in page.parts:
+            continue
         text = page.read_text(encoding="utf-8")
         for match in re.finditer(r"^\.\. rabbitmq-topology:: (.+)\n((?:   :.*\n)*)", text,
                                  flags=re.MULTILINE):
             options = dict(re.findall(r"^   :([\w-]+):[ ]?(.*)$", match[2], flags=re.MULTILINE))
             if "legend" not in options:
                 continue
-            arguments = [f"sample_docs/{spec}" for spec in match[1].split()]
+            # a source is relative to its page, or to the source folder when it starts "/"
+            arguments = [str(SAMPLE / spec[1:] if spec.startswith("/") else page.parent / spec)
+                         for spec in match[1].split()]
+            if "view" in options:
+                arguments += ["--conf", str(SAMPLE / "conf.py")]
             for name, flag in _FLAGS.items():
                 if name in options:
                     arguments += [flag] + ([options[name]] if options[name] else [])
-            found.append((page.name, arguments))
+            found.append((str(page.relative_to(SAMPLE)), arguments))
     return found
 
 
@@ -42,7 +49,7 @@ def area(dot: str) -> float:
 
 
 def test_the_sample_pages_draw_legends() -> None:
-    assert len(legend_directives()) >= 2
+    assert len(legend_directives()) >= 3
 
 
 @pytest.mark.skipif(shutil.which("dot") is None, reason="needs Graphviz dot")
