@@ -72,6 +72,11 @@ rabbitmq_topology_views = {
     "bus": {"focus": ["events"], "depth": 1, "show": ["diagram"]},
 }
 
+# The width and alignment of every diagram without :width: or :align:, as docutils writes
+# them ("100%", "600px"; "left", "center", "right"); None leaves dot's own size.
+rabbitmq_topology_width = None
+rabbitmq_topology_align = None
+
 # sphinx.ext.graphviz settings apply too, for example:
 # graphviz_dot = "dot"
 # graphviz_dot_args = ["-Gfontname=Helvetica", "-Nfontname=Helvetica", "-Efontname=Helvetica"]

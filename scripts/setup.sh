@@ -3,8 +3,8 @@
 #
 #   bash scripts/setup.sh
 #
-# Installs Graphviz and Python's venv/pip, and for the tests Chromium, RabbitMQ and
-# openssl, from Debian (as root, or through sudo), creates .venv in the repository if it
+# Installs Graphviz and Python's venv/pip, and for the tests Chromium, RabbitMQ, openssl
+# and TeX, from Debian (as root, or through sudo), creates .venv in the repository if it
 # is missing, installs the package in editable mode with its test and dot extras, and
 # builds sample_docs/ as HTML. Safe to run again.
 # PYTHON=python3.12 picks the interpreter the venv is created with.
@@ -29,7 +29,12 @@ fi
 # rabbitmq-server: the tests read a live management API (scripts/rabbitmq.sh runs a private
 #   node; in a container apt's own start of the system service is refused, which is fine)
 # openssl: the tests make a self-signed certificate for a TLS server
-packages=(graphviz python3-venv python3-pip chromium chromium-driver rabbitmq-server openssl)
+# latexmk, texlive-latex-recommended/-extra, texlive-fonts-recommended, tex-gyre: what
+#   Sphinx's LaTeX builder needs for a PDF (as its documentation lists); poppler-utils:
+#   pdftotext, with which the tests read the sample PDF's tables back
+packages=(graphviz python3-venv python3-pip chromium chromium-driver rabbitmq-server openssl
+          latexmk texlive-latex-recommended texlive-latex-extra texlive-fonts-recommended
+          tex-gyre poppler-utils)
 echo "setup: installing Debian packages: ${packages[*]}"
 "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -qq
 "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \

@@ -41,11 +41,14 @@ def setup(app: Sphinx) -> ExtensionMetadata:
         report_warnings,
         start_build,
     )
+    from .extension.i18n import load_catalogs
     from .extension.visitors import (
         choose_dot,
         depart_diagram,
+        fit_latex_tables,
         html_visit_rabbitmq_diagram,
         keep_man_names_whole,
+        keep_text_names_whole,
         latex_visit_rabbitmq_diagram,
         texinfo_visit_rabbitmq_diagram,
         visit_fallback,
@@ -108,6 +111,13 @@ def setup(app: Sphinx) -> ExtensionMetadata:
                          types=frozenset({str, type(None)}))
     # named views: name -> {directive option: value}, used by :view: NAME
     app.add_config_value("rabbitmq_topology_views", {}, "env", types=frozenset({dict}))
+    # the width and alignment of every diagram without :width: or :align: (as docutils
+    # writes them: "100%", "600px", "center"); None leaves the image as dot draws it
+    app.add_config_value("rabbitmq_topology_width", None, "env",
+                         types=frozenset({str, type(None)}))
+    app.add_config_value("rabbitmq_topology_align", None, "env",
+                         types=frozenset({str, type(None)}))
+    app.connect("env-before-read-docs", load_catalogs)
     app.connect("builder-inited", choose_dot)
     app.connect("builder-inited", start_build)
     app.connect("env-get-outdated", live_documents)
@@ -115,6 +125,8 @@ def setup(app: Sphinx) -> ExtensionMetadata:
     app.connect("env-merge-info", merge_documents)
     app.connect("env-updated", report_warnings)
     app.connect("doctree-resolved", keep_man_names_whole)
+    app.connect("doctree-resolved", keep_text_names_whole)
+    app.connect("doctree-resolved", fit_latex_tables)
     return {
         "version": installed_version(),
         # bumped whenever what the extension keeps in the environment changes shape (or its

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import functools
 import os
+import re
 import time
 from collections import OrderedDict
 from typing import TYPE_CHECKING, ClassVar
 
 from docutils import nodes
 from docutils.parsers.rst import directives
-from sphinx.ext.graphviz import figure_wrapper
+from sphinx.ext.graphviz import align_spec, figure_wrapper
 from sphinx.util import logging
 from sphinx.util.docutils import SphinxDirective
 
@@ -54,6 +55,7 @@ from ..topology.select import (
     view_option_text,
     views,
 )
+from .i18n import translated
 from .table_nodes import details_node, table_node
 
 if TYPE_CHECKING:
@@ -149,6 +151,32 @@ def layout_option(argument: str | None) -> str:
     return directives.choice((argument or "").lower(), ("lr", "tb")).upper()
 
 
+#: how big and where the image is, checked as docutils' image directive checks them (by
+#: `RabbitmqTopology.size`, so that a bad value is warned about and the rest still drawn)
+SIZE_CHECKS: dict[str, Callable[[str], object]] = {
+    "width": directives.length_or_percentage_or_unitless,
+    "height": directives.length_or_unitless,
+    "scale": directives.percentage,
+    "align": align_spec,
+}
+SIZE_OPTIONS = dict.fromkeys(SIZE_CHECKS, directives.unchanged_required)
+#: the ones conf.py may set for every diagram, as rabbitmq_topology_<name>
+CONFIGURED_SIZES = ("width", "align")
+
+
+def _conf_line(setting: str) -> str | None:
+    """Where conf.py sets *setting* (``path:line``); None when it does not (``-D``)."""
+    path = os.path.join(_build["confdir"], "conf.py")
+    try:
+        with open(path, encoding="utf-8") as file:
+            for number, line in enumerate(file, 1):
+                if re.match(rf"{setting}\s*=", line):
+                    return f"{path}:{number}"
+    except (OSError, UnicodeDecodeError):
+        pass
+    return None
+
+
 def _cached(key: tuple, read: Callable[[], Topology]) -> Topology:
     """The topology for ``key``, read when it is not among the last ones used."""
     topology = _topologies.get(key)
@@ -198,6 +226,7 @@ class RabbitmqTopology(SphinxDirective):
         "view": directives.unchanged_required,
         "collapse": collapse_option,
         "node-budget": directives.positive_int,
+        **SIZE_OPTIONS,
     }
     #: options a view in conf.py may not set: a label names one figure
     NOT_IN_VIEWS: ClassVar[frozenset[str]] = frozenset({"view", "name"})
@@ -398,6 +427,28 @@ class RabbitmqTopology(SphinxDirective):
 
     # -- output --------------------------------------------------------------------------
 
+    def size(self, diagram: rabbitmq_diagram) -> None:
+        """The image's width, height, scale and alignment: the directive's options, else
+        conf.py's defaults; a bad value is warned about (conf.py's once, located there) and
+        left out."""
+        for name, check in SIZE_CHECKS.items():
+            value = self.options.get(name)
+            if value is not None:
+                try:
+                    diagram[name] = check(value)
+                except ValueError as exc:
+                    self.warn(f":{name}: {value!r} is not used: {exc}", subtype="option")
+                continue
+            configured = (getattr(self.config, f"rabbitmq_topology_{name}")
+                          if name in CONFIGURED_SIZES else None)
+            if configured is not None:
+                try:
+                    diagram[name] = check(str(configured))
+                except ValueError as exc:
+                    setting = f"rabbitmq_topology_{name}"
+                    self.report(f"{setting} = {configured!r} is not used: {exc}", "option",
+                                sources=("conf.py",), file_location=_conf_line(setting))
+
     def nodes(self, source: str, built: list, selection: Selection,
               topology: Topology) -> list[Node]:
         config = self.config
@@ -425,8 +476,10 @@ class RabbitmqTopology(SphinxDirective):
                     show_default_exchange=selection.default_exchange,
                     grouped=grouped,
                     group_link=self.group_link(grouped),
+                    translate=translated,
                 )
             diagram["alt"] = self.options.get("alt", f"RabbitMQ topology from {source}")
+            self.size(diagram)
             diagram += nodes.literal_block(text := to_text(built, grouped), text)
             self.set_source_info(diagram)
             # (figure_wrapper is typed for graphviz nodes; it reads only what every node has)
@@ -434,24 +487,26 @@ class RabbitmqTopology(SphinxDirective):
                           if caption else diagram)
             if grouped is not None and grouped.groups:
                 # what the summary nodes stand for, each row the target of its node's link
-                title = f"Groups: {caption}" if caption else "Groups"
-                table = table_node(groups_table(built, grouped, title=title,
-                                                row_id=self.groups_anchor))
+                table = table_node(groups_table(built, grouped, title="Groups",
+                                                row_id=self.groups_anchor),
+                                   caption=caption, source=self.get_source_info())
                 self.set_source_info(table)
                 result.append(table)
         for kind in SHOW_CHOICES[1:]:
             if kind in show:
                 title, build_table = _TABLES[kind]
-                title = f"{title}: {caption}" if caption else title
+                note = None
                 if kind == "queues" and topology.taken_at is not None:
-                    title += f" (as of {topology.taken_at})"
+                    note = translated("(as of {time})").format(time=topology.taken_at)
                 full = build_table(built, title=title)
-                shown: Node = table_node(full)
+                shown: Node = table_node(full, caption=caption, note=note,
+                                         source=self.get_source_info())
                 budget = config.rabbitmq_topology_table_row_budget
                 if kind == "bindings" and len(full.rows) > budget:
                     # too long to read through: by source, the whole of it folded below
                     short = table_node(bindings_by_source(
-                        built, title=f"{title}, by source exchange"))
+                        built, title=f"{title}, by source exchange"), caption=caption,
+                        source=self.get_source_info())
                     self.set_source_info(short)
                     result.append(short)
                     shown = details_node(f"All {len(full.rows)} bindings", shown)

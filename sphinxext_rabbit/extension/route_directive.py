@@ -13,7 +13,7 @@ from ..output.dot import Highlight, to_dot
 from ..output.route_report import UNROUTABLE, route_lines, route_table
 from ..topology.route import MessageError, Router, around, published
 from ..topology.select import Selection, views
-from .directive import RabbitmqTopology, rabbitmq_diagram
+from .directive import SIZE_OPTIONS, RabbitmqTopology, rabbitmq_diagram
 from .table_nodes import table_node
 
 if TYPE_CHECKING:
@@ -71,6 +71,7 @@ class RabbitmqRoute(RabbitmqTopology):
         "dead-letter": directives.flag,
         "caption": directives.unchanged_required,
         "name": directives.unchanged,
+        **SIZE_OPTIONS,
     }
 
     def warn(self, message: str, *, subtype: str) -> None:
@@ -170,12 +171,14 @@ class RabbitmqRoute(RabbitmqTopology):
             f"exchange {route.exchange}" if route.exchange else "the default exchange"
         ) + f" ({source})"
         diagram["options"] = {"docname": self.env.docname}
+        self.size(diagram)
         text = "\n".join(route_lines(view, route, dead_letters)) + "\n"
         diagram += nodes.literal_block(text, text)
         self.set_source_info(diagram)
-        title = f"Route: {caption}" if caption else "Where the message goes"
+        title = "Route" if caption else "Where the message goes"
         table = table_node(route_table(view, route, dead_letters, title,
-                                       self.options.get("expect")))
+                                       self.options.get("expect")),
+                           caption=caption, source=self.get_source_info())
         self.set_source_info(table)
         # (figure_wrapper is typed for graphviz nodes; it reads only what every node has)
         shown = (figure_wrapper(self, diagram, caption)  # type: ignore[arg-type]

@@ -13,6 +13,13 @@ from sphinx.util import logging
 
 from ..output.graphviz import DotBinary, DotFailed, DotTimeout, draw, find_dot
 from .directive import rabbitmq_warning
+from .table_nodes import (
+    LATEX_LITERAL_BREAKS,
+    LATEX_PAGE_LINES,
+    column_spec,
+    latex_column_widths,
+    latex_lines,
+)
 
 if TYPE_CHECKING:
     from sphinx.application import Sphinx
@@ -48,6 +55,54 @@ def keep_man_names_whole(app: Sphinx, doctree: nodes.document, docname: str) -> 
                 if word:
                     pieces.append(nodes.Text(word))
             text.parent.replace(text, pieces)
+
+
+def keep_text_names_whole(app: Sphinx, doctree: nodes.document, docname: str) -> None:
+    """In text output, a table cell holding names is one unwrapped line: its column is as
+    wide as it (table_nodes), and the text writer would otherwise wrap its paragraph at
+    70 characters first, breaking names at hyphens and joining the pieces with a space
+    ("orders.payment- retry")."""
+    if app.builder.format != "text":
+        return
+    for table in doctree.findall(nodes.table):
+        if "rabbitmq-table" not in table["classes"]:
+            continue
+        for paragraph in list(table.findall(nodes.paragraph)):
+            if isinstance(paragraph.parent, nodes.entry) and any(
+                    True for _ in paragraph.findall(nodes.literal)):
+                line = nodes.line("", "", *paragraph.children)
+                paragraph.replace_self(nodes.line_block("", line))
+
+
+#: a line break LaTeX may take, put after a dash or underscore in a table's words
+_LATEX_BREAK = "\\allowbreak{}"
+
+
+def fit_latex_tables(app: Sphinx, doctree: nodes.document, docname: str) -> None:
+    """In LaTeX, each table of the extension gets wrapping columns as wide as its cells
+    need (what a ``tabularcolumns`` directive gives), so that no cell is clipped, and
+    breaks across pages (longtable) when it is long; names break after ``-``, ``_``,
+    ``=`` and ``|`` too (Sphinx breaks literals after ``.`` and ``/``)."""
+    if app.builder.format != "latex":
+        return
+    style = app.config.latex_table_style
+    separator = "" if "booktabs" in style or "borderless" in style else "|"
+    for table in list(doctree.findall(nodes.table)):
+        if "rabbitmq-table" not in table["classes"]:
+            continue
+        # measured before the breaks go in
+        spec = column_spec(table, separator)
+        table.parent.insert(table.parent.index(table), spec)
+        if latex_lines(table, latex_column_widths(table)) > LATEX_PAGE_LINES:
+            table["classes"].append("longtable")
+        for entry in table.findall(nodes.entry):
+            for text in list(entry.findall(nodes.Text)):
+                pieces: list[nodes.Node] = []
+                for piece in LATEX_LITERAL_BREAKS.split(text.astext()):
+                    if pieces:
+                        pieces.append(nodes.raw("", _LATEX_BREAK, format="latex"))
+                    pieces.append(nodes.Text(piece))
+                text.parent.replace(text, pieces)
 
 
 def choose_dot(app: Sphinx) -> None:
@@ -130,6 +185,46 @@ def _render(translator: nodes.NodeVisitor, node: rabbitmq_diagram,
     return posixpath.join(builder.imgpath, name)
 
 
+def _scaled(length: str, scale: int) -> str:
+    """A docutils length (``12cm``, ``80%``, ``300`` for pixels) times *scale* percent."""
+    number, unit = re.fullmatch(r"([0-9.]+)\s*(.*)", length).groups()  # type: ignore[union-attr]
+    return f"{float(number) * scale / 100:g}{unit or 'px'}"
+
+
+def _natural_size(path: str, image_format: str) -> tuple[str, str] | None:
+    """The width and height dot gave the image: an SVG's (in points), a PNG's (in pixels)."""
+    try:
+        with open(path, "rb") as file:
+            head = file.read(4096)
+    except OSError:
+        return None
+    if image_format == "png":
+        if head[:8] != b"\x89PNG\r\n\x1a\n" or len(head) < 24:
+            return None
+        return f"{int.from_bytes(head[16:20], 'big')}px", f"{int.from_bytes(head[20:24], 'big')}px"
+    found = re.search(rb'<svg width="([0-9.]+)(pt|px)" height="([0-9.]+)(pt|px)"', head)
+    if found is None:
+        return None
+    width, width_unit, height, height_unit = (part.decode() for part in found.groups())
+    return width + width_unit, height + height_unit
+
+
+def _html_size(node: rabbitmq_diagram, path: str, image_format: str) -> str:
+    """The image's ``style`` attribute for :width:, :height: and :scale:, as docutils sizes
+    an image: a scale multiplies the given lengths, or dot's own size when none is given."""
+    lengths = {name: node[name] for name in ("width", "height") if name in node}
+    scale = node.get("scale")
+    if scale is not None:
+        if not lengths:
+            natural = _natural_size(path, image_format)
+            lengths = dict(zip(("width", "height"), natural, strict=True)) if natural else {}
+        lengths = {name: _scaled(length, scale) for name, length in lengths.items()}
+    # a unitless length is in pixels
+    style = "; ".join(f"{name}: {length}{'px' if re.fullmatch(r'[0-9.]+', length) else ''}"
+                      for name, length in lengths.items())
+    return f' style="{html.escape(style)}"' if style else ""
+
+
 def html_visit_rabbitmq_diagram(self: HTML5Translator, node: rabbitmq_diagram) -> None:
     binary = _binary(self)
     image_format = self.builder.config.rabbitmq_topology_output_format
@@ -139,14 +234,25 @@ def html_visit_rabbitmq_diagram(self: HTML5Translator, node: rabbitmq_diagram) -
     if relative is None:
         return  # the literal-block child is the fallback
     alt = html.escape(node["alt"])
-    self.body.append('<div class="graphviz rabbitmq-topology">')
+    size = _html_size(node, str(self.builder.outdir / self.builder.imagedir
+                                / posixpath.basename(relative)), image_format)
+    # in a figure, the figure is aligned (figure_wrapper moves :align: to it)
+    align = f" align-{node['align']}" if "align" in node else ""
+    self.body.append(f'<div class="graphviz rabbitmq-topology{align}">')
     if image_format == "svg":
         self.body.append(f'<object data="{html.escape(relative)}" type="image/svg+xml" '
-                         f'class="graphviz"><p class="warning">{alt}</p></object>')
+                         f'class="graphviz"{size}><p class="warning">{alt}</p></object>')
     else:
-        self.body.append(f'<img src="{html.escape(relative)}" alt="{alt}" class="graphviz"/>')
+        self.body.append(f'<img src="{html.escape(relative)}" alt="{alt}" class="graphviz"'
+                         f"{size}/>")
     self.body.append("</div>\n")
     raise nodes.SkipNode
+
+
+#: what goes around an image to align it, as Sphinx's LaTeX writer aligns a block image
+_LATEX_ALIGN = {"left": ("{", "\\hspace*{\\fill}}"),
+                "center": ("{\\hspace*{\\fill}", "\\hspace*{\\fill}}"),
+                "right": ("{\\hspace*{\\fill}", "}")}
 
 
 def latex_visit_rabbitmq_diagram(self: LaTeXTranslator, node: rabbitmq_diagram) -> None:
@@ -154,7 +260,15 @@ def latex_visit_rabbitmq_diagram(self: LaTeXTranslator, node: rabbitmq_diagram) 
     relative = _render(self, node, "png" if binary and binary.is_pure else "pdf")
     if relative is None:
         return
-    self.body.append(f"\n\\sphinxincludegraphics[]{{{relative}}}\n")
+    scale = node.get("scale", 100)
+    options = [f"{name}={length}" for name in ("width", "height") if name in node
+               if (length := self.latex_image_length(node[name], scale))]
+    if "scale" in node and not options:
+        # \sphinxincludegraphics still shrinks what is wider than the text
+        options.append(f"scale={scale / 100:g}")
+    before, after = _LATEX_ALIGN.get(node.get("align", ""), ("", ""))
+    self.body.append(f"\n{before}\\sphinxincludegraphics[{','.join(options)}]{{{relative}}}"
+                     f"{after}\n")
     raise nodes.SkipNode
 
 

@@ -23,10 +23,11 @@ characters readable.
 from __future__ import annotations
 
 import functools
+import html
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..topology.model import (
     BUILTIN_EXCHANGES,
@@ -55,6 +56,9 @@ from .wording import (
     source_exchange_type,
     visible,
 )
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
 
 LAYOUTS = ("LR", "TB")
 
@@ -667,25 +671,82 @@ def _edge_style(look: str) -> str:
     return ", ".join(f"{name}={dot_string(value)}" for name, value in _EDGE_LOOKS[look][1].items())
 
 
-def _legend(looks: set[str], edge_looks: set[str]) -> list[str]:
-    """A legend cluster showing only the looks the picture uses."""
-    lines = [
-        "subgraph cluster_legend {",
-        f"graph {_attr_list({'label': 'Legend', 'style': 'rounded', 'color': 'gray70'})};",
-    ]
-    for index, (look, (text, attrs)) in enumerate(_NODE_LOOKS.items()):
-        if look in looks:
-            lines.append(f"legend_n{index} {_attr_list({'label': text, **attrs})};")
-    point = _attr_list({"shape": "point", "width": "0.05"})
-    for index, (look, (text, attrs)) in enumerate(_EDGE_LOOKS.items()):
-        if look in edge_looks:
-            lines.append(f"legend_a{index} {point};")
-            lines.append(f"legend_b{index} {point};")
-            lines.append(
-                f"legend_a{index} -> legend_b{index} {_attr_list({'label': text, **attrs})};"
-            )
-    lines.append("}")
-    return lines
+#: a legend swatch's size in points: as wide as a short edge, as high as a line of 8 pt text
+_SWATCH_WIDTH, _SWATCH_HEIGHT = 20, 9
+#: legend entries a row: the legend is a strip below the graph, as wide as an LR graph
+#: mostly is, narrower below a TB one
+_LEGEND_COLUMNS = {"LR": 4, "TB": 3}
+
+
+#: shapes with square corners (the rest are round or many-sided)
+_BOX_SHAPES = frozenset({"box", "box3d", "cylinder", "folder", "tab"})
+
+
+def _html(text: str) -> str:
+    """*text* escaped for an HTML-like label."""
+    return html.escape(text, quote=True)
+
+
+def _node_swatch(attrs: dict[str, str]) -> str:
+    """A node look as a small box in a legend cell: its fill, line colour and style;
+    round-cornered for exchanges (round or many-sided) and double-lined where the node
+    has two peripheries."""
+    style = [word for word in attrs.get("style", "").split(",") if word in ("dashed", "dotted")]
+    if attrs.get("shape") not in _BOX_SHAPES or "rounded" in attrs.get("style", ""):
+        style.append("rounded")
+    color = _html(attrs.get("color", "black"))
+    double = attrs.get("peripheries") == "2"
+    inset = 6 if double else 2  # the lines and gaps around the fill
+    box = (f'<TABLE BORDER="1" CELLBORDER="0" CELLSPACING="0" CELLPADDING="0" COLOR="{color}" '
+           f'BGCOLOR="{_html(attrs.get("fillcolor", "white"))}"'
+           + (f' STYLE="{",".join(style)}"' if style else "")
+           + f'><TR><TD WIDTH="{_SWATCH_WIDTH - inset}" HEIGHT="{_SWATCH_HEIGHT - inset}">'
+           "</TD></TR></TABLE>")
+    if double:
+        box = (f'<TABLE BORDER="1" CELLBORDER="0" CELLSPACING="1" CELLPADDING="0" '
+               f'COLOR="{color}"><TR><TD>{box}</TD></TR></TABLE>')
+    return box
+
+
+def _edge_swatch(attrs: dict[str, str]) -> str:
+    """An edge look as a short line in a legend cell: its colour, style and weight."""
+    style = [word for word in attrs.get("style", "").split(",") if word in ("dashed", "dotted")]
+    weight = "2" if "bold" in attrs.get("style", "") else "1"
+    return (f'<TABLE BORDER="0" CELLBORDER="{weight}" CELLSPACING="0" CELLPADDING="0" '
+            f'SIDES="B"><TR><TD SIDES="B" COLOR="{_html(attrs.get("color", "black"))}" '
+            f'WIDTH="{_SWATCH_WIDTH}" HEIGHT="{_SWATCH_HEIGHT // 2}"'
+            + (f' STYLE="{",".join(style)}"' if style else "")
+            + "></TD></TR></TABLE>")
+
+
+def _legend(looks: set[str], edge_looks: set[str], layout: str,
+            translate: Callable[[str], str], title: str | None) -> str | None:
+    """An HTML-like graph label: *title* (when one vhost is drawn) and a legend of the looks
+    the picture uses, a small table of swatches and words; None when it uses none."""
+    entries = [(_node_swatch(attrs), text, attrs.get("fontcolor", "black"))
+               for look, (text, attrs) in _NODE_LOOKS.items() if look in looks]
+    entries += [(_edge_swatch(attrs), text, attrs.get("fontcolor", "black"))
+                for look, (text, attrs) in _EDGE_LOOKS.items() if look in edge_looks]
+    if not entries:
+        return None
+    columns = min(_LEGEND_COLUMNS[layout], len(entries))
+    rows = []
+    for first in range(0, len(entries), columns):
+        rows.append("<TR>" + "".join(
+            f'<TD>{swatch}</TD><TD ALIGN="LEFT"><FONT COLOR="{_html(color)}">'
+            f"{_html(visible(translate(text)))}</FONT></TD>"
+            for swatch, text, color in entries[first:first + columns]) + "</TR>")
+    heading = (f'<TD ROWSPAN="{len(rows)}" VALIGN="TOP"><B>{_html(visible(translate("Legend")))}'
+               "</B></TD>")
+    rows[0] = rows[0].replace("<TR>", f"<TR>{heading}", 1)
+    legend = (f'<TABLE BORDER="1" STYLE="rounded" COLOR="gray70" CELLBORDER="0" '
+              f'CELLSPACING="0" CELLPADDING="1"><TR><TD><FONT POINT-SIZE="8"><TABLE '
+              f'BORDER="0" CELLBORDER="0" CELLSPACING="0" CELLPADDING="1">{"".join(rows)}'
+              "</TABLE></FONT></TD></TR></TABLE>")
+    head = (f'<TD VALIGN="TOP" CELLPADDING="4"><FONT COLOR="{_VHOST_LABEL["fontcolor"]}">'
+            f"{_html(title)}</FONT></TD>" if title is not None else "")
+    return (f'<<TABLE BORDER="0" CELLBORDER="0" CELLSPACING="0" CELLPADDING="0"><TR>{head}'
+            f"<TD>{legend}</TD></TR></TABLE>>")
 
 
 #: what `Highlight` puts over the looks of what a message takes (bold, in its own colours)
@@ -748,11 +809,13 @@ def to_dot(
     highlight: Highlight | None = None,
     grouped: Grouped | None = None,
     group_link: GroupLink | None = None,
+    translate: Callable[[str], str] = str,
 ) -> str:
     """One ``digraph`` of *views*, labelled with its vhost, or a box per vhost when several;
     with *highlight*, the route of a message through the one view is marked; with
     *grouped* (`grouping.group_views`), each group of queues is one node linked to
-    *group_link*, and parallel edges of one kind are one.
+    *group_link*, and parallel edges of one kind are one; *translate* gives the legend's
+    words in the document's language.
 
     The same input always gives the same text, byte for byte.
     """
@@ -787,14 +850,17 @@ def to_dot(
     lines += _crossing_lines(drawings)
     if not drawings:
         lines.append(f"empty {_attr_list(_NOTHING)};")
-    if legend and drawings:
+    # the graph's label is set last, so that no cluster inherits it
+    title = f"vhost {visible(drawings[0].view.vhost)}" if len(drawings) == 1 else None
+    label = None
+    if legend:
+        # below the graph, after the title of its one vhost (a graph has one label)
         looks = set().union(*(drawing.looks for drawing in drawings))
-        lines += _legend(looks, set().union(*(drawing.edge_looks for drawing in drawings)))
-    if len(drawings) == 1:
-        # last, so that no cluster inherits the label
-        title = {"label": f"vhost {visible(drawings[0].view.vhost)}", **_VHOST_LABEL}
-        lines.append(f"graph {_attr_list(title)};")
+        edge_looks = set().union(*(drawing.edge_looks for drawing in drawings))
+        label = _legend(looks, edge_looks, layout, translate, title)
+    if label is not None:
+        lines.append(f'graph [label={label}, labelloc="b", labeljust="l"];')
+    elif title is not None:
+        lines.append(f"graph {_attr_list({'label': title, **_VHOST_LABEL})};")
     lines.append("}")
     return "\n".join(lines) + "\n"
-
-

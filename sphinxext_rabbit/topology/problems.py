@@ -72,7 +72,9 @@ CATALOG: dict[ProblemCode, tuple[Severity, str, str]] = {
     "empty-selection": ("warning", ":include:/:exclude: match no exchange or queue.",
                         "Check the patterns: globs match whole names; 're:' searches."),
     "option": ("warning", "A directive option is invalid, such as a regular expression "
-               "that does not compile.", "Fix the option."),
+               "that does not compile or a :width: that is no length (then drawn without it), "
+               "or so is a rabbitmq_topology_width or rabbitmq_topology_align in conf.py.",
+               "Fix the option."),
     "path": ("warning", "The definitions file lies outside the source directory, or a file "
              "in a folder source leads out of it (a symbolic link); that file is not read, the "
              "rest of the folder is.",
