@@ -82,3 +82,20 @@ def test_stages_import_only_what_lies_below_them():
 def test_the_layout_check_sees_a_wrong_import():
     assert not within("sphinxext_rabbit.extension.directive", MAY_IMPORT["topology"])
     assert within("sphinxext_rabbit.topology.model", MAY_IMPORT["output"])
+
+
+def test_every_module_imports_on_its_own():
+    """No import cycle: each module, imported first in a fresh interpreter, loads."""
+    import subprocess
+    import sys
+
+    names = [".".join(path.relative_to(PACKAGE.parent).with_suffix("").parts)
+             .removesuffix(".__init__") for path in modules()
+             if path.name != "__main__.py"]  # (running it is the CLI, tested elsewhere)
+    script = ("import importlib, subprocess, sys\n"
+              "failed = [n for n in sys.argv[1:] if subprocess.run("
+              "[sys.executable, '-c', f'import {n}'], capture_output=True).returncode]\n"
+              "print(' '.join(failed))")
+    completed = subprocess.run([sys.executable, "-c", script, *names], capture_output=True,
+                               text=True, timeout=300, check=True)
+    assert completed.stdout.split() == []

@@ -18,8 +18,15 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from typing import Any
 
-from ..topology.model import ERROR, WARNING, Problem, ProblemCode, Severity, Topology
-from ..topology.resolve import is_builtin_exchange
+from ..topology.model import (
+    ERROR,
+    WARNING,
+    Problem,
+    ProblemCode,
+    Severity,
+    Topology,
+    is_builtin_exchange,
+)
 from .definitions import ENTITY_KEYS, TOP_LEVEL_KEYS, read_document
 from .documents import (
     DEFAULT_MAX_BYTES,

@@ -44,8 +44,16 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..output.wording import DEFAULT_EXCHANGE_LABEL, compact_json, origin_words
-from .model import DEFAULT_EXCHANGE, Edge, Exchange, Origin, Policy, Queue, VhostTopology
-from .resolve import is_builtin_exchange
+from .model import (
+    DEFAULT_EXCHANGE,
+    Edge,
+    Exchange,
+    Origin,
+    Policy,
+    Queue,
+    VhostTopology,
+    is_builtin_exchange,
+)
 
 #: Arguments whose effect the comparison sees as an edge or as the queue type.
 _DRAWN_ARGUMENTS = {

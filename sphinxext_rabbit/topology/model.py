@@ -50,6 +50,13 @@ BUILTIN_EXCHANGES = {
     "amq.rabbitmq.event": "topic",
     "amq.rabbitmq.log": "topic",
 }
+
+
+def is_builtin_exchange(name: str) -> bool:
+    """Whether the broker declares the exchange itself (``amq.*`` is reserved to it)."""
+    return name in BUILTIN_EXCHANGES or name.startswith("amq.")
+
+
 KNOWN_EXCHANGE_TYPES = frozenset({
     "direct", "fanout", "topic", "headers",
     "x-local-random", "x-modulus-hash", "x-consistent-hash", "x-random",

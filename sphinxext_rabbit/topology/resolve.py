@@ -25,6 +25,7 @@ from .model import (
     Severity,
     Topology,
     VhostTopology,
+    is_builtin_exchange,
 )
 from .patterns import (
     FULL_TRIES,
@@ -45,10 +46,6 @@ _QUEUE_APPLY_TO = {"classic": "classic_queues", "quorum": "quorum_queues", "stre
 # AMQP 1.0 shovel addresses: /queues/NAME, /exchanges/NAME[/KEY] (names percent-encoded);
 # compiled by `re` when first used, as few vhosts have shovels
 _AMQP10_ADDRESS = r"/(?P<kind>queues|exchanges)/(?P<name>[^/]*)(?:/(?P<key>.*))?"
-
-
-def is_builtin_exchange(name: str) -> bool:
-    return name in BUILTIN_EXCHANGES or name.startswith("amq.")
 
 
 def edge_sort_key(edge: Edge) -> tuple[str, str, str, str, str, str, str, Origin, str]:
