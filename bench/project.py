@@ -71,6 +71,7 @@ def _read(definitions: str, vhost: str) -> Topology:
 
 def page_dot(definitions: str, page: Page) -> str:
     """The DOT the directive draws for *page* with the default options."""
+    import sphinxext_rabbit.sources  # noqa: F401  (first: topology.resolve imports sources.uris)
     from sphinxext_rabbit.output.dot import to_dot
     from sphinxext_rabbit.topology.select import Selection, parse_patterns, views
 
