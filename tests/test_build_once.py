@@ -9,11 +9,16 @@ import os
 import shutil
 import subprocess
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
 import sphinxext_rabbit.sources
+from sphinxext_rabbit.output.dot import to_dot
+from sphinxext_rabbit.output.text import to_text
+from sphinxext_rabbit.sources import read_path
+from sphinxext_rabbit.topology.select import Model, Selection, parse_patterns, views
 from tests.helpers import build_output, page_text, write_project
 
 VHOSTS = ("a", "b")
@@ -188,3 +193,39 @@ def test_edges_writes_its_json_in_one_call(tmp_path, unbuffered):
                                capture_output=True, text=True, check=True)
     assert len(json.loads(completed.stdout)) == 20 * 3
     assert completed.stderr == "0 1"
+
+
+def selections(names: list[str]) -> list[Selection]:
+    """Narrowed selections of every kind over these names: globs with and without a literal
+    start, several includes, excludes, regexes."""
+    starts = sorted({name[:3] for name in names if name})[:4]
+    chosen = [parse_patterns(f"{start}*") for start in starts]
+    chosen += [parse_patterns(",".join(f"{start}*" for start in starts)),
+               parse_patterns("*.q*"), parse_patterns("re:^o")]
+    found = [Selection(include=include) for include in chosen]
+    found += [Selection(include=include, default_exchange=True, hide_temporary=True)
+              for include in chosen]
+    found += [Selection(exclude=parse_patterns(f"{start}*")) for start in starts]
+    return found
+
+
+SELECTED = sorted([*Path("tests/fixtures").glob("*.json"), Path("sample_docs/broker"),
+                   *Path("../shared/definitions/real").glob("*.json")])
+
+
+@pytest.mark.parametrize("path", SELECTED, ids=str)
+def test_a_shared_model_selects_what_a_fresh_read_does(path):
+    """A build selects from a model resolved (and indexed) once; the command line from a
+    fresh one. Both draw the same, for every selection."""
+    shared = Model(read_path(str(path)))
+    for vhost in shared.vhost_names:
+        view = shared.vhost(vhost)[0]
+        for selection in selections([*view.queues, *view.exchanges]):
+            selection = replace(selection, vhosts=[vhost])
+            fresh = views(read_path(str(path)), selection)
+            again = views(shared, selection)
+            assert to_dot(again[0]) == to_dot(fresh[0])
+            assert to_text(again[0]) == to_text(fresh[0])
+            assert [v.effective_policies for v in again[0]] == [
+                v.effective_policies for v in fresh[0]]
+            assert again[1] == fresh[1]

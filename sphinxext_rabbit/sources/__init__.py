@@ -199,7 +199,7 @@ READERS = (k8s, management, definitions)
 #: build that draws several vhosts of one export parses it once (readers leave the parsed
 #: value as it is).
 _parsed: OrderedDict[tuple, Document] = OrderedDict()
-MAX_PARSED = 2
+MAX_PARSED = 1
 
 
 def read_file(path: str, *, vhost: str | None = None, source: str | None = None,
