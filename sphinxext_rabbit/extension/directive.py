@@ -108,9 +108,10 @@ def start_build(app: Sphinx) -> None:
 
 def outdated_documents(app: Sphinx, env: BuildEnvironment, added: set[str],
                        changed: set[str], removed: set[str]) -> list[str]:
-    """env-get-outdated: the pages that draw a live broker, which every build reads again,
-    and those whose files hold something else for what they draw (a digest per vhost
-    drawn), not every page that reads a changed file.
+    """env-get-outdated: the pages that draw a live broker or a file that is missing (as
+    Sphinx does for a missing dependency), which every build reads again, and those whose
+    files hold something else for what they draw (a digest per vhost drawn), not every
+    page that reads a changed file.
 
     A changed source is read here, in the main process, before any parallel reader is
     forked: the readers share what it read."""
@@ -123,7 +124,11 @@ def outdated_documents(app: Sphinx, env: BuildEnvironment, added: set[str],
             continue
         for key, (stamped, digest) in reads.items():
             targets, vhost, name = key
-            if stamped == stamps(targets):
+            current = stamps(targets)
+            if any(size < 0 for stamp in current for _file, _time, size in stamp):
+                outdated.add(docname)  # a missing file: read (and reported) every build
+                break
+            if stamped == current:
                 continue
             if key not in digests:
                 digests[key] = read_for_build(list(targets), vhost=vhost, build=_build,
