@@ -201,7 +201,7 @@ def target_of(spec: str, env: BuildEnvironment, docname: str) -> Source:
 _READING_DIRECTIVE = re.compile(
     r"^(?P<indent>[ \t]*)\.\.[ \t]+rabbitmq-(?:topology|route)::(?P<sources>[^\n]*)\n"
     r"(?P<options>(?:(?P=indent)[ \t]+:[^\n]*\n)*)", re.MULTILINE)
-_SOURCE_OPTION = re.compile(r"^[ \t]*:(vhost|compare):[ \t]*(.*?)[ \t]*$", re.MULTILINE)
+_SOURCE_OPTION = re.compile(r"^[ \t]*:(vhost|compare|view):[ \t]*(.*?)[ \t]*$", re.MULTILINE)
 
 
 def read_ahead(app: Sphinx, env: BuildEnvironment, docnames: list[str]) -> None:
@@ -213,6 +213,7 @@ def read_ahead(app: Sphinx, env: BuildEnvironment, docnames: list[str]) -> None:
     if app.parallel <= 1 or len(docnames) <= 5:  # (Sphinx reads fewer pages serially)
         return
     default_compare = env.config.rabbitmq_topology_compare
+    configured_views = env.config.rabbitmq_topology_views
     for docname in docnames:
         try:
             text = Path(env.doc2path(docname)).read_text(encoding="utf-8")
@@ -220,6 +221,11 @@ def read_ahead(app: Sphinx, env: BuildEnvironment, docnames: list[str]) -> None:
             continue  # its reader says why
         for found in _READING_DIRECTIVE.finditer(text):
             options = dict(_SOURCE_OPTION.findall(found["options"]))
+            view = configured_views.get(options.get("view")) if isinstance(
+                configured_views, dict) else None
+            if isinstance(view, dict):  # what the page writes wins over its view
+                options = {**{key: str(view[key]) for key in ("vhost", "compare")
+                              if key in view}, **options}
             compare = options.get("compare", default_compare)
             for written in (found["sources"], compare if compare != "none" else None):
                 specs = (written or "").split()
