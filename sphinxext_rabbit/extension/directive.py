@@ -57,6 +57,7 @@ from ..topology.select import (
 from .table_nodes import details_node, table_node
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
 
     from docutils.nodes import Node
     from sphinx.application import Sphinx
