@@ -37,7 +37,9 @@ def setup(app: Sphinx) -> ExtensionMetadata:
     from .extension.directive import (
         RabbitmqProblemCodes,
         RabbitmqTopology,
+        outdated_documents,
         rabbitmq_diagram,
+        read_ahead,
         report_warnings,
         start_build,
     )
@@ -120,7 +122,8 @@ def setup(app: Sphinx) -> ExtensionMetadata:
     app.connect("env-before-read-docs", load_catalogs)
     app.connect("builder-inited", choose_dot)
     app.connect("builder-inited", start_build)
-    app.connect("env-get-outdated", live_documents)
+    app.connect("env-get-outdated", outdated_documents)
+    app.connect("env-before-read-docs", read_ahead)
     app.connect("env-purge-doc", forget_document)
     app.connect("env-merge-info", merge_documents)
     app.connect("env-updated", report_warnings)
@@ -131,7 +134,7 @@ def setup(app: Sphinx) -> ExtensionMetadata:
         "version": installed_version(),
         # bumped whenever what the extension keeps in the environment changes shape (or its
         # classes move), so that Sphinx rereads every page instead of unpickling stale state
-        "env_version": 2,
+        "env_version": 3,
         # the state in the environment (pages drawing live brokers, the warnings pages
         # recorded) is merged from parallel readers, so reading and writing parallelize
         "parallel_read_safe": True,
@@ -148,19 +151,17 @@ def _live(env: BuildEnvironment) -> set[str]:
     return live
 
 
-def live_documents(app: Sphinx, env: BuildEnvironment, added: set[str], changed: set[str],
-                   removed: set[str]) -> list[str]:
-    return sorted(_live(env) - removed)
-
-
 def forget_document(app: Sphinx, env: BuildEnvironment, docname: str) -> None:
     _live(env).discard(docname)
     getattr(env, "rabbitmq_warnings", {}).pop(docname, None)
+    getattr(env, "rabbitmq_drawn", {}).pop(docname, None)
 
 
 def merge_documents(app: Sphinx, env: BuildEnvironment, docnames: set[str],
                     other: BuildEnvironment) -> None:
     _live(env).update(_live(other) & docnames)
-    recorded = getattr(other, "rabbitmq_warnings", {})
-    env.rabbitmq_warnings.update(  # type: ignore[attr-defined]  # state on the environment
-        (name, recorded[name]) for name in docnames if name in recorded)
+    # state on the environment
+    for state in ("rabbitmq_warnings", "rabbitmq_drawn"):
+        recorded = getattr(other, state, {})
+        getattr(env, state).update((name, recorded[name]) for name in docnames
+                                   if name in recorded)

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import functools
 import os
 import re
 import time
-from collections import OrderedDict
+from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar
 
 from docutils import nodes
@@ -29,22 +28,22 @@ from ..output.text import to_text
 from ..output.wording import budget_text, grouped_text, visible
 from ..sources import (
     Broker,
+    Build,
+    FileSource,
+    Source,
     SourceError,
     brokers_from_config,
     configured_broker_for,
-    files_of,
     is_url,
-    merge,
-    once_per_build,
-    read_live_or_snapshot,
-    read_path,
-    snapshot_path,
+    read_for_build,
+    stamps,
 )
 from ..sources.uris import redact
 from ..topology.diff import differences
 from ..topology.model import ERROR, Problem, Topology
 from ..topology.select import (
     DIRECTIONS,
+    Model,
     PatternError,
     Selection,
     close_to,
@@ -76,33 +75,70 @@ _TABLES = {
     "policies": ("Policies", policies_table),
 }
 
-#: One model per input version per process, the most recently used ones: a directive (in
-#: this build or the next one in the process) re-reads only what changed. Only a cache:
-#: problems are reported from what each page recorded (see report_warnings).
-_topologies: OrderedDict[tuple, Topology] = OrderedDict()
-MAX_CACHED_TOPOLOGIES = 32
 #: the warnings this process has recorded in this build, so a page records only the
 #: sources' problems no page before it in the process did
 _recorded: set[tuple] = set()
-#: Which build this process is part of, and where its conf.py is; parallel readers are
-#: forked from the main process after it is set, so they share it (see once_per_build).
-_build = {"id": "", "confdir": ""}
+#: How this build reads sources, and where its conf.py is; parallel readers are forked from
+#: the main process after it is set, so they share it.
+_build: Build | None = None
+_confdir = {"path": ""}
 
 
 def start_build(app: Sphinx) -> None:
     """builder-inited: a new build, so live brokers are fetched again (once), and every
     source problem is reported again."""
-    _build["id"] = f"{os.getpid()}-{time.time_ns()}"
-    for key in [key for key in _topologies if key[0] == "live"]:  # earlier builds' fetches
-        del _topologies[key]
+    global _build
+    snapshot_dir = app.config.rabbitmq_topology_snapshot_dir
+    _build = Build(
+        id=f"{os.getpid()}-{time.time_ns()}", cache_dir=str(app.doctreedir),
+        roots=(str(app.srcdir), *(os.path.join(app.srcdir, folder)
+                                  for folder in app.config.rabbitmq_topology_allowed_dirs)),
+        snapshot_dir=os.path.join(app.confdir, snapshot_dir) if snapshot_dir else None,
+        max_bytes=app.config.rabbitmq_topology_max_file_bytes)
     _recorded.clear()
-    _build["confdir"] = str(app.confdir)
+    _confdir["path"] = str(app.confdir)
     if not hasattr(app.env, "rabbitmq_live_docs"):
         # pages drawing a live broker (see setup); state kept on the environment, as Sphinx
         # extensions do
         app.env.rabbitmq_live_docs = set()  # type: ignore[attr-defined]
     # docname -> the warnings its directives recorded
     app.env.rabbitmq_warnings = {}  # type: ignore[attr-defined]
+    if not hasattr(app.env, "rabbitmq_drawn"):
+        # docname -> {(sources, vhost, name): (their stamps, digest of what was drawn)}
+        app.env.rabbitmq_drawn = {}  # type: ignore[attr-defined]
+
+
+def outdated_documents(app: Sphinx, env: BuildEnvironment, added: set[str],
+                       changed: set[str], removed: set[str]) -> list[str]:
+    """env-get-outdated: the pages that draw a live broker or a file that is missing (as
+    Sphinx does for a missing dependency), which every build reads again, and those whose
+    files hold something else for what they draw (a digest per vhost drawn), not every
+    page that reads a changed file.
+
+    A changed source is read here, in the main process, before any parallel reader is
+    forked: the readers share what it read."""
+    assert _build is not None  # set when the build started
+    outdated = set(env.rabbitmq_live_docs) - removed  # type: ignore[attr-defined]
+    digests: dict[tuple, str] = {}
+    drawn: dict[str, dict] = env.rabbitmq_drawn  # type: ignore[attr-defined]
+    for docname, reads in drawn.items():
+        if docname in removed or docname in changed:
+            continue
+        for key, (stamped, digest) in reads.items():
+            targets, vhost, name = key
+            current = stamps(targets)
+            if any(size < 0 for stamp in current for _file, _time, size in stamp):
+                outdated.add(docname)  # a missing file: read (and reported) every build
+                break
+            if stamped == current:
+                continue
+            if key not in digests:
+                digests[key] = read_for_build(list(targets), vhost=vhost, build=_build,
+                                              name=name).digest(vhost)
+            if digests[key] != digest:
+                outdated.add(docname)
+                break
+    return sorted(outdated)
 
 
 def rabbitmq_warning(message: str, *, subtype: str,
@@ -166,7 +202,7 @@ CONFIGURED_SIZES = ("width", "align")
 
 def _conf_line(setting: str) -> str | None:
     """Where conf.py sets *setting* (``path:line``); None when it does not (``-D``)."""
-    path = os.path.join(_build["confdir"], "conf.py")
+    path = os.path.join(_confdir["path"], "conf.py")
     try:
         with open(path, encoding="utf-8") as file:
             for number, line in enumerate(file, 1):
@@ -177,29 +213,58 @@ def _conf_line(setting: str) -> str | None:
     return None
 
 
-def _cached(key: tuple, read: Callable[[], Topology]) -> Topology:
-    """The topology for ``key``, read when it is not among the last ones used."""
-    topology = _topologies.get(key)
-    if topology is None:
-        topology = _topologies[key] = read()
-        if len(_topologies) > MAX_CACHED_TOPOLOGIES:
-            _topologies.popitem(last=False)
-    else:
-        _topologies.move_to_end(key)
-    return topology
+def target_of(spec: str, env: BuildEnvironment, docname: str) -> Source:
+    """What a source written in a page names: a broker conf.py configures (by its name or
+    a URL on it), else a file or folder (relative to the page). Raises SourceError."""
+    configured = env.config.rabbitmq_topology_brokers
+    if is_url(spec):  # credentials go only to the brokers conf.py names
+        return configured_broker_for(spec, configured, _confdir["path"])
+    if spec in configured:  # only the brokers a page names are checked
+        return brokers_from_config({spec: configured[spec]}, _confdir["path"])[spec]
+    name, path = env.relfn2path(spec, docname)
+    return FileSource(str(path), str(name))
 
 
-def _stamp(path: str) -> tuple:
-    """What says a file (or a folder's files) changed: names, times and sizes."""
-    stamps = []
-    for file in files_of(path):
+#: a directive that reads sources as a page writes it: its sources and its option lines
+_READING_DIRECTIVE = re.compile(
+    r"^(?P<indent>[ \t]*)\.\.[ \t]+rabbitmq-(?:topology|route)::(?P<sources>[^\n]*)\n"
+    r"(?P<options>(?:(?P=indent)[ \t]+:[^\n]*\n)*)", re.MULTILINE)
+_SOURCE_OPTION = re.compile(r"^[ \t]*:(vhost|compare|view):[ \t]*(.*?)[ \t]*$", re.MULTILINE)
+
+
+def read_ahead(app: Sphinx, env: BuildEnvironment, docnames: list[str]) -> None:
+    """env-before-read-docs: when pages are read in parallel, read what they draw here in
+    the main process first, and resolve it, so that the readers forked next share it and
+    none parses what another did. A page is only looked through for the lines of the
+    directives (reStructuredText): what that misses, its reader reads itself."""
+    assert _build is not None  # set when the build started
+    if app.parallel <= 1 or len(docnames) <= 5:  # (Sphinx reads fewer pages serially)
+        return
+    default_compare = env.config.rabbitmq_topology_compare
+    configured_views = env.config.rabbitmq_topology_views
+    for docname in docnames:
         try:
-            stat = os.stat(file)
-        except OSError:
-            stamps.append((file, 0, -1))
-        else:
-            stamps.append((file, stat.st_mtime_ns, stat.st_size))
-    return tuple(stamps)
+            text = Path(env.doc2path(docname)).read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError):
+            continue  # its reader says why
+        for found in _READING_DIRECTIVE.finditer(text):
+            options = dict(_SOURCE_OPTION.findall(found["options"]))
+            view = configured_views.get(options.get("view")) if isinstance(
+                configured_views, dict) else None
+            if isinstance(view, dict):  # what the page writes wins over its view
+                options = {**{key: str(view[key]) for key in ("vhost", "compare")
+                              if key in view}, **options}
+            compare = options.get("compare", default_compare)
+            for written in (found["sources"], compare if compare != "none" else None):
+                specs = (written or "").split()
+                try:
+                    targets = [target_of(spec, env, docname) for spec in specs]
+                except SourceError:
+                    continue  # its reader warns
+                if targets and all(isinstance(t, Broker) or _build.allowed(t.path)
+                                   for t in targets):
+                    read_for_build(targets, vhost=options.get("vhost"), build=_build,
+                                   name=" + ".join(specs)).resolve_all()
 
 
 class RabbitmqTopology(SphinxDirective):
@@ -254,13 +319,13 @@ class RabbitmqTopology(SphinxDirective):
         read = self.read(specs, source, vhost)
         if read is None:
             return []
-        topology, identity = read
-        built, problems = views(topology, selection)
-        self.report_problems(source, topology, identity, problems)
+        model, identity = read
+        built, problems = views(model, selection)
+        self.report_problems(source, model.topology, identity, problems)
         compare = self.options.get("compare", self.config.rabbitmq_topology_compare)
         if compare and compare != "none":  # ":compare: none" opts out of conf.py's default
             self.compare(compare, source, built, selection)
-        return self.nodes(source, built, selection, topology)
+        return self.nodes(source, built, selection, model.topology)
 
     def view_options(self) -> dict[str, object]:
         """The options of the view that :view: names, converted as if written here; a
@@ -308,62 +373,38 @@ class RabbitmqTopology(SphinxDirective):
     # -- reading -------------------------------------------------------------------------
 
     def read(self, specs: list[str], source: str,
-             vhost: str | None) -> tuple[Topology, tuple] | None:
-        """The sources merged, each read once per process (a live broker once per build),
-        and what tells them from other sources: what their problems are reported once for;
-        None, with a warning, when a source may not be read."""
-        parts = []
-        identity = []
+             vhost: str | None) -> tuple[Model, tuple] | None:
+        """The sources merged, as this build draws them, and what tells them from other
+        sources: what their problems are reported once for; None, with a warning, when a
+        source may not be read."""
+        assert _build is not None  # set when the build started
+        targets: list[Source] = []
         for spec in specs:
             try:
-                # only the brokers a page names are checked: a bad entry spoils only them
-                configured = self.config.rabbitmq_topology_brokers
-                target: Broker | str = spec  # a path, unless it names a broker
-                if is_url(spec):  # credentials go only to the brokers conf.py names
-                    target = configured_broker_for(spec, configured, _build["confdir"])
-                elif spec in configured:
-                    target = brokers_from_config({spec: configured[spec]},
-                                                 _build["confdir"])[spec]
+                target = self.target(spec)
             except SourceError as exc:
                 self.warn(str(exc), subtype="source")
                 return None
+            if isinstance(target, FileSource) and not _build.allowed(target.path):
+                self.warn(f"{spec} is outside the source directory; list its folder in "
+                          "rabbitmq_topology_allowed_dirs in conf.py to allow it",
+                          subtype="path")
+                return None
             if isinstance(target, Broker):
-                part = self.read_live(target)
-                identity.append(("live", target.name))
-            else:
-                rel_filename, filename = self.env.relfn2path(target)
-                if not self.allowed(str(filename)):
-                    self.warn(f"{spec} is outside the source directory; list its folder in "
-                              "rabbitmq_topology_allowed_dirs in conf.py to allow it",
-                              subtype="path")
-                    return None
-                for file in [str(filename), *files_of(str(filename))]:
-                    self.env.note_dependency(file)
-                # the allowed folders decide which files of a folder are read
-                key = ("path", str(filename), _stamp(str(filename)), vhost,
-                       tuple(self.config.rabbitmq_topology_allowed_dirs))
-                part = _cached(key, functools.partial(
-                    read_path, str(filename), vhost=vhost, source=str(rel_filename),
-                    max_bytes=self.config.rabbitmq_topology_max_file_bytes,
-                    allowed=self.allowed))
-                identity.append(("path", str(filename)))
-            parts.append(part)
-        return merge(parts, source=source), tuple(identity)
+                # read every build
+                self.env.rabbitmq_live_docs.add(self.env.docname)  # type: ignore[attr-defined]
+            targets.append(target)
+        model = read_for_build(targets, vhost=vhost, build=_build, name=source)
+        if not any(isinstance(target, Broker) for target in targets):
+            # what says when this page is to be read again (see outdated_documents)
+            drawn = self.env.rabbitmq_drawn.setdefault(  # type: ignore[attr-defined]
+                self.env.docname, {})
+            drawn[tuple(targets), vhost, source] = (stamps(targets), model.digest(vhost))
+        return model, tuple(("live", t.name) if isinstance(t, Broker) else ("path", t.path)
+                            for t in targets)
 
-    def read_live(self, broker: Broker) -> Topology:
-        """A broker fetched once per build, whole, shared by every directive and process
-        (each draws its own vhost of it); its URL may name one vhost to fetch less."""
-        # read every build
-        self.env.rabbitmq_live_docs.add(self.env.docname)  # type: ignore[attr-defined]
-        snapshot_dir = self.config.rabbitmq_topology_snapshot_dir
-        if snapshot_dir:
-            snapshot_dir = os.path.join(_build["confdir"], snapshot_dir)
-        cache_file = os.path.join(self.env.doctreedir, "rabbitmq-live",
-                                  os.path.basename(snapshot_path("", broker, None)))
-        key = ("live", _build["id"], broker.name)
-        return _cached(key, lambda: once_per_build(
-            cache_file, _build["id"],
-            lambda: read_live_or_snapshot(broker, snapshot_dir=snapshot_dir)))
+    def target(self, spec: str) -> Source:
+        return target_of(spec, self.env, self.env.docname)
 
     def compare(self, spec: str, source: str, built: list, selection: Selection) -> None:
         """One warning per difference between what the page draws and ``spec``."""
@@ -378,14 +419,6 @@ class RabbitmqTopology(SphinxDirective):
                             sources=identity)
         for difference in differences(built, other_built):
             self.warn(difference.sentence(source, redact(spec)), subtype="drift")
-
-    def allowed(self, filename: str) -> bool:
-        """Definitions come from the source directory or a folder conf.py names."""
-        target = os.path.realpath(filename)
-        roots = [str(self.env.srcdir), *(os.path.join(self.env.srcdir, folder)
-                                    for folder in self.config.rabbitmq_topology_allowed_dirs)]
-        return any(os.path.commonpath([target, os.path.realpath(root)])
-                   == os.path.realpath(root) for root in roots)
 
     # -- reporting -----------------------------------------------------------------------
 

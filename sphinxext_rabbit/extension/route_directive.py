@@ -98,16 +98,16 @@ class RabbitmqRoute(RabbitmqTopology):
         read = self.read(specs, source, vhost)
         if read is None:
             return []
-        topology, identity = read
+        model, identity = read
         if vhost is None:
-            available = topology.vhost_names()
+            available = model.topology.vhost_names()
             if len(available) != 1:
                 self.warn(f"{source} has {len(available)} vhosts: name one with :vhost:",
                           subtype="option")
                 return []
             vhost = available[0]
-        built, problems = views(topology, Selection(vhosts=[vhost]))
-        self.report_problems(source, topology, identity, problems)
+        built, problems = views(model, Selection(vhosts=[vhost]))
+        self.report_problems(source, model.topology, identity, problems)
         if not built:
             return []
         view = built[0]

@@ -15,10 +15,14 @@ import json
 import os
 import re
 import time
-from collections.abc import Callable, Mapping
+from collections import OrderedDict
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
+# the module, not its names: topology.resolve imports sources.uris, so this package may be
+# imported while topology.select is
+from ..topology import select
 from ..topology.model import ERROR, WARNING, Problem, Topology
 from . import definitions, k8s, management
 from .documents import DEFAULT_MAX_BYTES, Document, read_text
@@ -191,16 +195,37 @@ READERS = (k8s, management, definitions)
 
 # -- files and folders ---------------------------------------------------------------------
 
+#: The files this process parsed last, while their names, times and sizes stay the same: a
+#: build that draws several vhosts of one export parses it once (readers leave the parsed
+#: value as it is).
+_parsed: OrderedDict[tuple, Document] = OrderedDict()
+MAX_PARSED = 1
+
+
 def read_file(path: str, *, vhost: str | None = None, source: str | None = None,
               max_bytes: int = DEFAULT_MAX_BYTES) -> Topology:
     """One file of any kind, told by its content: the first of `READERS` that detects it
     reads it."""
     source = path if source is None else source
-    text, problem = read_text(path, max_bytes)
-    if text is None:
-        assert problem is not None  # read_text gives one or the other
-        return Topology(source=source, problems=[problem])
-    document = Document.of(path, text, source=source, vhost=vhost)
+    try:
+        status = os.stat(path)
+        key: tuple | None = (path, status.st_mtime_ns, status.st_size, max_bytes)
+    except OSError:
+        key = None  # read_text says why
+    document = _parsed.get(key) if key is not None else None
+    if key is not None and document is not None:
+        _parsed.move_to_end(key)
+        document = replace(document, source=source, vhost=vhost)
+    else:
+        text, problem = read_text(path, max_bytes)
+        if text is None:
+            assert problem is not None  # read_text gives one or the other
+            return Topology(source=source, problems=[problem])
+        document = Document.of(path, text, source=source, vhost=vhost)
+        if key is not None:
+            _parsed[key] = document
+            if len(_parsed) > MAX_PARSED:
+                _parsed.popitem(last=False)
     for reader in READERS:
         if reader.detect(document):
             return reader.read(document)
@@ -455,3 +480,110 @@ def once_per_build(cache_file: str, build: str, produce: Callable[[], Topology])
             pickle.dump((build, topology), stream)
         os.replace(partial, cache_file)
         return topology
+
+
+# -- reading for a build -------------------------------------------------------------------
+
+@dataclass(slots=True, frozen=True)
+class FileSource:
+    """A file or folder a build draws: its path, and how its problems name it."""
+
+    path: str
+    name: str
+
+
+@dataclass(slots=True, frozen=True)
+class Build:
+    """How one build reads its sources, the same for every page and process of the build.
+
+    ``id`` tells builds apart (a live broker is fetched once a build); ``cache_dir`` is a
+    folder the build's processes share (a fetched broker is left there for the others);
+    ``roots`` are the folders files may be read from; ``snapshot_dir`` is where fetched
+    brokers are kept (None: nowhere).
+    """
+
+    id: str
+    cache_dir: str
+    roots: tuple[str, ...]
+    snapshot_dir: str | None = None
+    max_bytes: int = DEFAULT_MAX_BYTES
+
+    def allowed(self, path: str) -> bool:
+        """Whether a file may be read: it is (links followed) inside one of the roots."""
+        target = os.path.realpath(path)
+        return any(os.path.commonpath([target, root]) == root
+                   for root in map(os.path.realpath, self.roots))
+
+
+Source = Broker | FileSource
+#: The models this process read, the most recently used last: a page (of this build or the
+#: next one in the process) reads again only what changed. Only a cache: what a page
+#: reports comes from the model it is given.
+_models: OrderedDict[tuple, select.Model] = OrderedDict()
+MAX_CACHED_MODELS = 32
+
+
+def read_for_build(sources: Sequence[Source], *, vhost: str | None, build: Build,
+                   name: str) -> select.Model:
+    """What a build draws of *sources* (merged, named *name*), with their problems: a file
+    is read once per process while it is unchanged, a live broker fetched once per build
+    however many processes ask (its snapshot drawn when it cannot be), and each vhost
+    resolved once, for every page that draws it."""
+    if len(sources) == 1:
+        return _read_one(sources[0], vhost, build)
+    key = ("merged", tuple(_key(source, vhost, build) for source in sources), name)
+    return _cached(key, lambda: select.Model(merge(
+        [_read_one(source, vhost, build).topology for source in sources], source=name)))
+
+
+def stamps(sources: Sequence[Source]) -> tuple:
+    """What says that a file source (or a folder's files) changed: names, times and sizes;
+    live brokers change at any time, and have none."""
+    return tuple(_stamp(source.path) for source in sources if isinstance(source, FileSource))
+
+
+def _read_one(source: Source, vhost: str | None, build: Build) -> select.Model:
+    key = _key(source, vhost, build)
+    if isinstance(source, FileSource):
+        return _cached(key, lambda: select.Model(read_path(
+            source.path, vhost=vhost, source=source.name, max_bytes=build.max_bytes,
+            allowed=build.allowed)))
+    for old in [old for old in _models if old[0] == "live" and old[1] != build.id]:
+        del _models[old]  # an earlier build's fetch
+    cache_file = os.path.join(build.cache_dir, "rabbitmq-live",
+                              os.path.basename(snapshot_path("", source, None)))
+    # the whole broker, fetched once: each page draws its own vhost of it
+    return _cached(key, lambda: select.Model(once_per_build(
+        cache_file, build.id,
+        lambda: read_live_or_snapshot(source, snapshot_dir=build.snapshot_dir))))
+
+
+def _key(source: Source, vhost: str | None, build: Build) -> tuple:
+    if isinstance(source, FileSource):
+        # the roots decide which files of a folder are read
+        return ("path", source.path, _stamp(source.path), vhost, source.name, build.roots,
+                build.max_bytes)
+    return ("live", build.id, source)
+
+
+def _cached(key: tuple, read: Callable[[], select.Model]) -> select.Model:
+    model = _models.get(key)
+    if model is None:
+        model = _models[key] = read()
+        if len(_models) > MAX_CACHED_MODELS:
+            _models.popitem(last=False)
+    else:
+        _models.move_to_end(key)
+    return model
+
+
+def _stamp(path: str) -> tuple:
+    stamps = []
+    for file in files_of(path):
+        try:
+            status = os.stat(file)
+        except OSError:
+            stamps.append((file, 0, -1))
+        else:
+            stamps.append((file, status.st_mtime_ns, status.st_size))
+    return tuple(stamps)

@@ -252,7 +252,10 @@ def read_text(path: str, max_bytes: int = DEFAULT_MAX_BYTES) -> tuple[str | None
                 return None, problem
             if status.st_size > max_bytes:
                 return None, _too_big(status.st_size, max_bytes)
-            data = stream.read(max_bytes + 1)  # a file that grew since is no longer
+            # as much as the file holds: read(n) sets n bytes aside first (64 MiB by default)
+            data = stream.read(status.st_size + 1)
+            if len(data) > status.st_size:  # it grew since: read on, to the limit
+                data += stream.read(max_bytes + 1 - len(data))
         if len(data) > max_bytes:
             return None, _too_big(len(data), max_bytes)
         text = data.decode("utf-8-sig")

@@ -3,8 +3,12 @@ with its depth and direction, stubs; and the named views of conf.py that set the
 
 from __future__ import annotations
 
+import bisect
 import difflib
 import fnmatch
+import functools
+import hashlib
+import itertools
 import re
 import warnings
 from collections import defaultdict
@@ -28,8 +32,18 @@ from .model import (
 from .patterns import InvalidPattern, Matcher, Regex, compile_pattern, gave_up_on, subject
 from .resolve import edge_sort_key, resolve
 
-#: a shell glob (Python's re on the name) or an ``re:`` pattern (PCRE, as for policies)
-NamePattern = re.Pattern[str] | Regex
+
+@dataclass(slots=True, frozen=True)
+class Glob:
+    """A shell glob: the regex it means (Python's re on the name), and the literal text
+    every name it matches starts with, by which an index finds them."""
+
+    regex: re.Pattern[str]
+    start: str
+
+
+#: a shell glob or an ``re:`` pattern (PCRE, as for policies)
+NamePattern = Glob | Regex
 #: which way a focus walks: along the messages (down), against them (up), or both
 Direction = Literal["down", "up", "both"]
 DIRECTIONS: tuple[Direction, ...] = ("down", "up", "both")
@@ -124,7 +138,8 @@ def parse_patterns(text: str | Iterable[str] | None) -> list[NamePattern]:
                 # a glob such as [[:alpha:]] makes re warn of a possible nested set; the
                 # glob means what fnmatch means by it, so the warning would only mislead
                 warnings.simplefilter("ignore", FutureWarning)
-                patterns.append(re.compile(fnmatch.translate(item)))
+                patterns.append(Glob(re.compile(fnmatch.translate(item)),
+                                     re.split(r"[*?[]", item, maxsplit=1)[0]))
     return patterns
 
 
@@ -148,7 +163,7 @@ def close_to(word: str, choices: Iterable[str]) -> str:
 def _matches(pattern: NamePattern, name: str, matcher: Matcher) -> bool:
     if isinstance(pattern, Regex):
         return matcher.search(pattern, subject(name), repr(name))
-    return pattern.match(name) is not None  # (translate ends the regex with \Z)
+    return pattern.regex.match(name) is not None  # (translate ends the regex with \Z)
 
 
 def _split(text: str) -> list[str]:
@@ -156,14 +171,40 @@ def _split(text: str) -> list[str]:
     return [p.replace("\\,", ",").strip() for p in parts if p.strip()]
 
 
+@dataclass(slots=True)
+class VhostIndex:
+    """Where a narrowed selection finds what it keeps in a resolved vhost without going
+    through all of it: the queues' and exchanges' names sorted, with their positions in
+    the vhost, and the edges at each name."""
+
+    #: node type -> the names sorted, and each name's position in the vhost
+    names: dict[str, tuple[list[str], dict[str, int]]]
+    #: name (of a queue or an exchange) -> positions in ``edges`` of the edges at it
+    edges_at: dict[str, list[int]]
+
+    @classmethod
+    def of(cls, view: VhostTopology) -> VhostIndex:
+        edges_at: dict[str, list[int]] = {}
+        for position, edge in enumerate(view.edges):
+            edges_at.setdefault(edge.source, []).append(position)
+            if edge.destination != edge.source:
+                edges_at.setdefault(edge.destination, []).append(position)
+        names = {kind: (sorted(entities), {name: n for n, name in enumerate(entities)})
+                 for kind, entities in (("queue", view.queues), ("exchange", view.exchanges))}
+        return cls(names, edges_at)
+
+
 def select(view: VhostTopology, selection: Selection, matcher: Matcher,
-           reached: Reached | None = None) -> VhostTopology:
+           reached: Reached | None = None, index: VhostIndex | None = None) -> VhostTopology:
     """Keep the wanted entities, the edges that touch them, and a stub for each other end.
 
     Stubs mark edges that leave the selection and edges that enter it, so a subsystem
     diagram shows where its messages go and where they come from. With *reached* (what a
     focus reached in this vhost), only that is kept, and only its edges are looked at.
+    With an *index*, a narrowed selection too costs what it keeps, not what the vhost holds.
     """
+    if reached is not None or not selection.narrowed:
+        index = None
     kept = VhostTopology(view.vhost, policies=view.policies)
     # (a hidden queue's routes go with it even when the queue is not wanted)
     hidden = {name for name, q in view.queues.items() if selection.hidden(q)
@@ -174,10 +215,12 @@ def select(view: VhostTopology, selection: Selection, matcher: Matcher,
                                       for name in sorted(reached.exchanges)}
         edges = [view.edges[index] for index in sorted(reached.edges)]
     else:
-        queues = _wanted(view.queues, selection, matcher)
+        queues = _wanted(view.queues, selection, matcher,
+                         index.names["queue"] if index is not None else None)
         kept.queues = {name: q for name, q in queues.items() if name not in hidden
                        } if hidden else queues
-        wanted_exchanges = _wanted(view.exchanges, selection, matcher)
+        wanted_exchanges = _wanted(view.exchanges, selection, matcher,
+                                   index.names["exchange"] if index is not None else None)
         kept.exchanges = exchanges = {
             name: x for name, x in wanted_exchanges.items() if x.origin != "builtin"
         }
@@ -188,7 +231,7 @@ def select(view: VhostTopology, selection: Selection, matcher: Matcher,
             if x.origin == "builtin" and name != DEFAULT_EXCHANGE
         }
         if builtins:
-            for edge in view.edges:
+            for edge in _edges_at(view, index, builtins):
                 for name, other_type, other in (
                     (edge.source, edge.destination_type, edge.destination),
                     (edge.destination, edge.source_type, edge.source),
@@ -200,6 +243,8 @@ def select(view: VhostTopology, selection: Selection, matcher: Matcher,
         exchanges[DEFAULT_EXCHANGE] = view.exchanges.get(DEFAULT_EXCHANGE) or Exchange(
             view.vhost, DEFAULT_EXCHANGE, BUILTIN_EXCHANGES[DEFAULT_EXCHANGE], origin="builtin"
         )
+    if index is not None:  # the edges at what is kept, only
+        edges = _edges_at(view, index, [*kept.queues, *exchanges])
 
     narrowed = selection.narrowed or reached is not None
     kept_names: dict[str, dict[str, Queue] | dict[str, Exchange]] = {
@@ -237,10 +282,10 @@ def select(view: VhostTopology, selection: Selection, matcher: Matcher,
     for found, kept_found in ((view.effective_policies, kept.effective_policies),
                               (view.effective_operator_policies,
                                kept.effective_operator_policies)):
-        if reached is None:
+        if reached is None and index is None:
             kept_found.update((key, policy) for key, policy in found.items()
                               if _kept(kept, *key))
-        else:  # (only what was reached is looked up)
+        else:  # (only what was kept is looked up)
             kept_found.update((key, found[key]) for kind, names in kept_names.items()
                               for name in names if (key := (kind, name)) in found)
     if narrowed:
@@ -250,12 +295,34 @@ def select(view: VhostTopology, selection: Selection, matcher: Matcher,
     return kept
 
 
-def _wanted(entities: dict[str, Any], selection: Selection,
-            matcher: Matcher) -> dict[str, Any]:
-    """The entities whose names the selection wants (a copy)."""
+def _wanted(entities: dict[str, Any], selection: Selection, matcher: Matcher,
+            names: tuple[list[str], dict[str, int]] | None) -> dict[str, Any]:
+    """The entities whose names the selection wants (a copy, in their order). With their
+    *names* sorted (and positions), when every include pattern is a glob that starts with
+    some text, only the names that start so are looked at."""
     if not selection.narrowed:
         return dict(entities)
-    return {name: entity for name, entity in entities.items() if selection.wants(name, matcher)}
+    candidates: Iterable[str] = entities
+    starts = [p.start for p in selection.include if isinstance(p, Glob) and p.start]
+    if names is not None and starts and len(starts) == len(selection.include):
+        ordered, position = names
+        found: set[str] = set()
+        for start in starts:
+            for name in itertools.islice(ordered, bisect.bisect_left(ordered, start), None):
+                if not name.startswith(start):
+                    break
+                found.add(name)
+        candidates = sorted(found, key=position.__getitem__)
+    return {name: entities[name] for name in candidates if selection.wants(name, matcher)}
+
+
+def _edges_at(view: VhostTopology, index: VhostIndex | None,
+              names: Iterable[str]) -> list[Edge]:
+    """The edges at *names*, in the vhost's order (with no index: every edge)."""
+    if index is None:
+        return view.edges
+    positions = sorted({p for name in names for p in index.edges_at.get(name, ())})
+    return [view.edges[position] for position in positions]
 
 
 def _kept(view: VhostTopology, kind: str, name: str) -> bool:
@@ -470,10 +537,66 @@ def _link_across(result: list[VhostTopology], resolved: dict[str, VhostTopology]
                 target.stubs.add((kind, name))
 
 
-def views(topology: Topology, selection: Selection) -> tuple[list[VhostTopology], list[Problem]]:
-    """The one pipeline the directive and the CLI share: resolve and select each vhost."""
+class Model:
+    """A topology and each of its vhosts resolved and linted once, when first asked for:
+    what every directive of a build that draws the same source selects from. What it holds
+    is never changed: its topology is as read."""
+
+    def __init__(self, topology: Topology) -> None:
+        self.topology = topology
+        self.resolved: dict[str, tuple[VhostTopology, list[Problem]]] = {}
+        self.indexes: dict[str, VhostIndex] = {}
+        self.digests: dict[str | None, str] = {}
+
+    @functools.cached_property
+    def vhost_names(self) -> list[str]:
+        return self.topology.vhost_names()
+
+    def vhost(self, name: str) -> tuple[VhostTopology, list[Problem]]:
+        """The vhost resolved, and the problems resolving and linting it found."""
+        found = self.resolved.get(name)
+        if found is None:
+            view, problems = resolve(self.topology, name)
+            found = self.resolved[name] = (view, problems + lint(view))
+        return found
+
+    def index(self, name: str) -> VhostIndex:
+        """Where narrowed selections find what they keep in the resolved vhost."""
+        found = self.indexes.get(name)
+        if found is None:
+            found = self.indexes[name] = VhostIndex.of(self.vhost(name)[0])
+        return found
+
+    def resolve_all(self) -> None:
+        for name in self.vhost_names:
+            self.index(name)
+
+    def digest(self, vhost: str | None) -> str:
+        """A digest of what a drawing of *vhost* (None: of every vhost) depends on: the
+        entities, problems and times read, and the other vhosts' names only where a drawing
+        names them (when it draws every vhost, or one the source lacks)."""
+        found = self.digests.get(vhost)
+        if found is None:
+            topology = self.topology
+            names = self.vhost_names
+            vhosts: Any = (topology.vhosts.get(vhost) if vhost is not None and vhost in names
+                           else (topology.vhosts, names))
+            text = repr((topology.source, topology.exchanges, topology.queues,
+                         topology.bindings, topology.policies, topology.parameters, vhosts,
+                         topology.problems, topology.taken_at, sorted(topology.unread)))
+            found = self.digests[vhost] = hashlib.sha256(text.encode()).hexdigest()
+        return found
+
+
+def views(source: Topology | Model,
+          selection: Selection) -> tuple[list[VhostTopology], list[Problem]]:
+    """The one pipeline the directive and the CLI share: resolve and select each vhost
+    (a `Model` has resolved them once for every selection)."""
+    shared = isinstance(source, Model)
+    model = source if isinstance(source, Model) else Model(source)
+    topology = model.topology
     problems = list(topology.problems)
-    available = topology.vhost_names()
+    available = model.vhost_names
     # a source that could not be read, or held nothing to read, has said so already
     unreadable = not available and any(p.code in ("parse", "io", "fetch", "source")
                                        for p in problems)
@@ -494,9 +617,8 @@ def views(topology: Topology, selection: Selection) -> tuple[list[VhostTopology]
     matcher = Matcher()
     resolved: dict[str, VhostTopology] = {}
     for vhost in wanted:
-        resolved[vhost], found = resolve(topology, vhost)
+        resolved[vhost], found = model.vhost(vhost)
         problems.extend(found)
-        problems.extend(lint(resolved[vhost]))
     if selection.focus:
         graph = _Graph(resolved, selection, matcher)
         starts, unfocused = _focus_starts(graph, topology, wanted, selection)
@@ -505,7 +627,9 @@ def views(topology: Topology, selection: Selection) -> tuple[list[VhostTopology]
         result = [select(resolved[vhost], selection, matcher, reached[vhost])
                   for vhost in wanted if vhost in reached]
     else:
-        result = [select(resolved[vhost], selection, matcher) for vhost in wanted]
+        # (an index pays for itself from the second selection of a vhost)
+        result = [select(resolved[vhost], selection, matcher, index=model.index(vhost)
+                         if selection.narrowed and shared else None) for vhost in wanted]
     _link_across(result, resolved, selection)
     for regex, labels in matcher.gave_up.items():
         problems.append(Problem(WARNING, "pattern-limit", f"pattern 're:{regex.text}': PCRE "
