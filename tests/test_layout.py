@@ -9,7 +9,7 @@ from pathlib import Path
 PACKAGE = Path(__file__).resolve().parents[1] / "sphinxext_rabbit"
 #: stage -> the stages it may import (the CLI and setup() sit on top of all of them)
 MAY_IMPORT = {
-    "topology": {"topology", "sources.uris", "output.wording"},
+    "topology": {"topology", "output.wording"},
     "sources": {"sources", "topology"},
     "output": {"output", "topology", "sources.uris"},
     "extension": {"extension", "output", "sources", "topology"},

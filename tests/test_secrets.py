@@ -33,7 +33,8 @@ from sphinxext_rabbit.output.text import to_text
 from sphinxext_rabbit.sources.definitions import parse
 from sphinxext_rabbit.sources.k8s import read_manifests
 from sphinxext_rabbit.sources.management import read_api, read_api_text
-from sphinxext_rabbit.sources.uris import REDACTED, Endpoint, is_secret_key, redact, redact_value
+from sphinxext_rabbit.sources.uris import REDACTED, is_secret_key, redact, redact_value
+from sphinxext_rabbit.topology.endpoints import Endpoint
 from sphinxext_rabbit.topology.select import Selection, views
 from tests.helpers import build_output, run_dot, shown_type, svg_text
 

@@ -7,6 +7,7 @@ import re
 from collections.abc import Callable, Iterable
 from typing import Any
 
+from ..topology.endpoints import not_amqp_uris
 from ..topology.model import (
     ERROR,
     WARNING,
@@ -32,7 +33,7 @@ from .documents import (
     read_text,
     read_yaml,
 )
-from .uris import REDACTED, not_amqp_uris, redact_value
+from .uris import REDACTED, redact_value
 
 #: (index in its list, object, vhost) of an entity the document declares
 Entry = tuple[int, dict[str, Any], str]

@@ -12,10 +12,10 @@ import re
 from dataclasses import dataclass, replace
 from typing import Any
 
+from ..topology.endpoints import SECRET_SCHEME
 from ..topology.model import ERROR, WARNING, Problem, ProblemCode, Severity, Topology
 from .definitions import read_document
 from .documents import Document, ParseError, json_kind, read_yaml
-from .uris import SECRET_SCHEME
 
 GROUP = "rabbitmq.com"
 

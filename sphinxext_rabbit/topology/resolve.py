@@ -7,7 +7,7 @@ import re
 from typing import Any
 from urllib.parse import unquote
 
-from ..sources.uris import Endpoint, first_uri
+from .endpoints import Endpoint, first_uri
 from .model import (
     BUILTIN_EXCHANGES,
     ERROR,
