@@ -226,6 +226,9 @@ class RabbitmqTopology(SphinxDirective):
         if read is None:
             return []
         topology, identity = read
+        from .domain import note_read  # (the domain imports this module)
+
+        note_read(self, (identity, vhost), topology)
         built, problems = views(topology, selection)
         self.report_problems(source, topology, identity, problems)
         compare = self.options.get("compare", self.config.rabbitmq_topology_compare)
@@ -400,6 +403,9 @@ class RabbitmqTopology(SphinxDirective):
 
     def nodes(self, source: str, built: list, selection: Selection,
               topology: Topology) -> list[Node]:
+        from .domain import DrawnTargets
+
+        targets = DrawnTargets(self)
         config = self.config
         show = self.options.get("show") or list(config.rabbitmq_topology_default_show)
         result: list[Node] = []
@@ -418,8 +424,10 @@ class RabbitmqTopology(SphinxDirective):
                           "with :vhost:, :include: or :exclude:", subtype="limit")
                 diagram["code"] = None
             else:
+                diagram["links"] = {}
                 diagram["code"] = to_dot(
                     built,
+                    links=diagram["links"],
                     layout=self.options.get("layout", config.rabbitmq_topology_layout),
                     legend="legend" in self.options or config.rabbitmq_topology_legend,
                     show_default_exchange=selection.default_exchange,
@@ -428,6 +436,7 @@ class RabbitmqTopology(SphinxDirective):
                 )
             diagram["alt"] = self.options.get("alt", f"RabbitMQ topology from {source}")
             diagram += nodes.literal_block(text := to_text(built, grouped), text)
+            targets.diagram(diagram, built)
             self.set_source_info(diagram)
             # (figure_wrapper is typed for graphviz nodes; it reads only what every node has)
             result.append(figure_wrapper(self, diagram, caption)  # type: ignore[arg-type]
@@ -446,7 +455,7 @@ class RabbitmqTopology(SphinxDirective):
                 if kind == "queues" and topology.taken_at is not None:
                     title += f" (as of {topology.taken_at})"
                 full = build_table(built, title=title)
-                shown: Node = table_node(full)
+                shown: Node = table_node(full, targets.row_id, link_names=True)
                 budget = config.rabbitmq_topology_table_row_budget
                 if kind == "bindings" and len(full.rows) > budget:
                     # too long to read through: by source, the whole of it folded below
