@@ -95,9 +95,12 @@ def build(source: Path, output: Path, python_path: str | None = None) -> float:
     if python_path:
         environment["PYTHONPATH"] = python_path
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    # run in the checkout whose package is timed: ``-m`` puts the working folder first on
+    # sys.path, before PYTHONPATH and the editable install
     completed = subprocess.run(
         [sys.executable, "-m", "sphinx", "-q", "-b", "html", str(source), str(output)],
-        capture_output=True, text=True, env=environment, check=False)
+        capture_output=True, text=True, env=environment, check=False,
+        cwd=python_path or None)
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     if completed.returncode != 0 or completed.stderr.strip():
         raise SystemExit(f"build of {source} failed or warned:\n{completed.stderr}")
