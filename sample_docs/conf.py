@@ -8,7 +8,9 @@ project = "Shop messaging"
 author = "Platform team"
 copyright = "2025, Platform team"
 
-extensions = ["sphinxext_rabbit"]
+# myst_parser reads entities.md (a Markdown page); scripts/setup.sh installs it (the test
+# extra), the extension does not need it
+extensions = ["myst_parser", "sphinxext_rabbit"]
 
 # Number figures and tables so :numref: can point at a diagram.
 numfig = True

@@ -130,6 +130,7 @@ def setup(app: Sphinx) -> ExtensionMetadata:
     app.connect("doctree-resolved", keep_man_names_whole)
     app.connect("doctree-resolved", keep_text_names_whole)
     app.connect("doctree-resolved", fit_latex_tables)
+    setup_domain(app)
     return {
         "version": installed_version(),
         # bumped whenever what the extension keeps in the environment changes shape (or its
@@ -140,6 +141,33 @@ def setup(app: Sphinx) -> ExtensionMetadata:
         "parallel_read_safe": True,
         "parallel_write_safe": True,
     }
+
+
+def setup_domain(app: Sphinx) -> None:
+    """The rabbitmq domain (extension/domain.py), its checks and its coverage builder."""
+    from .extension.domain import (
+        RabbitmqDomain,
+        check_pages,
+        pages_to_rewrite,
+        quiet_missing_reference,
+    )
+
+    app.add_domain(RabbitmqDomain)
+    # sources (relative to conf.py, or names of rabbitmq_topology_brokers) that descriptions
+    # and roles are checked against and coverage counts; none: what the directives read
+    app.add_config_value("rabbitmq_reference_sources", [], "env",
+                         types=frozenset({list, tuple}))
+    # the share of the reference topology's exchanges, queues and policies (a percentage)
+    # that -b rabbitmq-coverage requires described; 0: report only
+    app.add_config_value("rabbitmq_coverage_threshold", 0, "",
+                         types=frozenset({int, float}))
+    from .extension.coverage import RabbitmqCoverageBuilder, fail_under_threshold
+
+    app.add_builder(RabbitmqCoverageBuilder)
+    app.connect("build-finished", fail_under_threshold)
+    app.connect("env-check-consistency", check_pages)
+    app.connect("env-updated", pages_to_rewrite)
+    app.connect("warn-missing-reference", quiet_missing_reference)
 
 
 def _live(env: BuildEnvironment) -> set[str]:

@@ -257,10 +257,12 @@ def test_stubs_are_not_rows() -> None:
     assert "`dlx`" not in names and "`unrouted`" not in names
 
 
-def test_names_are_literal_spans() -> None:
+def test_names_are_literal_spans_that_name_their_entity() -> None:
     table = queues_table([topology()])
-    assert table.rows[0][0] == [Span("orders.created", literal=True)]
+    assert table.rows[0][0] == [Span("orders.created", literal=True,
+                                     entity=("queue", "/", "orders.created"))]
     assert table.rows[0][1] == [Span("quorum")]
+    assert table.row_entities[0] == ("queue", "/", "orders.created")
 
 
 def test_empty_views_give_empty_tables() -> None:

@@ -320,6 +320,9 @@ class RabbitmqTopology(SphinxDirective):
         if read is None:
             return []
         model, identity = read
+        from .domain import note_read  # (the domain imports this module)
+
+        note_read(self, (identity, vhost), model.topology)
         built, problems = views(model, selection)
         self.report_problems(source, model.topology, identity, problems)
         compare = self.options.get("compare", self.config.rabbitmq_topology_compare)
@@ -484,6 +487,9 @@ class RabbitmqTopology(SphinxDirective):
 
     def nodes(self, source: str, built: list, selection: Selection,
               topology: Topology) -> list[Node]:
+        from .domain import DrawnTargets
+
+        targets = DrawnTargets(self)
         config = self.config
         show = self.options.get("show") or list(config.rabbitmq_topology_default_show)
         result: list[Node] = []
@@ -502,8 +508,10 @@ class RabbitmqTopology(SphinxDirective):
                           "with :vhost:, :include: or :exclude:", subtype="limit")
                 diagram["code"] = None
             else:
+                diagram["links"] = {}
                 diagram["code"] = to_dot(
                     built,
+                    links=diagram["links"],
                     layout=self.options.get("layout", config.rabbitmq_topology_layout),
                     legend="legend" in self.options or config.rabbitmq_topology_legend,
                     show_default_exchange=selection.default_exchange,
@@ -514,6 +522,7 @@ class RabbitmqTopology(SphinxDirective):
             diagram["alt"] = self.options.get("alt", f"RabbitMQ topology from {source}")
             self.size(diagram)
             diagram += nodes.literal_block(text := to_text(built, grouped), text)
+            targets.diagram(diagram, built)
             self.set_source_info(diagram)
             # (figure_wrapper is typed for graphviz nodes; it reads only what every node has)
             result.append(figure_wrapper(self, diagram, caption)  # type: ignore[arg-type]
@@ -532,7 +541,8 @@ class RabbitmqTopology(SphinxDirective):
                 if kind == "queues" and topology.taken_at is not None:
                     note = translated("(as of {time})").format(time=topology.taken_at)
                 full = build_table(built, title=title)
-                shown: Node = table_node(full, caption=caption, note=note,
+                shown: Node = table_node(full, targets.row_id, link_names=True,
+                                         caption=caption, note=note,
                                          source=self.get_source_info())
                 budget = config.rabbitmq_topology_table_row_budget
                 if kind == "bindings" and len(full.rows) > budget:

@@ -6,12 +6,16 @@ from __future__ import annotations
 import html
 import math
 import re
+from typing import TYPE_CHECKING
 
 from docutils import nodes
 from sphinx import addnodes
 
-from ..output.tables import Cell, Span, Table
+from ..output.tables import Cell, EntityRef, Span, Table
 from .i18n import translated
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
 
 #: the text builder wraps a column at its colwidth, counted in characters (HTML ignores the
 #: widths, LaTeX gets its own, texinfo takes them as proportions); a wider cell of plain
@@ -60,27 +64,46 @@ def _column_widths(table: Table, headers: list[str]) -> list[int]:
             for width, holds_names in zip(widths, names, strict=True)]
 
 
-def _paragraph(cell: Cell) -> nodes.paragraph:
+def _reference(entity: EntityRef, literal: nodes.literal) -> addnodes.pending_xref:
+    """A name that links to its entity's description when the build has one (resolved by
+    the rabbitmq domain when pages are written; else it stays text)."""
+    from .domain import DESCRIBED_ONLY, Key, target_text
+
+    kind = entity[0]
+    return addnodes.pending_xref("", literal, refdomain="rabbitmq", reftype=kind,
+                                 reftarget=target_text(Key(*entity)), refexplicit=True,
+                                 refwarn=False, **{DESCRIBED_ONLY: True})
+
+
+def _paragraph(cell: Cell, link_names: bool) -> nodes.paragraph:
     paragraph = nodes.paragraph()
     for span in cell:
         if span.literal:
             # a literal keeps names away from smartquotes; an empty one must still show
             text = span.text or '""'
-            paragraph += nodes.literal(text, text)
+            literal = nodes.literal(text, text)
+            if link_names and span.entity is not None:
+                paragraph += _reference(span.entity, literal)
+            else:
+                paragraph += literal
         else:
             paragraph += nodes.Text(span.text)
     return paragraph
 
 
-def _entry(cell: Cell) -> nodes.entry:
+def _entry(cell: Cell, link_names: bool = False) -> nodes.entry:
     entry = nodes.entry()
-    entry += _paragraph(cell)
+    entry += _paragraph(cell, link_names)
     return entry
 
 
-def table_node(table: Table, *, caption: str | None = None, note: str | None = None,
+def table_node(table: Table, row_id: Callable[[EntityRef], str] | None = None, *,
+               link_names: bool = False, caption: str | None = None, note: str | None = None,
                source: tuple[str | None, int | None] = (None, None)) -> nodes.table:
     """A table with title, header row and one row per table row ("none" when empty).
+
+    *row_id* gives the ID of a row about an entity (a target for references to it), and
+    with *link_names* entity names are references (for a Sphinx build to resolve).
 
     The title is the table's, in the document's language, then *note* and *caption*. Only
     the caption is a message of the project's catalogs (with *source* as its place), so
@@ -105,8 +128,13 @@ def table_node(table: Table, *, caption: str | None = None, note: str | None = N
     group += nodes.thead("", nodes.row("", *(_entry([Span(header)]) for header in headers)))
     body = nodes.tbody()
     for index, row in enumerate(table.rows):
-        body += nodes.row("", *(_entry(cell) for cell in row),
-                          ids=table.row_ids[index:index + 1])
+        row_node = nodes.row("", *(_entry(cell, link_names) for cell in row),
+                             ids=table.row_ids[index:index + 1])
+        if row_id is not None and index < len(table.row_entities):
+            entity = table.row_entities[index]
+            if entity is not None:
+                row_node["ids"].append(row_id(entity))
+        body += row_node
     if not table.rows:
         # no spanning cell: the man page writer cannot draw one
         body += nodes.row("", _entry([Span(translated("none"))]),

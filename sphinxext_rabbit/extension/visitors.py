@@ -6,11 +6,14 @@ import html
 import posixpath
 import re
 from hashlib import sha1
+from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING
+from urllib.parse import quote
 
 from docutils import nodes
 from sphinx.util import logging
 
+from ..output.dot import LINK_ATTRIBUTES, dot_string
 from ..output.graphviz import DotBinary, DotFailed, DotTimeout, draw, find_dot
 from .directive import rabbitmq_warning
 from .table_nodes import (
@@ -121,6 +124,9 @@ def choose_dot(app: Sphinx) -> None:
         elif binary.is_pure:
             logger.info("rabbitmq-topology: Graphviz dot not found; drawing with %s (%s)",
                         binary.name, binary.path)
+            if app.config.rabbitmq_topology_output_format == "png":
+                logger.info("rabbitmq-topology: %s writes no image maps, so diagrams are "
+                            "drawn as SVG (whose nodes link) instead of PNG", binary.name)
         else:
             logger.info("rabbitmq-topology: drawing with Graphviz dot (%s)", binary.path)
     app.builder.rabbitmq_dot = binary  # type: ignore[attr-defined]
@@ -142,8 +148,55 @@ def page_links(code: str, builder: Builder) -> str:
     return code.replace('URL="#', f'URL="{up}{builder.get_target_uri(docname)}#')
 
 
+def linked_code(translator: nodes.NodeVisitor, node: rabbitmq_diagram,
+                from_image: bool) -> str:
+    """The diagram's DOT with each node's link to its entity's description, else its table
+    row (`dot.LINK_ATTRIBUTES` replaced; dropped for an entity with neither). The address is
+    relative to the image when *from_image* (an SVG shown by <object> resolves its links
+    so), else to the page (a PNG's image map). The image is cached by this text."""
+    from .domain import Key, RabbitmqDomain
+
+    code: str = node["code"]
+    links = node.get("links") or {}
+    if not links:
+        return code
+    builder = translator.builder  # type: ignore[attr-defined]
+    domain: RabbitmqDomain = builder.env.domains["rabbitmq"]
+    image_to_root = "../" * len(PurePosixPath(builder.imagedir).parts)
+
+    def address(node_id: str) -> str | None:
+        found = domain.target_of(Key(*links[node_id]), at_most=0)
+        if found is None:
+            return None
+        docname, anchor = found
+        if from_image:
+            page = builder.get_target_uri(docname)
+            if page.startswith("#"):  # singlehtml: every page is one file
+                page = builder.config.root_doc + builder.out_suffix
+            page = image_to_root + page
+        else:
+            page = builder.get_relative_uri(builder.current_docname, docname).split("#", 1)[0]
+            if not page:  # this page, named: page_links takes "#..." for the image's own
+                own = builder.get_target_uri(builder.current_docname).split("#", 1)[0]
+                page = "./" if own.endswith("/") else (
+                    posixpath.basename(own) or builder.config.root_doc + builder.out_suffix)
+        return quote(page, safe="/:.~-_") + "#" + anchor
+
+    def replace(match: re.Match[str]) -> str:
+        url = address(match.group(1))
+        if url is None:
+            return ""
+        return f'{match.group(1)} [URL={dot_string(url)}, target="_top"];'
+
+    return _LINKED.sub(replace, code)
+
+
+_LINKED = re.compile(r"^(v\d+_[a-z]+\d+) " + re.escape(LINK_ATTRIBUTES) + "$", re.MULTILINE)
+
+
 def _render(translator: nodes.NodeVisitor, node: rabbitmq_diagram,
-            image_format: str) -> str | None:
+            image_format: str, code: str | None = None, *,
+            folder: Path | None = None) -> str | None:
     """The image's path relative to the page; None when the text fallback is wanted.
 
     dot is run here, not through sphinx.ext.graphviz's render_dot, which has no time limit
@@ -153,7 +206,7 @@ def _render(translator: nodes.NodeVisitor, node: rabbitmq_diagram,
         return None
     builder = translator.builder  # type: ignore[attr-defined]
     config = builder.config
-    code = page_links(node["code"], builder)
+    code = page_links(code or node["code"], builder)
     arguments = list(config.graphviz_dot_args)
     # the same drawing has one image, whichever page shows it; the configured name keeps
     # absolute paths out of the name when dot is on PATH
@@ -161,7 +214,7 @@ def _render(translator: nodes.NodeVisitor, node: rabbitmq_diagram,
     digest = sha1("\0".join([code, dot, *arguments, image_format]).encode(),
                   usedforsecurity=False).hexdigest()
     name = f"{_PREFIX}-{digest}.{image_format}"
-    absolute = builder.outdir / builder.imagedir / name
+    absolute = (folder or builder.outdir / builder.imagedir) / name
     if not absolute.is_file():
         absolute.parent.mkdir(parents=True, exist_ok=True)
         timeout = config.rabbitmq_topology_dot_timeout
@@ -230,21 +283,31 @@ def html_visit_rabbitmq_diagram(self: HTML5Translator, node: rabbitmq_diagram) -
     image_format = self.builder.config.rabbitmq_topology_output_format
     if binary is not None and binary.is_pure:
         image_format = "svg"  # graphviz-pure draws no PNG image maps
-    relative = _render(self, node, image_format)
+    code = linked_code(self, node, from_image=image_format == "svg")
+    relative = _render(self, node, image_format, code)
+    # the diagram's ID: references to what it draws lead here (IDs are made by make_id)
+    ids = "".join(f' id="{html.escape(anchor)}"' for anchor in node["ids"][:1])
     if relative is None:
+        self.body.append(f"<span{ids}></span>")
         return  # the literal-block child is the fallback
     alt = html.escape(node["alt"])
     size = _html_size(node, str(self.builder.outdir / self.builder.imagedir
                                 / posixpath.basename(relative)), image_format)
     # in a figure, the figure is aligned (figure_wrapper moves :align: to it)
     align = f" align-{node['align']}" if "align" in node else ""
-    self.body.append(f'<div class="graphviz rabbitmq-topology{align}">')
+    self.body.append(f'<div{ids} class="graphviz rabbitmq-topology{align}">')
     if image_format == "svg":
         self.body.append(f'<object data="{html.escape(relative)}" type="image/svg+xml" '
                          f'class="graphviz"{size}><p class="warning">{alt}</p></object>')
     else:
-        self.body.append(f'<img src="{html.escape(relative)}" alt="{alt}" class="graphviz"'
-                         f"{size}/>")
+        image_map = _image_map(self, node, code) if node.get("links") else None
+        if image_map is None:
+            self.body.append(f'<img src="{html.escape(relative)}" alt="{alt}" '
+                             f'class="graphviz"{size}/>')
+        else:
+            name, areas = image_map
+            self.body.append(f'<img src="{html.escape(relative)}" alt="{alt}" '
+                             f'usemap="#{name}" class="graphviz"{size}/>{areas}')
     self.body.append("</div>\n")
     raise nodes.SkipNode
 
@@ -253,6 +316,28 @@ def html_visit_rabbitmq_diagram(self: HTML5Translator, node: rabbitmq_diagram) -
 _LATEX_ALIGN = {"left": ("{", "\\hspace*{\\fill}}"),
                 "center": ("{\\hspace*{\\fill}", "\\hspace*{\\fill}}"),
                 "right": ("{\\hspace*{\\fill}", "}")}
+
+
+_MAP_START = re.compile(r'^<map id="[^"]*" name="[^"]*">')
+#: dot numbers areas node1, node2... in every map: IDs a page must not hold twice
+_AREA_ID = re.compile(r'(<area shape="[a-z]+") id="[^"]*"')
+
+
+def _image_map(translator: HTML5Translator, node: rabbitmq_diagram,
+               code: str) -> tuple[str, str] | None:
+    """A PNG's image map (dot's cmapx, whose attributes dot escapes), named after its DOT
+    so that two diagrams of a page keep theirs apart; None when dot could not write it."""
+    builder = translator.builder
+    # kept with the doctrees: an image map is part of the page, not a file of the output
+    folder = Path(builder.doctreedir) / "rabbitmq-maps"
+    relative = _render(translator, node, "cmapx", code, folder=folder)
+    if relative is None:
+        return None
+    path = folder / posixpath.basename(relative)
+    name = "rabbitmq-map-" + posixpath.basename(relative).split("-", 1)[1].split(".")[0]
+    areas = _MAP_START.sub(f'<map id="{name}" name="{name}">',
+                           _AREA_ID.sub(r"\1", path.read_text(encoding="utf-8")))
+    return name, areas
 
 
 def latex_visit_rabbitmq_diagram(self: LaTeXTranslator, node: rabbitmq_diagram) -> None:
@@ -267,8 +352,9 @@ def latex_visit_rabbitmq_diagram(self: LaTeXTranslator, node: rabbitmq_diagram) 
         # \sphinxincludegraphics still shrinks what is wider than the text
         options.append(f"scale={scale / 100:g}")
     before, after = _LATEX_ALIGN.get(node.get("align", ""), ("", ""))
-    self.body.append(f"\n{before}\\sphinxincludegraphics[{','.join(options)}]{{{relative}}}"
-                     f"{after}\n")
+    # the diagram's label: references to what it draws lead here
+    self.body.append(f"\n{self.hypertarget_to(node)}{before}"
+                     f"\\sphinxincludegraphics[{','.join(options)}]{{{relative}}}{after}\n")
     raise nodes.SkipNode
 
 

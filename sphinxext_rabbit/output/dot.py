@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import functools
 import html
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -766,6 +766,21 @@ class Highlight:
     nodes: set[NodeKey]
 
 
+#: what a linked node is stated again with; replaced, or dropped, when the page is written
+LINK_ATTRIBUTES = '[URL="#rabbitmq-link", target="_top"];'
+
+
+def _link(drawing: _VhostDrawing, links: dict[str, tuple[str, str, str]]) -> None:
+    for node_type in ("exchange", "queue"):
+        named = sorted(drawing.nodes[node_type].items())
+        # a summary node stands for several names, and links to its row of the groups table
+        shared = Counter(node.id for _, node in named)
+        for name, node in named:
+            if shared[node.id] == 1:
+                links[node.id] = (node_type, drawing.view.vhost, name)
+                drawing.node_lines.append(f"{node.id} {LINK_ATTRIBUTES}")
+
+
 def _highlight(drawing: _VhostDrawing, highlight: Highlight) -> None:
     """Restyle a drawing's statements: each edge line ends ``"];`` and a node stated again
     takes the later attributes."""
@@ -810,12 +825,18 @@ def to_dot(
     grouped: Grouped | None = None,
     group_link: GroupLink | None = None,
     translate: Callable[[str], str] = str,
+    links: dict[str, tuple[str, str, str]] | None = None,
 ) -> str:
     """One ``digraph`` of *views*, labelled with its vhost, or a box per vhost when several;
     with *highlight*, the route of a message through the one view is marked; with
     *grouped* (`grouping.group_views`), each group of queues is one node linked to
     *group_link*, and parallel edges of one kind are one; *translate* gives the legend's
     words in the document's language.
+
+    With *links* (a dict, filled here), each exchange and queue node is stated once more
+    with `LINK_ATTRIBUTES`, a placeholder for the address it links to, and *links* maps its
+    ID to its kind, vhost and name: the address depends on where the page and the
+    description are written, known only then (see extension/visitors.py).
 
     The same input always gives the same text, byte for byte.
     """
@@ -839,6 +860,9 @@ def to_dot(
     if highlight is not None:
         for drawing in drawings:
             _highlight(drawing, highlight)
+    if links is not None:
+        for drawing in drawings:
+            _link(drawing, links)
     for index, drawing in enumerate(drawings):
         body = drawing.node_lines + drawing.edge_lines
         if len(drawings) > 1:

@@ -34,12 +34,18 @@ _QUEUE_COLUMN_ARGUMENTS = frozenset({"x-queue-type"})
 _DEAD_LETTER_ARGUMENTS = frozenset({"x-dead-letter-exchange", "x-dead-letter-routing-key"})
 
 
+#: an entity a span names: its kind (vhost, exchange, queue, policy), vhost and name
+EntityRef = tuple[str, str, str]
+
+
 @dataclass(frozen=True, slots=True)
 class Span:
-    """A piece of a cell; literal spans (names, keys, values) are printed verbatim."""
+    """A piece of a cell; literal spans (names, keys, values) are printed verbatim. A span
+    that names an entity says which, so that an output can link it."""
 
     text: str
     literal: bool = False
+    entity: EntityRef | None = None
 
 
 Cell = list[Span]
@@ -54,6 +60,8 @@ class Table:
     headers: list[str]
     rows: list[list[Cell]]
     row_ids: list[str] = field(default_factory=list)
+    #: the entity each row is about (a row of queues, exchanges or policies), if any
+    row_entities: list[EntityRef | None] = field(default_factory=list)
 
 
 def _code(text: str) -> Span:
@@ -75,10 +83,17 @@ def _terms(terms: list[str]) -> Cell:
     return _joined([[Span(term, literal=True)] for term in terms])
 
 
+def _named(kind: str, vhost: str, name: str) -> Span:
+    """An entity's name, marked as naming it."""
+    return Span(visible(name), literal=True, entity=(kind, vhost, name))
+
+
 def _endpoint(view: VhostTopology, node_type: str, name: str) -> Cell:
     if node_type == "exchange" and name == DEFAULT_EXCHANGE:
         return [Span("default exchange")]
-    cell = [Span(f"{node_type} "), _code(name)]
+    if node_type not in ("exchange", "queue"):
+        return [Span(f"{node_type} "), _code(name)]
+    cell = [Span(f"{node_type} "), _named(node_type, view.vhost, name)]
     if endpoint_status(view, node_type, name) == "missing":
         cell.append(Span(" (missing)"))
     return cell
@@ -88,7 +103,8 @@ def _entity_name(entity: Exchange | Queue) -> Cell:
     if isinstance(entity, Exchange) and entity.name == DEFAULT_EXCHANGE:
         cell = [Span("(default exchange)")]
     else:
-        cell = [_code(entity.name)]
+        cell = [_named("exchange" if isinstance(entity, Exchange) else "queue", entity.vhost,
+                       entity.name)]
     if entity.origin == "builtin":
         cell.append(Span(" (built-in)"))
     elif entity.origin == "missing":
@@ -99,7 +115,7 @@ def _entity_name(entity: Exchange | Queue) -> Cell:
 def _effective_policy(view: VhostTopology, node_type: str, name: str) -> Cell:
     pieces = []
     if (policy := view.effective_policies.get((node_type, name))) is not None:
-        pieces.append([_code(policy.name)])
+        pieces.append([_named("policy", view.vhost, policy.name)])
     if (policy := view.effective_operator_policies.get((node_type, name))) is not None:
         pieces.append([Span("operator policy "), _code(policy.name)])
     return _joined(pieces, "; ")
@@ -138,7 +154,7 @@ def _with_vhost(views: list[VhostTopology], headers: list[str]) -> list[str]:
 
 
 def _row(views: list[VhostTopology], view: VhostTopology, cells: list[Cell]) -> list[Cell]:
-    return [[_code(view.vhost)], *cells] if len(views) > 1 else cells
+    return [[_named("vhost", view.vhost, view.vhost)], *cells] if len(views) > 1 else cells
 
 
 def _binding_terms(edge: Edge, exchange_type: str | None) -> Cell:
@@ -250,9 +266,11 @@ def queues_table(views: list[VhostTopology], *, title: str = "Queues") -> Table:
         ],
     )
     rows = []
+    subjects: list[EntityRef | None] = []
     for view in views:
         dead_letters_of = _edges_by_source(view, "dead-letter")
         for name, queue in sorted(view.queues.items()):
+            subjects.append(("queue", view.vhost, name))
             figures = [[Span(str(queue.stats[key]) if queue.stats and key in queue.stats
                              else NONE)] for key in stats]
             if queue.origin == "missing":
@@ -284,7 +302,7 @@ def queues_table(views: list[VhostTopology], *, title: str = "Queues") -> Table:
                     ],
                 )
             )
-    return Table(title, headers, rows)
+    return Table(title, headers, rows, row_entities=subjects)
 
 
 def exchanges_table(views: list[VhostTopology], *, title: str = "Exchanges") -> Table:
@@ -292,9 +310,12 @@ def exchanges_table(views: list[VhostTopology], *, title: str = "Exchanges") -> 
         views, ["Name", "Type", "Flags", "Effective policy", "Alternate exchange"]
     )
     rows = []
+    subjects: list[EntityRef | None] = []
     for view in views:
         alternates_of = _edges_by_source(view, "alternate")
         for name, exchange in sorted(view.exchanges.items()):
+            subjects.append(("exchange", view.vhost, name) if name != DEFAULT_EXCHANGE
+                            else None)
             if exchange.origin == "missing":
                 rows.append(
                     _row(views, view, [_entity_name(exchange)] + [[Span(NONE)] for _ in range(4)])
@@ -316,7 +337,7 @@ def exchanges_table(views: list[VhostTopology], *, title: str = "Exchanges") -> 
                     ],
                 )
             )
-    return Table(title, headers, rows)
+    return Table(title, headers, rows, row_entities=subjects)
 
 
 def _applies_to(view: VhostTopology, name: str, operator: bool) -> Cell:
@@ -343,7 +364,8 @@ def _applies_to(view: VhostTopology, name: str, operator: bool) -> Cell:
     for node_type, names in groups:
         if names:
             noun = f"{node_type}s " if len(names) > 1 else f"{node_type} "
-            pieces.append([Span(noun), *_joined([[_code(name)] for name in names])])
+            pieces.append([Span(noun), *_joined([[_named(node_type, view.vhost, name)]
+                                                 for name in names])])
     return _joined(pieces, "; ")
 
 
@@ -361,14 +383,16 @@ def policies_table(views: list[VhostTopology], *, title: str = "Policies") -> Ta
         ],
     )
     rows = []
+    subjects: list[EntityRef | None] = []
     for view in views:
         for policy in sorted(view.policies, key=lambda policy: (policy.operator, policy.name)):
+            subjects.append(("policy", view.vhost, policy.name))
             rows.append(
                 _row(
                     views,
                     view,
                     [
-                        [_code(policy.name)],
+                        [_named("policy", view.vhost, policy.name)],
                         [Span("operator policy" if policy.operator else "policy")],
                         [_code(policy.pattern)],
                         [Span(visible(policy.apply_to))],
@@ -378,7 +402,7 @@ def policies_table(views: list[VhostTopology], *, title: str = "Policies") -> Ta
                     ],
                 )
             )
-    return Table(title, headers, rows)
+    return Table(title, headers, rows, row_entities=subjects)
 
 
 def catalog_table(title: str = "Problems the extension reports") -> Table:

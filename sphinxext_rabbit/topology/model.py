@@ -19,7 +19,8 @@ ProblemCode = Literal[
     "empty-selection", "option", "path", "cluster", "override", "source", "fetch", "snapshot",
     "drift", "dead-letter-cycle", "default-exchange-binding", "x-match",
     "policy-matches-nothing", "route", "route-incomplete", "route-refused", "dot",
-    "dot-warning", "focus", "node-budget",
+    "dot-warning", "focus", "node-budget", "target", "unknown-reference",
+    "stale-description", "duplicate-description", "coverage",
 ]
 #: what an edge does: binding | dead-letter | alternate | shovel | federation
 EdgeKind = Literal["binding", "dead-letter", "alternate", "shovel", "federation"]

@@ -176,5 +176,25 @@ CATALOG: dict[ProblemCode, tuple[Severity, str, str]] = {
                     "a screen. It is drawn all the same.",
                     "Draw a part of it with :focus: or :include: (--focus, --include), or "
                     "group more with :collapse: GLOB; or raise the budget."),
+    "target": ("warning", "A rabbitmq domain role's target cannot be read: a '{' that opens "
+               "a vhost is not closed, or the vhost holds a '%' that starts no escape (%7D, "
+               "%25, %2F) or escapes that are not UTF-8. The role is shown as written.",
+               "Write {VHOST}NAME with the vhost's '}' as %7D and '%' as %25; write "
+               "{}NAME for a name of the current vhost that starts with '{' or '!'."),
+    "unknown-reference": ("warning", "A rabbitmq domain role names an entity that no "
+                          "topology of the build holds (the sources the rabbitmq-topology "
+                          "directives read, and rabbitmq_reference_sources): a typo, or an "
+                          "entity renamed or deleted; the message suggests the closest name.",
+                          "Fix the name, or the vhost ({VHOST}NAME or rabbitmq:vhost)."),
+    "stale-description": ("warning", "A rabbitmq:vhost/exchange/queue/policy description is "
+                          "of an entity that the reference topology (rabbitmq_reference_sources, "
+                          "else every source the directives read) no longer holds.",
+                          "Delete or rename the description, or fix its :vhost:."),
+    "duplicate-description": ("warning", "The same entity (kind, vhost and name) is described "
+                              "twice; references link to the first, in page-name order.",
+                              "Keep one description; give the others :no-index:."),
+    "coverage": ("warning", "The rabbitmq-coverage builder found a smaller share of the "
+                 "reference topology's entities described than rabbitmq_coverage_threshold "
+                 "(a percentage); the build fails.",
+                 "Describe the entities its report lists, or lower the threshold."),
 }
-
