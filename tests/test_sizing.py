@@ -51,7 +51,8 @@ def project(tmp_path, **conf):
 
 
 def diagrams(html: str) -> list[str]:
-    return re.findall(r'<div class="graphviz rabbitmq-topology[^"]*">.*?</div>', html)
+    return re.findall(r'<div(?: id="[^"]*")? class="graphviz rabbitmq-topology[^"]*">.*?</div>',
+                      html)
 
 
 def test_html_sizes_and_aligns_diagrams(make_app, tmp_path):
@@ -60,16 +61,16 @@ def test_html_sizes_and_aligns_diagrams(make_app, tmp_path):
     warnings = build_output(app)[1]
     html = (app.outdir / "page.html").read_text(encoding="utf-8")
     first, scaled, tall, bad, route = diagrams(html)
-    assert first.startswith('<div class="graphviz rabbitmq-topology align-center">')
+    assert re.match(r'<div id="[^"]+" class="graphviz rabbitmq-topology align-center">', first)
     assert 'style="width: 50%"' in first
     # a scale without lengths scales dot's own size (points in an SVG)
     width, height = (float(number) for number in re.search(
         r'<svg width="([\d.]+)pt" height="([\d.]+)pt"',
-        next((app.outdir / "_images").glob("rabbitmq-*.svg")).read_text(encoding="utf-8"),
+        (app.outdir / re.search(r'data="([^"]+)"', scaled).group(1)).read_text(encoding="utf-8"),
     ).groups())
     assert f'style="width: {width / 2:g}pt; height: {height / 2:g}pt"' in scaled
     # in a figure the figure is aligned, as Sphinx's figures are
-    assert re.search(r'<figure class="align-right"[^>]*>\s*<div class="graphviz '
+    assert re.search(r'<figure class="align-right"[^>]*>\s*<div id="[^"]+" class="graphviz '
                      r'rabbitmq-topology">', html)
     assert 'style="height: 2cm"' in tall
     assert 'style="width: 300px"' in route
@@ -111,5 +112,7 @@ def test_latex_sizes_and_aligns_diagrams(make_app, tmp_path):
                           tex)
     assert [options for _, options in included] == [
         r"width=0.500\linewidth", "scale=0.5", "height=2.00000cm", "", r"width=300\sphinxpxdimen"]
-    assert included[0][0].startswith(r"{\hspace*{\fill}\sphinxincludegraphics")
+    # after the diagram's label (references to what it draws lead there)
+    assert re.match(r"\\label\{[^\n]*?\}\}\{\\hspace\*\{\\fill\}\\sphinxincludegraphics",
+                    included[0][0])
     assert included[0][0].endswith(r"\hspace*{\fill}}")
