@@ -64,7 +64,12 @@ PUPPETEER_SKIP_DOWNLOAD=1 npm install --prefix .mermaid --no-audit --no-fund --s
 
 echo "setup: building sample_docs"
 .venv/bin/sphinx-build -W --keep-going -q -b html sample_docs sample_docs/_build/html
+# which entities of the brokers the pages describe (the rabbitmq domain's coverage report)
+.venv/bin/sphinx-build -W --keep-going -q -b rabbitmq-coverage sample_docs \
+    sample_docs/_build/coverage
 
 echo
 echo "setup: done. The sample documentation is at"
 echo "    $root/sample_docs/_build/html/index.html"
+echo "and its coverage report at"
+echo "    $root/sample_docs/_build/coverage/rabbitmq-coverage.txt"
