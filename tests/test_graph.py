@@ -268,7 +268,7 @@ def test_labels_show_names_types_and_flags() -> None:
         assert text in shown
     node = group_with_text(svg, "node", "amq.topic")
     assert "built-in" in "".join(node.itertext())
-    assert outline(node).get("stroke") == "#666666"  # gray40
+    assert outline(node).get("stroke") == "#404040"  # gray25
 
 
 @needs_dot
@@ -306,7 +306,7 @@ def test_edge_kinds_have_distinct_styles() -> None:
         path = outline(group_with_text(svg, "edge", label))
         looks[label] = (path.get("stroke"), path.get("stroke-dasharray"), path.get("stroke-width"))
     assert looks["order.created"] == ("black", None, None)
-    assert looks["dead-letter"] == ("#c00000", "5,2", None)
+    assert looks["dead-letter"] == ("#c00000", "5,2", "1.5")
     assert looks["alternate"][0] == "#994d00" and looks["alternate"][1] == "1,5"
     assert looks["shovel to-archive"] == ("blue", None, "2")
     assert looks["federation"] == ("#8020c0", "5,2", "2")

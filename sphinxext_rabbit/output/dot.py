@@ -65,13 +65,13 @@ LAYOUTS = ("LR", "TB")
 _EXCHANGE_FILL = "#fdf0d5"
 _QUEUE_FILL = "#dcebfa"
 # Every text and line keeps WCAG AA contrast (4.5:1) against the fills and a white page,
-# and, inverted by the stylesheet in a dark theme, against a dark page: red, orange,
-# purple and the greys are the darkest of their kind that still read as such.
+# and, inverted by the stylesheet in a dark theme, against a dark page, as drawn: thin
+# lines and small text show lighter than their colour (tests/test_themes.py measures it)
 _RED = "#c00000"
 _ORANGE = "#994d00"
 _PURPLE = "#8020c0"
 #: text and node outlines that step back; lines that step back, on the page
-_GREY_TEXT = "gray40"
+_GREY_TEXT = "gray25"
 _GREY_LINE = "gray45"
 #: look -> (legend text, node attributes), in legend order; builtin, missing and stub are
 #: statuses whose colours go over the entity's shape (their own shape is for the legend only)
@@ -134,9 +134,13 @@ _EDGE_LOOKS: dict[str, tuple[str, dict[str, str]]] = {
     "binding": ("binding (routing key)", {}),
     "default-route": (
         "default exchange route (queue name)",
-        {"color": _GREY_LINE, "fontcolor": _GREY_LINE, "arrowsize": "0.5"},
+        {"color": _GREY_LINE, "fontcolor": _GREY_TEXT, "arrowsize": "0.5"},
     ),
-    "dead-letter": ("dead-letter", {"color": _RED, "fontcolor": _RED, "style": "dashed"}),
+    # a thin coloured dash is lighter than its colour: this one is wider
+    "dead-letter": (
+        "dead-letter",
+        {"color": _RED, "fontcolor": _RED, "style": "dashed", "penwidth": "1.5"},
+    ),
     "alternate": (
         "alternate exchange",
         {"color": _ORANGE, "fontcolor": _ORANGE, "style": "dotted"},
@@ -163,7 +167,7 @@ _NODE_ATTRS = {
     "height": "0.3",
 }
 _EDGE_ATTRS = {"fontname": "Helvetica", "fontsize": "9", "arrowsize": "0.7"}
-_VHOST_LABEL = {"labelloc": "t", "labeljust": "l", "fontcolor": "gray30"}
+_VHOST_LABEL = {"labelloc": "t", "labeljust": "l", "fontcolor": _GREY_TEXT}
 _NOTHING = {"label": "nothing selected", "shape": "note"}
 
 NodeKey = tuple[str, str]  # (node type, name), node type "exchange" | "queue" | "external"
@@ -763,7 +767,7 @@ def _legend(looks: set[str], edge_looks: set[str], layout: str,
 #: and of the rest (grey)
 _PATH_EDGE = _attr_list({"penwidth": "2.5"})[1:-1]
 _PATH_NODE = _attr_list({"penwidth": "2.5"})
-_FADED_EDGE = _attr_list({"color": _GREY_LINE, "fontcolor": _GREY_LINE})[1:-1]
+_FADED_EDGE = _attr_list({"color": _GREY_LINE, "fontcolor": _GREY_TEXT})[1:-1]
 _FADED_NODE = _attr_list({"color": _GREY_TEXT, "fontcolor": _GREY_TEXT})
 
 
