@@ -285,6 +285,26 @@ def ink_contrasts(png: bytes) -> tuple[tuple[int, ...], list[tuple[float, int]]]
     return page, marks
 
 
+TABLE_COLOURS = """
+const colours = [];
+const behind = element => {
+  for (let e = element; e; e = e.parentElement) {
+    const colour = getComputedStyle(e).backgroundColor;
+    if (colour !== 'rgba(0, 0, 0, 0)' && colour !== 'transparent') return colour;
+  }
+  return 'rgb(255, 255, 255)';
+};
+for (const e of document.querySelectorAll('table.rabbitmq-table :is(th, td, code, caption)')) {
+  colours.push([getComputedStyle(e).color, behind(e)]);
+}
+return colours;
+"""
+
+
+def rgb(css: str) -> tuple[int, ...]:
+    return tuple(int(float(part)) for part in css[css.index("(") + 1:-1].split(",")[:3])
+
+
 @pytest.mark.parametrize("theme", list(THEMES))
 def test_diagrams_follow_the_theme_switch_at_aa_contrast(browser, theme_sites, screenshots,
                                                          theme):
@@ -306,6 +326,10 @@ def test_diagrams_follow_the_theme_switch_at_aa_contrast(browser, theme_sites, s
             assert len(marks) >= 10, (mode, number)  # the drawing was seen
             assert not faint, (theme, mode, number, faint[:10])
             pages[mode].append(page)
+        # the tables beside them take the theme's colours, readable in either mode
+        colours = browser.execute_script(TABLE_COLOURS)
+        assert colours
+        assert min(contrast(rgb(ink), rgb(ground)) for ink, ground in colours) >= AA, mode
     # the drawing stands on the page's own background, light then dark, not on a panel
     assert all(luminance(colour) > 0.8 for colour in pages["light"])
     assert all(luminance(colour) < 0.05 for colour in pages["dark"])
