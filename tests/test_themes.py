@@ -185,16 +185,27 @@ def switch_to(driver, holder: str, switch: str, mode: str) -> None:
     pytest.fail(f"the theme's switch never set data-theme={mode!r} on <{holder}>")
 
 
-DIAGRAM_RECTANGLES = """
+#: the colour an element stands on: its own background or its nearest ancestor's
+BEHIND = """
+const behind = element => {
+  for (let e = element; e; e = e.parentElement) {
+    const colour = getComputedStyle(e).backgroundColor;
+    if (colour !== 'rgba(0, 0, 0, 0)' && colour !== 'transparent') return colour;
+  }
+  return 'rgb(255, 255, 255)';
+};
+"""
+DIAGRAM_RECTANGLES = BEHIND + """
 return [...document.querySelectorAll('div.rabbitmq-topology > object')].map(o => {
   const r = o.getBoundingClientRect();
   return [r.left + scrollX, r.top + scrollY, r.width, r.height,
-          getComputedStyle(document.body).backgroundColor, getComputedStyle(o).filter];
+          behind(o.parentElement), getComputedStyle(o).filter];
 });"""
 
 
-def diagram_shots(driver) -> list[bytes]:
-    """A PNG of each diagram as the page shows it (what is behind it included)."""
+def diagram_shots(driver) -> list[tuple[bytes, str]]:
+    """A PNG of each diagram as the page shows it (what is behind it included), and the
+    colour of the page there."""
     shots = []
     # where the diagrams are once the page has settled (fonts, scripts, the images' sizes,
     # the themes' colour transitions)
@@ -206,13 +217,13 @@ def diagram_shots(driver) -> list[bytes]:
         if same == 2:
             break
         rectangles = found
-    for left, top, width, height, _, _ in rectangles:
+    for left, top, width, height, ground, _ in rectangles:
         # inside the image's box: a theme may draw a border or a focus ring on it
         shot = driver.execute_cdp_cmd("Page.captureScreenshot", {
             "format": "png", "captureBeyondViewport": True,
             "clip": {"x": left + 2, "y": top + 2, "width": width - 4, "height": height - 4,
                      "scale": 1}})
-        shots.append(base64.b64decode(shot["data"]))
+        shots.append((base64.b64decode(shot["data"]), ground))
     return shots
 
 
@@ -285,15 +296,8 @@ def ink_contrasts(png: bytes) -> tuple[tuple[int, ...], list[tuple[float, int]]]
     return page, marks
 
 
-TABLE_COLOURS = """
+TABLE_COLOURS = BEHIND + """
 const colours = [];
-const behind = element => {
-  for (let e = element; e; e = e.parentElement) {
-    const colour = getComputedStyle(e).backgroundColor;
-    if (colour !== 'rgba(0, 0, 0, 0)' && colour !== 'transparent') return colour;
-  }
-  return 'rgb(255, 255, 255)';
-};
 for (const e of document.querySelectorAll('table.rabbitmq-table :is(th, td, code, caption)')) {
   colours.push([getComputedStyle(e).color, behind(e)]);
 }
@@ -317,7 +321,7 @@ def test_diagrams_follow_the_theme_switch_at_aa_contrast(browser, theme_sites, s
         shots = diagram_shots(browser)
         assert len(shots) == 2
         pages[mode] = []
-        for number, png in enumerate(shots):
+        for number, (png, ground) in enumerate(shots):
             (screenshots / f"{theme}-{mode}-{number}.png").write_bytes(png)
             page, marks = ink_contrasts(png)
             # marks of under a dozen pixels are the dots of dotted lines, partly covered
@@ -326,10 +330,13 @@ def test_diagrams_follow_the_theme_switch_at_aa_contrast(browser, theme_sites, s
             assert len(marks) >= 10, (mode, number)  # the drawing was seen
             assert not faint, (theme, mode, number, faint[:10])
             pages[mode].append(page)
+            # the drawing stands on the page's own background, not on a panel of its own
+            near = all(abs(p - g) <= 2 for p, g in zip(page, rgb(ground), strict=True))
+            assert near, (mode, number, page, ground)
         # the tables beside them take the theme's colours, readable in either mode
         colours = browser.execute_script(TABLE_COLOURS)
         assert colours
         assert min(contrast(rgb(ink), rgb(ground)) for ink, ground in colours) >= AA, mode
-    # the drawing stands on the page's own background, light then dark, not on a panel
+    # and that background is light, then dark
     assert all(luminance(colour) > 0.8 for colour in pages["light"])
     assert all(luminance(colour) < 0.05 for colour in pages["dark"])
