@@ -74,6 +74,14 @@ def setup(app: Sphinx) -> ExtensionMetadata:
     app.add_node(rabbitmq_details, html=(html_visit_details, html_depart_details))
     app.add_directive("rabbitmq-topology", RabbitmqTopology)
     app.add_directive("rabbitmq-problem-codes", RabbitmqProblemCodes)
+    from .extension.html_style import (
+        STYLESHEET,
+        breakable_text,
+        copy_stylesheet,
+        depart_breakable_text,
+        mark_breakable_text,
+        visit_breakable_text,
+    )
     from .extension.route_directive import RabbitmqRoute
 
     app.add_directive("rabbitmq-route", RabbitmqRoute)
@@ -131,6 +139,11 @@ def setup(app: Sphinx) -> ExtensionMetadata:
     app.connect("doctree-resolved", keep_text_names_whole)
     app.connect("doctree-resolved", fit_latex_tables)
     setup_domain(app)
+    # HTML only: the stylesheet, and where the names in tables may break
+    app.add_css_file(STYLESHEET)
+    app.connect("html-collect-pages", copy_stylesheet)
+    app.add_node(breakable_text, html=(visit_breakable_text, depart_breakable_text))
+    app.connect("doctree-resolved", mark_breakable_text)
     return {
         "version": installed_version(),
         # bumped whenever what the extension keeps in the environment changes shape (or its

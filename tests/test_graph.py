@@ -268,7 +268,7 @@ def test_labels_show_names_types_and_flags() -> None:
         assert text in shown
     node = group_with_text(svg, "node", "amq.topic")
     assert "built-in" in "".join(node.itertext())
-    assert outline(node).get("stroke") == "#8c8c8c"  # gray55
+    assert outline(node).get("stroke") == "#404040"  # gray25
 
 
 @needs_dot
@@ -306,10 +306,10 @@ def test_edge_kinds_have_distinct_styles() -> None:
         path = outline(group_with_text(svg, "edge", label))
         looks[label] = (path.get("stroke"), path.get("stroke-dasharray"), path.get("stroke-width"))
     assert looks["order.created"] == ("black", None, None)
-    assert looks["dead-letter"] == ("red", "5,2", None)
-    assert looks["alternate"][0] == "darkorange" and looks["alternate"][1] == "1,5"
+    assert looks["dead-letter"] == ("#c00000", "5,2", "1.5")
+    assert looks["alternate"][0] == "#994d00" and looks["alternate"][1] == "1,5"
     assert looks["shovel to-archive"] == ("blue", None, "2")
-    assert looks["federation"] == ("purple", "5,2", "2")
+    assert looks["federation"] == ("#8020c0", "5,2", "2")
     assert len(set(looks.values())) == len(looks)
 
 
@@ -320,7 +320,7 @@ def test_stubs_missing_and_externals_are_marked() -> None:
     assert outline(stub).get("stroke-dasharray") == "1,5"
     missing = group_with_text(svg, "node", "ghost")
     assert "missing" in "".join(missing.itertext())
-    assert outline(missing).get("stroke") == "red"
+    assert outline(missing).get("stroke") == "#c00000"
     assert outline(missing).get("stroke-dasharray") == "5,2"
     external = group_with_text(svg, "node", "amqp://archive/%2F queue audit")
     assert "external" in "".join(external.itertext())
@@ -455,7 +455,7 @@ def test_show_default_exchange_draws_its_implicit_routes() -> None:
     for name in ("work", "work.retry"):
         route = [group for group in groups(svg, "edge") if drawn_text(group) == name]
         assert len(route) == 1
-        assert outline(route[0]).get("stroke") == "#999999"  # gray60
+        assert outline(route[0]).get("stroke") == "#737373"  # gray45
     assert "via default exchange" not in text_of(svg)
 
 

@@ -55,6 +55,8 @@ def test_the_wheel_is_typed_licensed_and_holds_only_the_package(dists):
         metadata = email.message_from_bytes(wheel.read(f"{info}/METADATA"))
         licence = wheel.read(f"{info}/licenses/LICENSE").decode()
     assert "sphinxext_rabbit/py.typed" in names
+    # the stylesheet the HTML pages link (tables that fit, dark-mode diagrams)
+    assert "sphinxext_rabbit/extension/static/sphinxext-rabbit.css" in names
     assert {name.split("/")[0] for name in names} == {"sphinxext_rabbit", info}
     assert metadata["Version"] == VERSION
     assert metadata["License-Expression"] == "BSD-2-Clause"

@@ -133,7 +133,7 @@ def test_a_build_refuses_a_fifo_and_a_device_and_draws_the_rest(tmp_path: Path):
         f"{NOT_A_FILE.format(kind='a FIFO (named pipe)')}" + shown_type("io"),
         f"{srcdir}/zero.rst:4: WARNING: {pages['zero']}: "
         f"{NOT_A_FILE.format(kind='a character device')}" + shown_type("io")]
-    assert "orders.created" in (outdir / "good.html").read_text(encoding="utf-8")
+    assert "orders.created" in page_text((outdir / "good.html").read_text(encoding="utf-8"))
 
 
 def test_a_link_in_a_folder_to_a_file_outside_the_source_directory_is_not_read(tmp_path):
@@ -153,7 +153,7 @@ def test_a_link_in_a_folder_to_a_file_outside_the_source_directory_is_not_read(t
         f"{srcdir}/broker.rst:4: WARNING: broker/b.json: it leads out of the folders "
         "definitions may be read from (the source directory and "
         "rabbitmq_topology_allowed_dirs); not read" + shown_type("path")]
-    html = (outdir / "broker.html").read_text(encoding="utf-8")
+    html = page_text((outdir / "broker.html").read_text(encoding="utf-8"))
     assert "orders.created" in html and "orders.shared" in html
     assert "outside.secret" not in html
 
@@ -163,7 +163,7 @@ def test_a_link_in_a_folder_to_a_file_outside_the_source_directory_is_not_read(t
                     encoding="utf-8")
     warnings, outdir = build(srcdir)
     assert warnings == []
-    assert "outside.secret" in (outdir / "broker.html").read_text(encoding="utf-8")
+    assert "outside.secret" in page_text((outdir / "broker.html").read_text(encoding="utf-8"))
 
 
 def test_a_link_out_of_a_folder_of_saved_api_output_is_not_read(tmp_path: Path):

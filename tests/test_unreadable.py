@@ -22,7 +22,7 @@ from hypothesis import strategies as st
 from sphinxext_rabbit.sources import read_path
 from sphinxext_rabbit.sources.management import read_api
 from tests import hostile
-from tests.helpers import FIXTURES, ROOT, shown_type
+from tests.helpers import FIXTURES, ROOT, page_text, shown_type
 
 TIMEOUT = 60
 DIGITS = sys.get_int_max_str_digits()
@@ -294,7 +294,8 @@ def test_a_build_whose_snapshot_cannot_be_written_draws_the_broker(api_server, t
         f"{srcdir}/index.rst:4: WARNING: shop: cannot write the snapshot "
         f"{srcdir}/snapshots/shop.json: File exists; drawn from the broker as fetched"
         + shown_type("snapshot") + "\n")
-    assert "orders.created" in (srcdir / "_build" / "index.html").read_text(encoding="utf-8")
+    assert "orders.created" in page_text(
+        (srcdir / "_build" / "index.html").read_text(encoding="utf-8"))
 
 
 # -- an output that cannot be written -------------------------------------------------------------

@@ -64,6 +64,15 @@ LAYOUTS = ("LR", "TB")
 
 _EXCHANGE_FILL = "#fdf0d5"
 _QUEUE_FILL = "#dcebfa"
+# Every text and line keeps WCAG AA contrast (4.5:1) against the fills and a white page,
+# and, inverted by the stylesheet in a dark theme, against a dark page, as drawn: thin
+# lines and small text show lighter than their colour (tests/test_themes.py measures it)
+_RED = "#c00000"
+_ORANGE = "#994d00"
+_PURPLE = "#8020c0"
+#: text and node outlines that step back; lines that step back, on the page
+_GREY_TEXT = "gray25"
+_GREY_LINE = "gray45"
 #: look -> (legend text, node attributes), in legend order; builtin, missing and stub are
 #: statuses whose colours go over the entity's shape (their own shape is for the legend only)
 _NODE_LOOKS: dict[str, tuple[str, dict[str, str]]] = {
@@ -88,14 +97,15 @@ _NODE_LOOKS: dict[str, tuple[str, dict[str, str]]] = {
     "external": ("external endpoint", {"shape": "box3d", "fillcolor": "#eeeeee"}),
     "builtin": (
         "built-in exchange",
-        {"shape": "ellipse", "color": "gray55", "fontcolor": "gray40", "fillcolor": "#f2f2f2"},
+        {"shape": "ellipse", "color": _GREY_TEXT, "fontcolor": _GREY_TEXT,
+         "fillcolor": "#f2f2f2"},
     ),
     "missing": (
         "missing: referenced, not declared",
         {
             "shape": "box",
-            "color": "red",
-            "fontcolor": "red",
+            "color": _RED,
+            "fontcolor": _RED,
             "style": "dashed,filled",
             "fillcolor": "white",
         },
@@ -104,8 +114,8 @@ _NODE_LOOKS: dict[str, tuple[str, dict[str, str]]] = {
         f"{STUB_MARK} outside this selection",
         {
             "shape": "box",
-            "color": "gray50",
-            "fontcolor": "gray40",
+            "color": _GREY_TEXT,
+            "fontcolor": _GREY_TEXT,
             "style": "dotted,filled",
             "fillcolor": "white",
             "fontsize": "8",
@@ -124,17 +134,21 @@ _EDGE_LOOKS: dict[str, tuple[str, dict[str, str]]] = {
     "binding": ("binding (routing key)", {}),
     "default-route": (
         "default exchange route (queue name)",
-        {"color": "gray60", "fontcolor": "gray45", "penwidth": "0.6", "arrowsize": "0.5"},
+        {"color": _GREY_LINE, "fontcolor": _GREY_TEXT, "arrowsize": "0.5"},
     ),
-    "dead-letter": ("dead-letter", {"color": "red", "fontcolor": "red", "style": "dashed"}),
+    # a thin coloured dash is lighter than its colour: this one is wider
+    "dead-letter": (
+        "dead-letter",
+        {"color": _RED, "fontcolor": _RED, "style": "dashed", "penwidth": "1.5"},
+    ),
     "alternate": (
         "alternate exchange",
-        {"color": "darkorange", "fontcolor": "darkorange3", "style": "dotted"},
+        {"color": _ORANGE, "fontcolor": _ORANGE, "style": "dotted"},
     ),
     "shovel": ("shovel", {"color": "blue", "fontcolor": "blue", "style": "bold"}),
     "federation": (
         "federation",
-        {"color": "purple", "fontcolor": "purple", "style": "bold,dashed"},
+        {"color": _PURPLE, "fontcolor": _PURPLE, "style": "bold,dashed"},
     ),
 }
 _GRAPH_ATTRS = {
@@ -153,7 +167,7 @@ _NODE_ATTRS = {
     "height": "0.3",
 }
 _EDGE_ATTRS = {"fontname": "Helvetica", "fontsize": "9", "arrowsize": "0.7"}
-_VHOST_LABEL = {"labelloc": "t", "labeljust": "l", "fontcolor": "gray30"}
+_VHOST_LABEL = {"labelloc": "t", "labeljust": "l", "fontcolor": _GREY_TEXT}
 _NOTHING = {"label": "nothing selected", "shape": "note"}
 
 NodeKey = tuple[str, str]  # (node type, name), node type "exchange" | "queue" | "external"
@@ -739,7 +753,7 @@ def _legend(looks: set[str], edge_looks: set[str], layout: str,
     heading = (f'<TD ROWSPAN="{len(rows)}" VALIGN="TOP"><B>{_html(visible(translate("Legend")))}'
                "</B></TD>")
     rows[0] = rows[0].replace("<TR>", f"<TR>{heading}", 1)
-    legend = (f'<TABLE BORDER="1" STYLE="rounded" COLOR="gray70" CELLBORDER="0" '
+    legend = (f'<TABLE BORDER="1" STYLE="rounded" COLOR="{_GREY_LINE}" CELLBORDER="0" '
               f'CELLSPACING="0" CELLPADDING="1"><TR><TD><FONT POINT-SIZE="8"><TABLE '
               f'BORDER="0" CELLBORDER="0" CELLSPACING="0" CELLPADDING="1">{"".join(rows)}'
               "</TABLE></FONT></TD></TR></TABLE>")
@@ -753,8 +767,8 @@ def _legend(looks: set[str], edge_looks: set[str], layout: str,
 #: and of the rest (grey)
 _PATH_EDGE = _attr_list({"penwidth": "2.5"})[1:-1]
 _PATH_NODE = _attr_list({"penwidth": "2.5"})
-_FADED_EDGE = _attr_list({"color": "gray75", "fontcolor": "gray60"})[1:-1]
-_FADED_NODE = _attr_list({"color": "gray70", "fontcolor": "gray50"})
+_FADED_EDGE = _attr_list({"color": _GREY_LINE, "fontcolor": _GREY_TEXT})[1:-1]
+_FADED_NODE = _attr_list({"color": _GREY_TEXT, "fontcolor": _GREY_TEXT})
 
 
 @dataclass(slots=True, frozen=True)
@@ -867,7 +881,7 @@ def to_dot(
         body = drawing.node_lines + drawing.edge_lines
         if len(drawings) > 1:
             box = {"label": f"vhost {visible(drawing.view.vhost)}", **_VHOST_LABEL}
-            box.update(style="rounded", color="gray70")
+            box.update(style="rounded", color=_GREY_LINE)
             body = [f"subgraph cluster_{index} {{", f"graph {_attr_list(box)};", *body, "}"]
         lines += body
     # edges between vhosts, outside the boxes (an edge in a box would pull its ends in)
