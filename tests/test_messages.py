@@ -164,9 +164,12 @@ class HostileBroker(http.server.BaseHTTPRequestHandler):
 
     def do_GET(self) -> None:
         body = json.dumps({"error": "not_authorised", "reason": self.reason}).encode()
-        # the status line's phrase too (Latin-1, with no line break)
+        # the status line's phrase too (Latin-1, with no line break, and no white space but
+        # spaces: http.client splits the status line at any, so a phrase of "\x1c" alone
+        # would make it no HTTP status line at all)
         phrase = self.reason.encode("latin-1", "ignore").decode("latin-1")
-        self.send_response(self.status, phrase.replace("\r", "").replace("\n", ""))
+        self.send_response(self.status, "".join(char for char in phrase
+                                                if char == " " or not char.isspace()))
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
