@@ -552,7 +552,8 @@ class RabbitmqTopology(SphinxDirective):
                         source=self.get_source_info())
                     self.set_source_info(short)
                     result.append(short)
-                    shown = details_node(f"All {len(full.rows)} bindings", shown)
+                    summary = translated("All {count} bindings").format(count=len(full.rows))
+                    shown = details_node(summary, shown)
                 self.set_source_info(shown)
                 result.append(shown)
         if result:
