@@ -10,6 +10,8 @@ from typing import TYPE_CHECKING
 from docutils import nodes
 from sphinx.util.fileutil import copy_asset_file
 
+from .table_nodes import extension_tables
+
 if TYPE_CHECKING:
     from sphinx.application import Sphinx
     from sphinx.writers.html5 import HTML5Translator
@@ -39,9 +41,7 @@ def mark_breakable_text(app: Sphinx, doctree: nodes.document, docname: str) -> N
     `_BREAK_AFTER`'s characters, so that a table fits the page instead of scrolling."""
     if app.builder.format != "html":
         return
-    for table in doctree.findall(nodes.table):
-        if "rabbitmq-table" not in table["classes"]:
-            continue
+    for table in extension_tables(doctree):
         for entry in table.findall(nodes.entry):
             for text in list(entry.findall(nodes.Text)):
                 if len(_BREAK_AFTER.split(text.astext())) > 1:

@@ -17,6 +17,15 @@ from .i18n import translated
 if TYPE_CHECKING:
     from collections.abc import Callable
 
+#: the class of every table the extension writes (what its builder-specific handlers fix up)
+TABLE_CLASS = "rabbitmq-table"
+
+
+def extension_tables(doctree: nodes.Node) -> list[nodes.table]:
+    """The tables of *doctree* that the extension wrote (a list: callers change the tree)."""
+    return [table for table in doctree.findall(nodes.table) if TABLE_CLASS in table["classes"]]
+
+
 #: the text builder wraps a column at its colwidth, counted in characters (HTML ignores the
 #: widths, LaTeX gets its own, texinfo takes them as proportions); a wider cell of plain
 #: words wraps at this width
@@ -111,7 +120,7 @@ def table_node(table: Table, row_id: Callable[[EntityRef], str] | None = None, *
     own words come from the extension's catalog, and a note such as a live broker's time
     is no message at all."""
     columns = len(table.headers)
-    node = nodes.table(classes=["rabbitmq-table"])
+    node = nodes.table(classes=[TABLE_CLASS])
     title = nodes.title("", translated(table.title), translatable=False)
     if note:
         title += nodes.Text(f" {note}")

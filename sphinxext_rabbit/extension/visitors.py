@@ -20,6 +20,7 @@ from .table_nodes import (
     LATEX_LITERAL_BREAKS,
     LATEX_PAGE_LINES,
     column_spec,
+    extension_tables,
     latex_column_widths,
     latex_lines,
 )
@@ -67,9 +68,7 @@ def keep_text_names_whole(app: Sphinx, doctree: nodes.document, docname: str) ->
     ("orders.payment- retry")."""
     if app.builder.format != "text":
         return
-    for table in doctree.findall(nodes.table):
-        if "rabbitmq-table" not in table["classes"]:
-            continue
+    for table in extension_tables(doctree):
         for paragraph in list(table.findall(nodes.paragraph)):
             if isinstance(paragraph.parent, nodes.entry) and any(
                     True for _ in paragraph.findall(nodes.literal)):
@@ -90,9 +89,7 @@ def fit_latex_tables(app: Sphinx, doctree: nodes.document, docname: str) -> None
         return
     style = app.config.latex_table_style
     separator = "" if "booktabs" in style or "borderless" in style else "|"
-    for table in list(doctree.findall(nodes.table)):
-        if "rabbitmq-table" not in table["classes"]:
-            continue
+    for table in extension_tables(doctree):
         # measured before the breaks go in
         spec = column_spec(table, separator)
         table.parent.insert(table.parent.index(table), spec)
