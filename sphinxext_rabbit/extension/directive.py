@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import time
@@ -116,11 +117,16 @@ def outdated_documents(app: Sphinx, env: BuildEnvironment, added: set[str],
     page that reads a changed file.
 
     A changed source is read here, in the main process, before any parallel reader is
-    forked: the readers share what it read."""
+    forked: the readers share what it read. What it holds is kept beside the doctrees
+    (`checked_digests`), so that the next build does not read it again while it stays as
+    it is, even when no page was read and Sphinx keeps the environment it had."""
     assert _build is not None  # set when the build started
     outdated = set(env.rabbitmq_live_docs) - removed  # type: ignore[attr-defined]
     digests: dict[tuple, str] = {}
     drawn: dict[str, dict] = env.rabbitmq_drawn  # type: ignore[attr-defined]
+    checked_file = os.path.join(app.doctreedir, "rabbitmq-checked.json")
+    checked = checked_digests(checked_file)
+    checking: dict[str, str] = {}  # what this build checked, kept for the next one
     for docname, reads in drawn.items():
         if docname in removed or docname in changed:
             continue
@@ -133,12 +139,28 @@ def outdated_documents(app: Sphinx, env: BuildEnvironment, added: set[str],
             if stamped == current:
                 continue
             if key not in digests:
-                digests[key] = read_for_build(list(targets), vhost=vhost, build=_build,
-                                              name=name).digest(vhost)
+                state = json.dumps([name, vhost, current])
+                digests[key] = checking[state] = checked.get(state) or read_for_build(
+                    list(targets), vhost=vhost, build=_build, name=name).digest(vhost)
             if digests[key] != digest:
                 outdated.add(docname)
                 break
+    if checking != checked:
+        try:
+            Path(checked_file).write_text(json.dumps(checking), encoding="utf-8")
+        except OSError:
+            pass  # (only a cache: the next build reads the files again)
     return sorted(outdated)
+
+
+def checked_digests(path: str) -> dict[str, str]:
+    """What the last build found sources to hold (digests by name, vhost and files' stamps)
+    where they were not as the pages recorded them; empty when that cannot be read."""
+    try:
+        checked = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return checked if isinstance(checked, dict) else {}
 
 
 def rabbitmq_warning(message: str, *, subtype: str,
