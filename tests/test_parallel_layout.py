@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from tests.helpers import build_output, page_text, shown_type, write_project
-from tests.test_build_once import counting_dot, drawing, dot_runs, subsystems
+from tests.test_build_once import counting_dot, dot_runs, drawing, subsystems
 from tests.test_domain import build, copy_root, warnings_of
 
 #: one diagram a page, each another, and one drawing every vhost

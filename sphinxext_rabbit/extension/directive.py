@@ -84,6 +84,8 @@ _recorded: set[tuple] = set()
 #: the main process after it is set, so they share it.
 _build: Build | None = None
 _confdir = {"path": ""}
+#: whether this build froze the collector's objects (`read_ahead`)
+_frozen: dict[str, bool] = {}
 
 
 def start_build(app: Sphinx) -> None:
@@ -292,11 +294,13 @@ def read_ahead(app: Sphinx, env: BuildEnvironment, docnames: list[str]) -> None:
     # permanent generation: a reader's collections neither go through them nor copy the
     # pages they are on (measured: a third of the readers' CPU time); see `thaw`
     gc.freeze()
+    _frozen["by read_ahead"] = True
 
 
 def thaw(app: Sphinx, exception: BaseException | None) -> None:
     """build-finished: what `read_ahead` froze is collected again."""
-    gc.unfreeze()
+    if _frozen.pop("by read_ahead", False):
+        gc.unfreeze()
 
 
 class RabbitmqTopology(SphinxDirective):
