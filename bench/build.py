@@ -8,13 +8,16 @@ Every build is a ``sphinx-build`` process; builds of different kinds run in turn
 least wall and the least CPU time (the process and its children: parallel readers, ``dot``)
 of each kind is compared, so that the machine's changing load falls on all kinds alike.
 ``dot`` is a counting wrapper first on PATH, so each build says how many layouts it ran.
+The extension's modules are compiled first, as an installed package's are: where
+PYTHONDONTWRITEBYTECODE is set, each build would otherwise compile them again.
+``--only builds`` runs the builds alone, ``--only memory`` the memory measure alone.
 
 What is printed, with issue 16's targets:
 
 * cold serial build, 40 pages, vs the same pages as ``.. graphviz::`` blocks of the same
   DOT: wall and CPU (target <= 1.15x);
 * cold ``-j 2`` vs cold serial, 16 and 40 pages (target <= 0.65x wall), and what ``-j 2``
-  gives the graphviz project, for reference;
+  gives the graphviz project, for reference; cold ``-j auto`` (40 pages);
 * after editing one queue in one vhost, which pages a rebuild reads again (target: only
   those drawing that vhost);
 * a no-op rebuild vs the graphviz project's, and how many ``dot`` runs (target: none);
@@ -25,6 +28,7 @@ What is printed, with issue 16's targets:
 from __future__ import annotations
 
 import argparse
+import compileall
 import json
 import os
 import resource
@@ -87,7 +91,7 @@ class Project:
                 for page in self.pages
                 if os.path.exists(os.path.join(folder, f"{page.name}.doctree"))}
 
-    def build(self, kind: str, *, jobs: int = 1, cold: bool = True) -> Build:
+    def build(self, kind: str, *, jobs: int | str = 1, cold: bool = True) -> Build:
         if cold:
             self.clean()
         before = self.doctree_times()
@@ -198,7 +202,10 @@ def main() -> int:
     parser.add_argument("--pages", type=int, default=40)
     parser.add_argument("--show", default="diagram", help="the directive's :show:")
     parser.add_argument("--keep", help="build in this folder and keep it")
+    parser.add_argument("--only", choices=("builds", "memory"), help="run only these")
     args = parser.parse_args()
+    compileall.compile_dir(str(Path(__file__).resolve().parents[1] / "sphinxext_rabbit"),
+                           quiet=1)
 
     folder = args.keep or tempfile.mkdtemp(prefix="rabbit-build-bench-")
     os.makedirs(folder, exist_ok=True)
@@ -219,6 +226,17 @@ def main() -> int:
     print(f"{args.definitions or 'generated subsystem export'}: "
           f"{os.path.getsize(definitions) / 1e6:.1f} MB, {counts}; {len(pages)} pages, "
           f":show: {args.show}; {args.rounds} rounds")
+    if args.only != "memory":
+        builds(args, folder, definitions, pages)
+    if args.only != "builds":
+        memory(definitions, max(pages, key=lambda page: sum(
+            q.get("vhost") == page.vhost for q in document.get("queues", []))).vhost, folder)
+    if not args.keep:
+        shutil.rmtree(folder)
+    return 0
+
+
+def builds(args: argparse.Namespace, folder: str, definitions: str, pages: list[Page]) -> None:
     bin_dir = dot_wrapper(os.path.join(folder, "bin"))
 
     def project(name: str, pages: list[Page], graphviz: bool) -> Project:
@@ -238,6 +256,7 @@ def main() -> int:
         plain.build("cold -j 2", jobs=2)
         rabbit_few.build("cold")
         rabbit_few.build("cold -j 2", jobs=2)
+        rabbit.build("cold -j auto", jobs="auto")
     for _ in range(args.rounds):  # (each project is built from the last cold build)
         rabbit.build("no-op", cold=False)
         plain.build("no-op", cold=False)
@@ -253,6 +272,10 @@ def main() -> int:
         print(f"cold -j 2 vs serial, {name} pages: {two.wall:.2f} s vs {one.wall:.2f} s wall "
               f"-> {ratio(two.wall, one.wall)} (target <= 0.65x); CPU {two.cpu:.2f} s vs "
               f"{one.cpu:.2f} s -> {ratio(two.cpu, one.cpu)}")
+    one, auto = rabbit.best("cold"), rabbit.best("cold -j auto")
+    print(f"cold -j auto ({os.cpu_count()} CPUs) vs serial, {len(pages)} pages: "
+          f"{auto.wall:.2f} s vs {one.wall:.2f} s wall -> {ratio(auto.wall, one.wall)}; CPU "
+          f"{auto.cpu:.2f} s vs {one.cpu:.2f} s -> {ratio(auto.cpu, one.cpu)}")
     one, two = plain.best("cold"), plain.best("cold -j 2")
     print(f"  (what -j 2 gives Sphinx itself, graphviz blocks, {len(pages)} pages: "
           f"{ratio(two.wall, one.wall)} wall, {ratio(two.cpu, one.cpu)} CPU)")
@@ -273,11 +296,13 @@ def main() -> int:
         print(f"edit queue {queue!r} of vhost {edited_vhost!r}: {len(edited.reread)} of "
               f"{len(pages)} pages read again ({len(drawing)} draw that vhost; {verdict}), "
               f"{edited.dot_runs} dot runs, {edited.wall:.2f} s wall")
-    memory(definitions, max(pages, key=lambda page: sum(
-        q.get("vhost") == page.vhost for q in document.get("queues", []))).vhost, folder)
-    if not args.keep:
-        shutil.rmtree(folder)
-    return 0
+        for _ in range(args.rounds):
+            rabbit.build("no-op after the edit", cold=False)
+        after = rabbit.best("no-op after the edit")
+        print(f"no-op rebuild after the edit: {after.wall:.2f} s wall, {after.cpu:.2f} s CPU -> "
+              f"{ratio(after.wall, plain_noop.wall)} wall, {ratio(after.cpu, plain_noop.cpu)} "
+              f"CPU the graphviz project's no-op; {after.dot_runs} dot runs, "
+              f"{len(after.reread)} pages read again")
 
 
 if __name__ == "__main__":

@@ -42,6 +42,7 @@ def setup(app: Sphinx) -> ExtensionMetadata:
         read_ahead,
         report_warnings,
         start_build,
+        thaw,
     )
     from .extension.i18n import load_catalogs
     from .extension.visitors import (
@@ -132,12 +133,27 @@ def setup(app: Sphinx) -> ExtensionMetadata:
     app.connect("builder-inited", start_build)
     app.connect("env-get-outdated", outdated_documents)
     app.connect("env-before-read-docs", read_ahead)
+    app.connect("build-finished", thaw)
     app.connect("env-purge-doc", forget_document)
     app.connect("env-merge-info", merge_documents)
     app.connect("env-updated", report_warnings)
     app.connect("doctree-resolved", keep_man_names_whole)
     app.connect("doctree-resolved", keep_text_names_whole)
     app.connect("doctree-resolved", fit_latex_tables)
+    from .extension.layouts import (
+        collect_layouts,
+        end_layouts,
+        merge_diagrams,
+        note_diagrams,
+        start_layouts,
+    )
+
+    # under -j N, diagrams are laid out N at a time once every page is read
+    app.connect("doctree-read", note_diagrams)
+    app.connect("env-merge-info", merge_diagrams)
+    app.connect("env-updated", start_layouts, priority=900)
+    app.connect("doctree-resolved", collect_layouts, priority=900)
+    app.connect("build-finished", end_layouts)
     setup_domain(app)
     # HTML only: the stylesheet, and where the names in tables may break
     app.add_css_file(STYLESHEET)

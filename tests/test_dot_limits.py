@@ -156,12 +156,15 @@ def test_a_slow_layout_is_text_with_one_warning_and_the_rest_is_drawn(make_app, 
     assert no_process_mentions(app.outdir)
 
 
-@pytest.mark.parametrize("builder", ["html", "latex"])
-def test_a_dot_that_never_finishes_is_stopped_once_per_diagram(make_app, tmp_path, builder):
+@pytest.mark.parametrize(("builder", "parallel"), [("html", 1), ("latex", 1), ("html", 2),
+                                                   ("latex", 2)])
+def test_a_dot_that_never_finishes_is_stopped_once_per_diagram(make_app, tmp_path, builder,
+                                                               parallel):
+    """Also under -j 2, where two are laid out at a time."""
     script = slow_dot(tmp_path)
     srcdir = diagram_pages(tmp_path / "src", graphviz_dot=str(script),
                            rabbitmq_topology_dot_timeout=1)
-    app = make_app(builder, srcdir=srcdir, freshenv=True)
+    app = make_app(builder, srcdir=srcdir, freshenv=True, parallel=parallel)
     started = time.monotonic()
     app.build()
     assert time.monotonic() - started < 60  # three diagrams of a second each, not 300 s
@@ -171,6 +174,7 @@ def test_a_dot_that_never_finishes_is_stopped_once_per_diagram(make_app, tmp_pat
     for where in ("slow.rst:4", "slow.rst:6", "other.rst:4"):
         assert f"{where}: WARNING: rabbitmq-topology: dot did not lay out" in warnings
     assert ended(int((tmp_path / "sleep.pid").read_text()))
+    assert no_process_mentions(tmp_path)
     if builder == "html":
         assert "exchange fan -> queue q0" in page_text((app.outdir / "other.html").read_text())
 

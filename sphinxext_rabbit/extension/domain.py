@@ -149,8 +149,9 @@ def summary_of(content: Element) -> str:
 
 
 #: the entities of the topologies directives read lately, by identity (many pages draw
-#: one source: its entities are counted once), with the topology to keep the identity
-_entities: dict[int, tuple[Topology, frozenset[Key]]] = {}
+#: one source: its entities are counted once), with the topology to keep the identity;
+#: as plain tuples, which the environment pickles and loads several times faster
+_entities: dict[int, tuple[Topology, frozenset[tuple[str, str, str]]]] = {}
 MAX_REMEMBERED = 32
 
 
@@ -160,7 +161,8 @@ def note_read(directive: SphinxDirective, source_id: tuple, topology: Topology) 
     if remembered is None or remembered[0] is not topology:
         if len(_entities) >= MAX_REMEMBERED:
             _entities.clear()
-        remembered = _entities[id(topology)] = (topology, entities_of(topology))
+        remembered = _entities[id(topology)] = (
+            topology, frozenset((kind, vhost, name) for kind, vhost, name in entities_of(topology)))
     domain: RabbitmqDomain = directive.env.domains["rabbitmq"]  # type: ignore[assignment]
     domain.note_source(directive.env.docname, source_id, remembered[1])
 
@@ -393,7 +395,8 @@ class RabbitmqDomain(Domain):
             drawn[key] = (rank, anchor)
         self._forget_targets()
 
-    def note_source(self, docname: str, source_id: tuple, entities: frozenset[Key]) -> None:
+    def note_source(self, docname: str, source_id: tuple,
+                    entities: frozenset[tuple[str, str, str]]) -> None:
         self.data["sources"].setdefault(docname, {})[source_id] = entities
 
     def clear_doc(self, docname: str) -> None:
@@ -450,11 +453,11 @@ class RabbitmqDomain(Domain):
 
     def drawn_entities(self) -> set[Key]:
         """Every entity the build's directives read (not only what they show)."""
-        found: set[Key] = set()
+        found: set[tuple[str, str, str]] = set()
         for sources in self.data["sources"].values():
             for entities in sources.values():
                 found.update(entities)
-        return found
+        return {Key(*entity) for entity in found}
 
     # -- resolving ------------------------------------------------------------------------
 

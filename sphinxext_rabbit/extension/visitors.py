@@ -5,17 +5,15 @@ from __future__ import annotations
 import html
 import posixpath
 import re
-from hashlib import sha1
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 from typing import TYPE_CHECKING
-from urllib.parse import quote
 
 from docutils import nodes
 from sphinx.util import logging
 
-from ..output.dot import LINK_ATTRIBUTES, dot_string
-from ..output.graphviz import DotBinary, DotFailed, DotTimeout, draw, find_dot
+from ..output.graphviz import find_dot
 from .directive import rabbitmq_warning
+from .layouts import Layout, drawn
 from .table_nodes import (
     LATEX_LITERAL_BREAKS,
     LATEX_PAGE_LINES,
@@ -27,7 +25,6 @@ from .table_nodes import (
 
 if TYPE_CHECKING:
     from sphinx.application import Sphinx
-    from sphinx.builders import Builder
     from sphinx.writers.html5 import HTML5Translator
     from sphinx.writers.latex import LaTeXTranslator
     from sphinx.writers.texinfo import TexinfoTranslator
@@ -36,7 +33,6 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-_PREFIX = "rabbitmq"
 _DRAWING_FORMATS = frozenset({"html", "latex", "texinfo"})
 
 
@@ -129,110 +125,14 @@ def choose_dot(app: Sphinx) -> None:
     app.builder.rabbitmq_dot = binary  # type: ignore[attr-defined]
 
 
-def _binary(translator: nodes.NodeVisitor) -> DotBinary | None:
-    return getattr(translator.builder, "rabbitmq_dot", None)  # type: ignore[attr-defined]
-
-
-def page_links(code: str, builder: Builder) -> str:
-    """*code* with its links to anchors of the page being written (``URL="#..."``: a
-    summary node's link to its row of the groups table) made relative to the image, which
-    HTML builders write into a folder of the output's root. (In DOT text a quote from the
-    input is always escaped, so ``URL="#`` is only ever an attribute.)"""
-    docname = getattr(builder, "current_docname", None)
-    if 'URL="#' not in code or builder.format != "html" or docname is None:
-        return code
-    up = "../" * len([part for part in builder.imagedir.split("/") if part])
-    return code.replace('URL="#', f'URL="{up}{builder.get_target_uri(docname)}#')
-
-
-def linked_code(translator: nodes.NodeVisitor, node: rabbitmq_diagram,
-                from_image: bool) -> str:
-    """The diagram's DOT with each node's link to its entity's description, else its table
-    row (`dot.LINK_ATTRIBUTES` replaced; dropped for an entity with neither). The address is
-    relative to the image when *from_image* (an SVG shown by <object> resolves its links
-    so), else to the page (a PNG's image map). The image is cached by this text."""
-    from .domain import Key, RabbitmqDomain
-
-    code: str = node["code"]
-    links = node.get("links") or {}
-    if not links:
-        return code
+def _drawn(translator: nodes.NodeVisitor, node: rabbitmq_diagram) -> tuple[Layout, str] | None:
+    """The diagram laid out, and its image's path relative to the page; None when the
+    text fallback is wanted."""
     builder = translator.builder  # type: ignore[attr-defined]
-    domain: RabbitmqDomain = builder.env.domains["rabbitmq"]
-    image_to_root = "../" * len(PurePosixPath(builder.imagedir).parts)
-
-    def address(node_id: str) -> str | None:
-        found = domain.target_of(Key(*links[node_id]), at_most=0)
-        if found is None:
-            return None
-        docname, anchor = found
-        if from_image:
-            page = builder.get_target_uri(docname)
-            if page.startswith("#"):  # singlehtml: every page is one file
-                page = builder.config.root_doc + builder.out_suffix
-            page = image_to_root + page
-        else:
-            page = builder.get_relative_uri(builder.current_docname, docname).split("#", 1)[0]
-            if not page:  # this page, named: page_links takes "#..." for the image's own
-                own = builder.get_target_uri(builder.current_docname).split("#", 1)[0]
-                page = "./" if own.endswith("/") else (
-                    posixpath.basename(own) or builder.config.root_doc + builder.out_suffix)
-        return quote(page, safe="/:.~-_") + "#" + anchor
-
-    def replace(match: re.Match[str]) -> str:
-        url = address(match.group(1))
-        if url is None:
-            return ""
-        return f'{match.group(1)} [URL={dot_string(url)}, target="_top"];'
-
-    return _LINKED.sub(replace, code)
-
-
-_LINKED = re.compile(r"^(v\d+_[a-z]+\d+) " + re.escape(LINK_ATTRIBUTES) + "$", re.MULTILINE)
-
-
-def _render(translator: nodes.NodeVisitor, node: rabbitmq_diagram,
-            image_format: str, code: str | None = None, *,
-            folder: Path | None = None) -> str | None:
-    """The image's path relative to the page; None when the text fallback is wanted.
-
-    dot is run here, not through sphinx.ext.graphviz's render_dot, which has no time limit
-    and drops what dot says; its settings (graphviz_dot, graphviz_dot_args) are honoured."""
-    binary = _binary(translator)
-    if binary is None or node["code"] is None:  # no dot, or too large to draw
+    layout = drawn(builder, node, getattr(builder, "current_docname", ""))
+    if layout is None:
         return None
-    builder = translator.builder  # type: ignore[attr-defined]
-    config = builder.config
-    code = page_links(code or node["code"], builder)
-    arguments = list(config.graphviz_dot_args)
-    # the same drawing has one image, whichever page shows it; the configured name keeps
-    # absolute paths out of the name when dot is on PATH
-    dot = config.graphviz_dot if binary.name == "dot" else binary.path
-    digest = sha1("\0".join([code, dot, *arguments, image_format]).encode(),
-                  usedforsecurity=False).hexdigest()
-    name = f"{_PREFIX}-{digest}.{image_format}"
-    absolute = (folder or builder.outdir / builder.imagedir) / name
-    if not absolute.is_file():
-        absolute.parent.mkdir(parents=True, exist_ok=True)
-        timeout = config.rabbitmq_topology_dot_timeout
-        try:
-            messages = draw(binary, code, image_format, str(absolute),
-                            timeout=timeout, arguments=arguments)
-        except DotTimeout:
-            rabbitmq_warning(
-                f"rabbitmq-topology: {binary.name} did not lay out this diagram in "
-                f"{timeout:g} s (rabbitmq_topology_dot_timeout); shown as text. Narrow it "
-                "with :vhost:, :include: or :exclude:, or raise "
-                "rabbitmq_topology_dot_timeout", location=node, subtype="limit")
-            return None
-        except DotFailed as exc:
-            rabbitmq_warning(f"rabbitmq-topology: drawing failed: {exc}", location=node,
-                             subtype="dot")
-            return None
-        for message in messages:
-            rabbitmq_warning(f"rabbitmq-topology: {message}", location=node,
-                             subtype="dot-warning")
-    return posixpath.join(builder.imgpath, name)
+    return layout, posixpath.join(builder.imgpath, layout.image.name)
 
 
 def _scaled(length: str, scale: int) -> str:
@@ -276,35 +176,28 @@ def _html_size(node: rabbitmq_diagram, path: str, image_format: str) -> str:
 
 
 def html_visit_rabbitmq_diagram(self: HTML5Translator, node: rabbitmq_diagram) -> None:
-    binary = _binary(self)
-    image_format = self.builder.config.rabbitmq_topology_output_format
-    if binary is not None and binary.is_pure:
-        image_format = "svg"  # graphviz-pure draws no PNG image maps
-    code = linked_code(self, node, from_image=image_format == "svg")
-    relative = _render(self, node, image_format, code)
+    found = _drawn(self, node)
     # the diagram's ID: references to what it draws lead here (IDs are made by make_id)
     ids = "".join(f' id="{html.escape(anchor)}"' for anchor in node["ids"][:1])
-    if relative is None:
+    if found is None:
         self.body.append(f"<span{ids}></span>")
         return  # the literal-block child is the fallback
+    layout, relative = found
     alt = html.escape(node["alt"])
-    size = _html_size(node, str(self.builder.outdir / self.builder.imagedir
-                                / posixpath.basename(relative)), image_format)
+    size = _html_size(node, str(layout.image), layout.image_format)
     # in a figure, the figure is aligned (figure_wrapper moves :align: to it)
     align = f" align-{node['align']}" if "align" in node else ""
     self.body.append(f'<div{ids} class="graphviz rabbitmq-topology{align}">')
-    if image_format == "svg":
+    if layout.image_format == "svg":
         self.body.append(f'<object data="{html.escape(relative)}" type="image/svg+xml" '
                          f'class="graphviz"{size}><p class="warning">{alt}</p></object>')
+    elif layout.image_map is None:
+        self.body.append(f'<img src="{html.escape(relative)}" alt="{alt}" '
+                         f'class="graphviz"{size}/>')
     else:
-        image_map = _image_map(self, node, code) if node.get("links") else None
-        if image_map is None:
-            self.body.append(f'<img src="{html.escape(relative)}" alt="{alt}" '
-                             f'class="graphviz"{size}/>')
-        else:
-            name, areas = image_map
-            self.body.append(f'<img src="{html.escape(relative)}" alt="{alt}" '
-                             f'usemap="#{name}" class="graphviz"{size}/>{areas}')
+        name, areas = _image_map(layout.image_map)
+        self.body.append(f'<img src="{html.escape(relative)}" alt="{alt}" '
+                         f'usemap="#{name}" class="graphviz"{size}/>{areas}')
     self.body.append("</div>\n")
     raise nodes.SkipNode
 
@@ -320,28 +213,20 @@ _MAP_START = re.compile(r'^<map id="[^"]*" name="[^"]*">')
 _AREA_ID = re.compile(r'(<area shape="[a-z]+") id="[^"]*"')
 
 
-def _image_map(translator: HTML5Translator, node: rabbitmq_diagram,
-               code: str) -> tuple[str, str] | None:
+def _image_map(path: Path) -> tuple[str, str]:
     """A PNG's image map (dot's cmapx, whose attributes dot escapes), named after its DOT
-    so that two diagrams of a page keep theirs apart; None when dot could not write it."""
-    builder = translator.builder
-    # kept with the doctrees: an image map is part of the page, not a file of the output
-    folder = Path(builder.doctreedir) / "rabbitmq-maps"
-    relative = _render(translator, node, "cmapx", code, folder=folder)
-    if relative is None:
-        return None
-    path = folder / posixpath.basename(relative)
-    name = "rabbitmq-map-" + posixpath.basename(relative).split("-", 1)[1].split(".")[0]
+    so that two diagrams of a page keep theirs apart."""
+    name = "rabbitmq-map-" + path.name.split("-", 1)[1].split(".")[0]
     areas = _MAP_START.sub(f'<map id="{name}" name="{name}">',
                            _AREA_ID.sub(r"\1", path.read_text(encoding="utf-8")))
     return name, areas
 
 
 def latex_visit_rabbitmq_diagram(self: LaTeXTranslator, node: rabbitmq_diagram) -> None:
-    binary = _binary(self)
-    relative = _render(self, node, "png" if binary and binary.is_pure else "pdf")
-    if relative is None:
+    found = _drawn(self, node)
+    if found is None:
         return
+    relative = found[1]
     scale = node.get("scale", 100)
     options = [f"{name}={length}" for name in ("width", "height") if name in node
                if (length := self.latex_image_length(node[name], scale))]
@@ -356,9 +241,10 @@ def latex_visit_rabbitmq_diagram(self: LaTeXTranslator, node: rabbitmq_diagram) 
 
 
 def texinfo_visit_rabbitmq_diagram(self: TexinfoTranslator, node: rabbitmq_diagram) -> None:
-    relative = _render(self, node, "png")
-    if relative is None:
+    found = _drawn(self, node)
+    if found is None:
         return
+    relative = found[1]
     self.body.append(f"@image{{{relative[:-4]},,,[RabbitMQ topology],png}}\n")
     raise nodes.SkipNode
 

@@ -9,6 +9,8 @@ import shutil
 import signal
 import subprocess
 import sys
+import tempfile
+import time
 from dataclasses import dataclass
 
 PURE_NAME = "graphviz-pure"
@@ -105,38 +107,117 @@ def draw(binary: DotBinary, code: str, image_format: str, output: str, *,
          max_side: float | None = None) -> list[str]:
     """Lay out *code* into the image *output* within *timeout* seconds; what dot said
     (its warnings, such as a bitmap scaled down to fit), one message a line. With
-    *max_side*, a picture longer than that (pt) on a side is not written (`DotTooLarge`).
+    *max_side*, a picture longer than that (pt) on a side is not written (`DotTooLarge`)."""
+    return Drawing(binary, code, [(image_format, output)], timeout=timeout,
+                   arguments=arguments, max_side=max_side).result()
 
-    The image is written beside *output* and renamed into place, so a killed or failed
+
+class Drawing:
+    """One run of dot under way, laying out *code* once into every ``(format, path)`` of
+    *outputs* (an image and its image map, say), for at most *timeout* seconds from its
+    start. Nothing waits for it until `result` is asked for, so several can run at once;
+    no thread is involved, so a process may fork while they run.
+
+    Each file is written beside its path and renamed into place, so a killed or failed
     dot leaves no partial image that a later build would take as drawn."""
-    partial = f"{output}.{os.getpid()}.partial"
-    # a session of its own: on a timeout the whole group goes, also what a wrapper
-    # script started (which would otherwise hold the pipe open, and the build with it)
-    try:
-        process = subprocess.Popen(
-            [binary.path, *arguments, f"-T{image_format}", f"-o{partial}"],
-            stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-            start_new_session=True)
-    except OSError as exc:  # not executable, not a program
-        raise DotFailed(f"{binary.path} cannot be run: {exc.strerror or exc}") from None
-    with process:
-        try:
-            _, stderr = process.communicate(code.encode(), timeout=timeout)
-        except subprocess.TimeoutExpired:
-            _kill_group(process)
+
+    def __init__(self, binary: DotBinary, code: str, outputs: list[tuple[str, str]], *,
+                 timeout: float, arguments: tuple[str, ...] | list[str] = (),
+                 max_side: float | None = None) -> None:
+        self.binary = binary
+        self.timeout = timeout
+        self.max_side = max_side
+        self.partials = [(image_format, output, f"{output}.{os.getpid()}.partial")
+                         for image_format, output in outputs]
+        self._outcome: list[str] | Exception | None = None
+        self.deadline = time.monotonic() + timeout
+        # the text is read from a file and what dot says written to one: no pipe to keep
+        # fed or drained while it runs
+        with tempfile.TemporaryFile() as stdin:
+            stdin.write(code.encode())
+            stdin.seek(0)
+            self._stderr = tempfile.TemporaryFile()
+            # a session of its own: on a timeout the whole group goes, also what a
+            # wrapper script started
+            try:
+                self._process: subprocess.Popen[bytes] | None = subprocess.Popen(
+                    [binary.path, *arguments,
+                     *(f"-{flag}{value}" for image_format, _, partial in self.partials
+                       for flag, value in (("T", image_format), ("o", partial)))],
+                    stdin=stdin, stdout=subprocess.DEVNULL, stderr=self._stderr,
+                    start_new_session=True)
+            except OSError as exc:  # not executable, not a program
+                self._process = None
+                self._finish(DotFailed(f"{binary.path} cannot be run: {exc.strerror or exc}"))
+
+    def done(self, wait: float = 0.0) -> bool:
+        """Whether dot has ended (or, past its time, been ended), waiting up to *wait*
+        seconds for it."""
+        if self._outcome is None:
+            assert self._process is not None  # (set until there is an outcome)
+            try:
+                self._process.wait(min(wait, max(0.0, self.deadline - time.monotonic())))
+            except subprocess.TimeoutExpired:
+                if time.monotonic() >= self.deadline:
+                    self._time_out()
+            else:
+                self._collect()
+        return self._outcome is not None
+
+    def stop(self) -> None:
+        """End dot now, if it runs (no image is written)."""
+        if self._outcome is None:
+            assert self._process is not None
+            _kill_group(self._process)
+            self._finish(DotFailed(f"{self.binary.name} was stopped"))
+
+    def result(self) -> list[str]:
+        """Wait for dot: what it said, or the exception that says why there is no image
+        (`DotTimeout`, `DotFailed`, `DotTooLarge`)."""
+        if self._outcome is None:
+            assert self._process is not None  # (set until there is an outcome)
+            try:
+                self._process.wait(max(0.0, self.deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                self._time_out()
+            else:
+                self._collect()
+        if isinstance(self._outcome, Exception):
+            raise self._outcome
+        assert self._outcome is not None
+        return self._outcome
+
+    def _time_out(self) -> None:
+        assert self._process is not None
+        _kill_group(self._process)
+        self._finish(DotTimeout(f"{self.binary.name} did not finish in {self.timeout:g} s"))
+
+    def _collect(self) -> None:
+        assert self._process is not None
+        self._stderr.seek(0)
+        messages = dot_messages(self.binary, self._stderr.read().decode(errors="replace"))
+        returncode = self._process.returncode
+        if returncode != 0 or not all(os.path.isfile(partial)
+                                      for _, _, partial in self.partials):
+            self._finish(DotFailed("; ".join(messages) or f"{self.binary.name} exited with "
+                                   f"code {returncode} and wrote no image"))
+            return
+        for image_format, _, partial in self.partials:
+            if (self.max_side is not None
+                    and (size := picture_size(partial, image_format)) is not None
+                    and max(size) > self.max_side):
+                self._finish(DotTooLarge(*size))
+                return
+        for _, output, partial in self.partials:
+            os.replace(partial, output)
+        self._finish(messages)
+
+    def _finish(self, outcome: list[str] | Exception) -> None:
+        self._outcome = outcome
+        self._stderr.close()
+        self._process = None
+        for _, _, partial in self.partials:
             _remove(partial)
-            raise DotTimeout(f"{binary.name} did not finish in {timeout:g} s") from None
-    messages = dot_messages(binary, stderr.decode(errors="replace"))
-    if process.returncode != 0 or not os.path.isfile(partial):
-        _remove(partial)
-        raise DotFailed("; ".join(messages) or f"{binary.name} exited with code "
-                        f"{process.returncode} and wrote no image")
-    if (max_side is not None and (size := picture_size(partial, image_format)) is not None
-            and max(size) > max_side):
-        _remove(partial)
-        raise DotTooLarge(*size)
-    os.replace(partial, output)
-    return messages
 
 
 def dot_messages(binary: DotBinary, stderr: str) -> list[str]:
