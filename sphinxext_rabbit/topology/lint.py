@@ -2,8 +2,15 @@
 
 from __future__ import annotations
 
-from .model import WARNING, Problem, ProblemCode, Severity, VhostTopology, routing_type
-from .route import X_MATCH_MODES, Message, Router
+from .model import (
+    WARNING,
+    X_MATCH_MODES,
+    Problem,
+    ProblemCode,
+    Severity,
+    VhostTopology,
+    routing_type,
+)
 
 #: how a queue gets a message TTL: its argument, or a policy's or operator policy's key
 _TTL_ARGUMENT = "x-message-ttl"
@@ -69,6 +76,10 @@ def dead_letter_cycles(view: VhostTopology) -> list[list[str]]:
                 and expires_messages(view, name)}
     if not expiring:
         return []
+    # imported here: the routing simulator is needed only where queues expire messages, and
+    # importing it would cost every other run (its records are built when it is imported)
+    from .route import Message, Router
+
     router = Router(view)
     expiring &= router.dead_letter_edges.keys()
     routes: dict[tuple[str, tuple[str, ...] | None], list[str]] = {}
