@@ -57,9 +57,11 @@ def expires_messages(view: VhostTopology, name: str) -> bool:
     queue = view.queues[name]
     if _TTL_ARGUMENT in queue.arguments:
         return True
-    return any(_TTL_POLICY_KEY in policies[("queue", name)].definition
-               for policies in (view.effective_policies, view.effective_operator_policies)
-               if ("queue", name) in policies)
+    for policies in (view.effective_policies, view.effective_operator_policies):
+        policy = policies.get(("queue", name))
+        if policy is not None and _TTL_POLICY_KEY in policy.definition:
+            return True
+    return False
 
 
 def dead_letter_cycles(view: VhostTopology) -> list[list[str]]:

@@ -495,7 +495,8 @@ def _link_across(result: list[VhostTopology], resolved: dict[str, VhostTopology]
         return edge.vhost != view.vhost and edge.vhost in drawn
 
     for view in result:
-        if any(copied(edge, view) for edge in view.edges):
+        # (with one vhost drawn there is no other to have copied an edge from)
+        if len(drawn) > 1 and any(copied(edge, view) for edge in view.edges):
             view.edges = [edge for edge in view.edges if not copied(edge, view)]
 
     def kept_there(external: str, links: dict[str, tuple[str, str, str]]) -> bool:
