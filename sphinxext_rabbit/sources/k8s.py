@@ -77,14 +77,16 @@ _SPEC_FIELD = {"auto_delete": "autoDelete", "destination_type": "destinationType
                "routing_key": "routingKey", "apply-to": "applyTo"}
 _TYPE_NAMES = {str: "a string", bool: "true or false", int: "an integer", dict: "an object",
                list: "a list"}
+# The module's patterns are compiled by `re` when first used: most runs read no manifests,
+# and compiling them would cost every run that reads an export.
 # a Kubernetes object name (RFC 1123 subdomain), which a Secret's must be
-_OBJECT_NAME = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*")
-_CAMEL_HUMP = re.compile(r"(?<=[a-z])([A-Z]+)")
+_OBJECT_NAME = r"[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*"
+_CAMEL_HUMP = r"(?<=[a-z])([A-Z]+)"
 # how load.py names an entry in a problem: "queues[3]"
-_DOCUMENT_ENTRY = re.compile(r"(\w+)\[(\d+)\]")
+_DOCUMENT_ENTRY = r"(\w+)\[(\d+)\]"
 
-_API_VERSION = re.compile(r"""(?:^|[{,])[ \t-]*["']?apiVersion["']?[ \t]*:""", re.MULTILINE)
-_KIND = re.compile(r"""(?:^|[{,])[ \t-]*["']?kind["']?[ \t]*:""", re.MULTILINE)
+_API_VERSION = r"""(?m)(?:^|[{,])[ \t-]*["']?apiVersion["']?[ \t]*:"""
+_KIND = r"""(?m)(?:^|[{,])[ \t-]*["']?kind["']?[ \t]*:"""
 
 
 def looks_like_manifests(text: str) -> bool:
@@ -94,8 +96,8 @@ def looks_like_manifests(text: str) -> bool:
     A cheap test on the text (YAML or JSON), without parsing it.
     """
     # the substring first: the patterns would take a while over a big export
-    return ("apiVersion" in text and _API_VERSION.search(text) is not None
-            and _KIND.search(text) is not None)
+    return ("apiVersion" in text and re.search(_API_VERSION, text) is not None
+            and re.search(_KIND, text) is not None)
 
 
 def _secret_uri(secret: str, key: str) -> str:
@@ -226,7 +228,7 @@ class _ManifestReader:
         kind = manifest.kind
         if "uriSecret" in spec:
             secret = spec["uriSecret"].get("name")
-            if not isinstance(secret, str) or not _OBJECT_NAME.fullmatch(secret):
+            if not isinstance(secret, str) or not re.fullmatch(_OBJECT_NAME, secret):
                 self.problem(ERROR, "schema", f"{manifest.label}: spec.uriSecret.name should "
                              "be the name of a Secret; skipped",
                              manifest.line_of("uriSecret"), manifest)
@@ -309,7 +311,7 @@ class _ManifestReader:
 
     def in_manifest_terms(self, problem: Problem) -> Problem:
         """Name the manifest instead of the built document's entry (``queues[3]``)."""
-        entry = _DOCUMENT_ENTRY.match(problem.where or "")
+        entry = re.match(_DOCUMENT_ENTRY, problem.where or "")
         origins = self.origins.get(entry[1]) if entry else None
         if entry is None or origins is None:
             return problem
@@ -363,7 +365,7 @@ def _operator_policy(spec: dict[str, Any]) -> tuple[str, dict[str, Any]]:
 def _parameter_value(spec: dict[str, Any]) -> dict[str, Any]:
     """The spec's settings under the broker's names: srcQueue -> src-queue, messageTTL ->
     message-ttl."""
-    return {_CAMEL_HUMP.sub(lambda hump: "-" + hump[1].lower(), field): value
+    return {re.sub(_CAMEL_HUMP, lambda hump: "-" + hump[1].lower(), field): value
             for field, value in spec.items()
             if field not in ("name", "vhost", "uriSecret", "rabbitmqClusterReference")}
 

@@ -2,8 +2,15 @@
 
 from __future__ import annotations
 
-from .model import WARNING, Problem, ProblemCode, Severity, VhostTopology, routing_type
-from .route import X_MATCH_MODES, Message, Router
+from .model import (
+    WARNING,
+    X_MATCH_MODES,
+    Problem,
+    ProblemCode,
+    Severity,
+    VhostTopology,
+    routing_type,
+)
 
 #: how a queue gets a message TTL: its argument, or a policy's or operator policy's key
 _TTL_ARGUMENT = "x-message-ttl"
@@ -50,9 +57,11 @@ def expires_messages(view: VhostTopology, name: str) -> bool:
     queue = view.queues[name]
     if _TTL_ARGUMENT in queue.arguments:
         return True
-    return any(_TTL_POLICY_KEY in policies[("queue", name)].definition
-               for policies in (view.effective_policies, view.effective_operator_policies)
-               if ("queue", name) in policies)
+    for policies in (view.effective_policies, view.effective_operator_policies):
+        policy = policies.get(("queue", name))
+        if policy is not None and _TTL_POLICY_KEY in policy.definition:
+            return True
+    return False
 
 
 def dead_letter_cycles(view: VhostTopology) -> list[list[str]]:
@@ -69,6 +78,10 @@ def dead_letter_cycles(view: VhostTopology) -> list[list[str]]:
                 and expires_messages(view, name)}
     if not expiring:
         return []
+    # imported here: the routing simulator is needed only where queues expire messages, and
+    # importing it would cost every other run (its records are built when it is imported)
+    from .route import Message, Router
+
     router = Router(view)
     expiring &= router.dead_letter_edges.keys()
     routes: dict[tuple[str, tuple[str, ...] | None], list[str]] = {}

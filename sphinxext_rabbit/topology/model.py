@@ -58,6 +58,9 @@ def is_builtin_exchange(name: str) -> bool:
     return name in BUILTIN_EXCHANGES or name.startswith("amq.")
 
 
+#: the ``x-match`` values of a headers binding the broker takes
+X_MATCH_MODES = ("all", "any", "all-with-x", "any-with-x")
+
 KNOWN_EXCHANGE_TYPES = frozenset({
     "direct", "fanout", "topic", "headers",
     "x-local-random", "x-modulus-hash", "x-consistent-hash", "x-random",

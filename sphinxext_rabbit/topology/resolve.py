@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import bisect
+import itertools
 import json
 import re
 from typing import Any
@@ -173,29 +175,46 @@ class _Resolver:
                      if id(p) not in applied and id(p) in self.compiled]
         if not unapplied:
             return
-        entities = [(kind, f"{kind} {name!r}", subject(name), _kind_applied_to(kind, entity))
+        entities = [(kind, name, _kind_applied_to(kind, entity))
                     for kind, listed in (("queue", self.view.queues),
                                          ("exchange", self.view.exchanges))
                     for name, entity in listed.items() if entity.origin == "declared"]
-        declared = {kind for kind, _, _, _ in entities}
+        declared = {kind for kind, _, _ in entities}
+        # the names sorted, with their positions: a pattern's literal start finds the only
+        # names it may match, which are then searched in their order, as without it
+        by_name = sorted((name, position) for position, (_, name, _) in enumerate(entities))
+        names = [name for name, _ in by_name]
         for policy in unapplied:
-            pattern = self.compiled[id(policy)][0]
+            pattern, start = self.compiled[id(policy)]
             kinds = {"exchanges": ("exchange",), "all": ("exchange", "queue")}.get(
                 policy.apply_to, ("queue",))
             if not any(kind in declared for kind in kinds):
                 continue  # a source without queues or exchanges (a policies file) cannot tell
-            of_its_kind = [(label, encoded) for _, label, encoded, applies in entities
-                           if _applies_to(policy.apply_to, applies)]
-            # (a name PCRE gave up on is not matched, and is noted once)
-            given_up = set(self.matcher.gave_up.get(pattern, ()))
-            if not any(label not in given_up and self.matcher.search(pattern, encoded, label)
-                       for label, encoded in of_its_kind):
+            candidates = entities
+            if start:
+                candidates = [entities[position]
+                              for position in _starting_with(start, names, by_name)]
+            if not self.matches_some(pattern, policy.apply_to, candidates):
                 what = "operator policy" if policy.operator else "policy"
                 kind = _APPLY_TO_WORDS.get(policy.apply_to, "entity")
                 self.problem(WARNING, "policy-matches-nothing",
                              f"{what} {policy.name!r} (pattern {policy.pattern!r}, apply-to "
                              f"{policy.apply_to!r}) matches no {kind} declared in the vhost: "
                              "check the pattern, or leave it for entities declared later")
+
+    def matches_some(self, pattern: Regex, apply_to: str,
+                     entities: list[tuple[str, str, str]]) -> bool:
+        """Whether *pattern* matches one of the (kind, name, what apply-to is checked
+        against) *entities* that *apply_to* covers (a name PCRE gave up on is not matched,
+        and is noted once)."""
+        given_up = set(self.matcher.gave_up.get(pattern, ()))
+        for kind, name, applies in entities:
+            if not _applies_to(apply_to, applies):
+                continue
+            label = f"{kind} {name!r}"
+            if label not in given_up and self.matcher.search(pattern, subject(name), label):
+                return True
+        return False
 
     def report_gave_up(self) -> None:
         """One warning per pattern on which PCRE gave up, naming a policy that has it."""
@@ -480,6 +499,17 @@ class _Candidates:
             if found is not None:
                 ranks = sorted(ranks + found) if ranks else found
         return [self.ranked[rank] for rank in ranks]
+
+
+def _starting_with(start: str, names: list[str], by_name: list[tuple[str, int]]) -> list[int]:
+    """The positions of the names that start with *start*, in order; *names* sorted, and
+    *by_name* the same with each name's position."""
+    found = []
+    for name, position in itertools.islice(by_name, bisect.bisect_left(names, start), None):
+        if not name.startswith(start):
+            break
+        found.append(position)
+    return sorted(found)
 
 
 _LITERAL_START = re.compile(r"\^((?:[\w-]|\\[.\-/])*)")

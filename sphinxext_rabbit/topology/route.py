@@ -23,6 +23,7 @@ from .model import (
     DEFAULT_EXCHANGE,
     ERROR,
     WARNING,
+    X_MATCH_MODES,
     Edge,
     Origin,
     Problem,
@@ -33,7 +34,6 @@ from .model import (
 )
 from .resolve import edge_sort_key
 
-X_MATCH_MODES = ("all", "any", "all-with-x", "any-with-x")
 #: exchange types that deliver to exactly one of their bound destinations, by a hash or at
 #: random: which one cannot be told from definitions
 ONE_OF_TYPES = frozenset({"x-consistent-hash", "x-random", "x-local-random", "x-modulus-hash"})

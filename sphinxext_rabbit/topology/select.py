@@ -4,10 +4,8 @@ with its depth and direction, stubs; and the named views of conf.py that set the
 from __future__ import annotations
 
 import bisect
-import difflib
 import fnmatch
 import functools
-import hashlib
 import itertools
 import re
 import warnings
@@ -156,6 +154,8 @@ def view_option_text(value: Any) -> str:
 
 def close_to(word: str, choices: Iterable[str]) -> str:
     """`` — did you mean 'X'?`` for the closest of *choices*, or ""."""
+    import difflib  # for a message about a mistake: not paid for on every run
+
     close = difflib.get_close_matches(word, list(choices), n=1)
     return f" — did you mean {close[0]!r}?" if close else ""
 
@@ -495,7 +495,8 @@ def _link_across(result: list[VhostTopology], resolved: dict[str, VhostTopology]
         return edge.vhost != view.vhost and edge.vhost in drawn
 
     for view in result:
-        if any(copied(edge, view) for edge in view.edges):
+        # (with one vhost drawn there is no other to have copied an edge from)
+        if len(drawn) > 1 and any(copied(edge, view) for edge in view.edges):
             view.edges = [edge for edge in view.edges if not copied(edge, view)]
 
     def kept_there(external: str, links: dict[str, tuple[str, str, str]]) -> bool:
@@ -577,6 +578,8 @@ class Model:
         names them (when it draws every vhost, or one the source lacks)."""
         found = self.digests.get(vhost)
         if found is None:
+            import hashlib  # (a build's caching asks for digests; the command line does not)
+
             topology = self.topology
             names = self.vhost_names
             vhosts: Any = (topology.vhosts.get(vhost) if vhost is not None and vhost in names
