@@ -69,10 +69,23 @@ def setup(app: Sphinx) -> ExtensionMetadata:
         text=(visit_fallback, depart_diagram),
         man=(visit_fallback, depart_diagram),
     )
-    from .extension.table_nodes import html_depart_details, html_visit_details, rabbitmq_details
+    from .extension.html_style import html_depart_table, html_visit_table
+    from .extension.table_nodes import (
+        PrepareTables,
+        TableQuotes,
+        html_depart_details,
+        html_visit_details,
+        rabbitmq_details,
+        rabbitmq_table,
+    )
 
     # other builders show its content as a container's
     app.add_node(rabbitmq_details, html=(html_visit_details, html_depart_details))
+    # a table, numbered as docutils tables are; only HTML writes it, every other builder
+    # gets a docutils table (PrepareTables)
+    app.add_enumerable_node(rabbitmq_table, "table", html=(html_visit_table, html_depart_table))
+    app.add_transform(TableQuotes)
+    app.add_post_transform(PrepareTables)
     app.add_directive("rabbitmq-topology", RabbitmqTopology)
     app.add_directive("rabbitmq-problem-codes", RabbitmqProblemCodes)
     from .extension.html_style import (
@@ -164,7 +177,7 @@ def setup(app: Sphinx) -> ExtensionMetadata:
         "version": installed_version(),
         # bumped whenever what the extension keeps in the environment changes shape (or its
         # classes move), so that Sphinx rereads every page instead of unpickling stale state
-        "env_version": 3,
+        "env_version": 4,
         # the state in the environment (pages drawing live brokers, the warnings pages
         # recorded) is merged from parallel readers, so reading and writing parallelize
         "parallel_read_safe": True,
