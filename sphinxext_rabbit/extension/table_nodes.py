@@ -178,12 +178,14 @@ def table_node(table: Table, row_id: Callable[[EntityRef], str] | None = None, *
 
 
 def table_skeleton(node: rabbitmq_table) -> tuple[nodes.table, nodes.tbody]:
-    """The docutils table of *node* without its rows, and its (empty) body."""
+    """The docutils table of *node* without its rows, and its (empty) body. The title
+    moves to it: not a copy, which would lose what Sphinx's gettext builder reads (the
+    caption's ``uid``)."""
     table: Table = node["table"]
     result = nodes.table()
     result.update_basic_atts(node)
     result.source, result.line = node.source, node.line
-    result += node[0].deepcopy()
+    result += node.pop(0)
     group = nodes.tgroup(cols=len(table.headers))
     result += group
     group.extend(nodes.colspec(colwidth=width) for width in node["widths"])
