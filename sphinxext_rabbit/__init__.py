@@ -37,6 +37,7 @@ def setup(app: Sphinx) -> ExtensionMetadata:
     from .extension.directive import (
         RabbitmqProblemCodes,
         RabbitmqTopology,
+        end_reading,
         outdated_documents,
         rabbitmq_diagram,
         read_ahead,
@@ -73,6 +74,7 @@ def setup(app: Sphinx) -> ExtensionMetadata:
     from .extension.table_nodes import (
         PrepareTables,
         TableQuotes,
+        choose_table_form,
         html_depart_details,
         html_visit_details,
         rabbitmq_details,
@@ -86,6 +88,7 @@ def setup(app: Sphinx) -> ExtensionMetadata:
     app.add_enumerable_node(rabbitmq_table, "table", html=(html_visit_table, html_depart_table))
     app.add_transform(TableQuotes)
     app.add_post_transform(PrepareTables)
+    app.connect("builder-inited", choose_table_form)
     app.add_directive("rabbitmq-topology", RabbitmqTopology)
     app.add_directive("rabbitmq-problem-codes", RabbitmqProblemCodes)
     from .extension.html_style import (
@@ -150,6 +153,7 @@ def setup(app: Sphinx) -> ExtensionMetadata:
     app.connect("env-purge-doc", forget_document)
     app.connect("env-merge-info", merge_documents)
     app.connect("env-updated", report_warnings)
+    app.connect("env-check-consistency", end_reading, priority=900)
     app.connect("doctree-resolved", keep_man_names_whole)
     app.connect("doctree-resolved", keep_text_names_whole)
     app.connect("doctree-resolved", fit_latex_tables)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import html
 import math
+import operator
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import replace
@@ -263,15 +264,22 @@ class TableQuotes(SphinxSmartQuotes):
             headers = [self.educated([Span(header)], language)[0].text
                        for header in table.headers]
             node["table"] = replace(table, headers=headers, rows=[
-                [self.educated(cell, language) for cell in row] for row in table.rows])
+                _kept([self.educated(cell, language) for cell in row], row)
+                for row in table.rows])
 
     def educated(self, cell: Cell, language: str) -> Cell:
         tokens = [("literal", literal_text(span)) if span.literal
                   else ("plain", _ESCAPED.sub(r"\\\1", span.text)) for span in cell]
         texts = smartquotes.educate_tokens(tokens, attr=self.config.smartquotes_action,
                                            language=language)
-        return [span if span.literal or text == span.text else replace(span, text=text)
-                for span, text in zip(cell, texts, strict=True)]
+        return _kept([span if span.literal or text == span.text else replace(span, text=text)
+                      for span, text in zip(cell, texts, strict=True)], cell)
+
+
+def _kept(new: list, old: list) -> list:
+    """*old* when *new* holds the same items, as most cells and rows do: a table of
+    thousands of rows is not copied for the few quotes it has."""
+    return old if all(map(operator.is_, new, old)) else new
 
 
 def _quotes_language(language: str, alternative: bool) -> str:
@@ -291,20 +299,27 @@ def writes_rows(builder: Any) -> bool:
     return builder.format == "html" and not isinstance(builder, Epub3Builder)
 
 
+def choose_table_form(app: Any) -> None:
+    """builder-inited: what `PrepareTables` makes of the tables for this build's builder
+    (which a transform has no public way to in Sphinx 9): rows written one at a time, the
+    docutils table, or, for the dummy builder, which writes nothing, the node as it is."""
+    app.env.rabbitmq_table_form = ("rows" if writes_rows(app.builder)
+                                   else "kept" if app.builder.name == "dummy" else "docutils")
+
+
 class PrepareTables(SphinxPostTransform):
     """Before references are resolved: for HTML, a table gets one reference of each name
     it links (resolved once, copied into each row as it is written) and its words (for the
-    search index); any other builder gets the docutils table, which it writes as it is.
-    The dummy builder writes nothing: its tables are left as they are."""
+    search index); any other builder gets the docutils table, which it writes as it is."""
 
     default_priority = 5  # before ReferencesResolver, which resolves the names
 
     def run(self, **kwargs: Any) -> None:
-        builder = self.app.builder
-        if builder.name == "dummy":
+        form = getattr(self.env, "rabbitmq_table_form", "docutils")
+        if form == "kept":
             return
         for node in list(self.document.findall(rabbitmq_table)):
-            if writes_rows(builder):
+            if form == "rows":
                 node.extend(named_entities(node))
                 node += nodes.Text(table_words(node))
             else:
