@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 from docutils import nodes
 from sphinx.util.fileutil import copy_asset_file
 
+from ..output.tables import Span
 from .table_nodes import (
     extension_tables,
     rabbitmq_table,
@@ -68,8 +69,8 @@ def html_visit_table(self: HTML5Translator, node: rabbitmq_table) -> None:
     names = {(name["entity"], name["text"]): name.children
              for name in node.findall(rabbitmq_table_name)}
 
-    def name_nodes(span: object, text: str) -> list[nodes.Node]:
-        return [child.deepcopy() for child in names[span.entity, text]]  # type: ignore[attr-defined]
+    def name_nodes(span: Span, text: str) -> list[nodes.Node]:
+        return [child.deepcopy() for child in names[span.entity, text]]
 
     table, body = table_skeleton(node)
     mark_breakable(table)  # the header row

@@ -1,5 +1,6 @@
-"""Turn a `tables.Table` into a docutils table node; a long table folded away in HTML; give
-LaTeX its column widths."""
+"""The extension's tables in a doctree: one node holding a `tables.Table`, whose rows HTML
+writes one at a time and every other builder gets as a docutils table; a long table folded
+away in HTML; LaTeX's column widths."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import operator
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from docutils import nodes
 from docutils.utils import normalize_language_tag, smartquotes
@@ -21,6 +22,10 @@ from sphinx.util.nodes import is_smartquotable
 
 from ..output.tables import Cell, EntityRef, Span, Table
 from .i18n import translated
+
+if TYPE_CHECKING:
+    from sphinx.application import Sphinx
+    from sphinx.builders import Builder
 
 #: the class of every table the extension writes (what its builder-specific handlers fix up)
 TABLE_CLASS = "rabbitmq-table"
@@ -293,18 +298,20 @@ def _quotes_language(language: str, alternative: bool) -> str:
     return ""
 
 
-def writes_rows(builder: Any) -> bool:
+def writes_rows(builder: Builder) -> bool:
     """Whether *builder* writes a `rabbitmq_table`'s rows one at a time: the HTML builders,
     but epub, whose write_doc changes the links of the doctree (fix_ids, visible links)."""
     return builder.format == "html" and not isinstance(builder, Epub3Builder)
 
 
-def choose_table_form(app: Any) -> None:
+def choose_table_form(app: Sphinx) -> None:
     """builder-inited: what `PrepareTables` makes of the tables for this build's builder
     (which a transform has no public way to in Sphinx 9): rows written one at a time, the
     docutils table, or, for the dummy builder, which writes nothing, the node as it is."""
-    app.env.rabbitmq_table_form = ("rows" if writes_rows(app.builder)
-                                   else "kept" if app.builder.name == "dummy" else "docutils")
+    # state kept on the environment, as Sphinx extensions do
+    app.env.rabbitmq_table_form = (  # type: ignore[attr-defined]
+        "rows" if writes_rows(app.builder)
+        else "kept" if app.builder.name == "dummy" else "docutils")
 
 
 class PrepareTables(SphinxPostTransform):
