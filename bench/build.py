@@ -22,7 +22,8 @@ What is printed, with issue 16's targets:
   those drawing that vhost);
 * a no-op rebuild vs the graphviz project's, and how many ``dot`` runs (target: none);
 * peak memory (traced Python allocations) of reading one page that draws the largest
-  vhost with its bindings table, vs ``json.load`` of the file (target <= 3x).
+  vhost with its bindings table (dummy builder), and of building it to HTML (reading and
+  writing), vs ``json.load`` of the file (target <= 3x); and a cold HTML build's time.
 """
 
 from __future__ import annotations
@@ -159,39 +160,55 @@ with open(sys.argv[1], encoding="utf-8") as stream:
     json.load(stream)
 print(tracemalloc.get_traced_memory()[1])
 """
-#: reads the project (the dummy builder writes nothing, so runs no dot) with its imports done
-PEAK_OF_READING = """
-import sys, tracemalloc
+#: builds the project with the builder named by the third argument (with its imports done):
+#: the dummy builder reads and writes nothing, so runs no dot; html reads and writes. Prints
+#: the build's wall and CPU time and, when the fourth argument is "trace", its traced peak
+PEAK_OF_BUILDING = """
+import sys, time, tracemalloc
 from sphinx.application import Sphinx
-source, out = sys.argv[1:3]
-app = Sphinx(source, source, out, out + "/doctrees", "dummy", status=None,
+source, out, builder, trace = sys.argv[1:5]
+app = Sphinx(source, source, out + "/" + builder, out + "/doctrees", builder, status=None,
              warning=sys.stderr, freshenv=True)
-tracemalloc.start()
+if trace == "trace":
+    tracemalloc.start()
+wall, cpu = time.perf_counter(), time.process_time()
 app.build()
-print(tracemalloc.get_traced_memory()[1])
+print(time.perf_counter() - wall, time.process_time() - cpu, tracemalloc.get_traced_memory()[1])
 """
 
 
-def traced_peak(code: str, *arguments: str) -> int:
+def traced(code: str, *arguments: str) -> list[float]:
+    """The numbers *code* prints last (a peak, or times and a peak), *code* run in a
+    process of its own with *arguments*."""
     completed = subprocess.run([sys.executable, "-c", code, *arguments], check=True,
                                capture_output=True, text=True)
-    return int(completed.stdout.split()[-1])
+    return [float(word) for word in completed.stdout.splitlines()[-1].split()]
 
 
 def memory(definitions: str, vhost: str, folder: str) -> None:
+    """The peak of reading (dummy builder), and of reading and writing (html), one page that
+    draws *vhost* with its bindings table, vs json.load; and a cold HTML build's time."""
     big = Page("big", vhost, None)
     drawn = os.path.join(folder, "memory-page")
     empty = os.path.join(folder, "memory-empty")
     write_project(drawn, definitions, [big], graphviz=False, show="diagram, bindings")
     write_project(empty, definitions, [], graphviz=False)
-    json_peak = traced_peak(PEAK_OF_JSON_LOAD, definitions)
-    page_peak = traced_peak(PEAK_OF_READING, drawn, os.path.join(drawn, "_build"))
-    empty_peak = traced_peak(PEAK_OF_READING, empty, os.path.join(empty, "_build"))
-    print(f"peak memory, reading one page drawing vhost {vhost!r} with its bindings table: "
-          f"{page_peak / 2**20:.1f} MiB ({(page_peak - empty_peak) / 2**20:.1f} MiB more than "
-          f"an empty project), json.load {json_peak / 2**20:.1f} MiB -> "
-          f"{ratio(page_peak, json_peak)} ({ratio(page_peak - empty_peak, json_peak)} "
-          "without Sphinx's own) (target <= 3x)")
+    json_peak = traced(PEAK_OF_JSON_LOAD, definitions)[-1]
+    for builder, doing in (("dummy", "reading"), ("html", "building (reading and writing)")):
+        page_peak = traced(PEAK_OF_BUILDING, drawn, os.path.join(drawn, "_build"), builder,
+                           "trace")[-1]
+        empty_peak = traced(PEAK_OF_BUILDING, empty, os.path.join(empty, "_build"), builder,
+                            "trace")[-1]
+        print(f"peak memory, {doing} one page drawing vhost {vhost!r} with its bindings "
+              f"table: {page_peak / 2**20:.1f} MiB ({(page_peak - empty_peak) / 2**20:.1f} "
+              f"MiB more than an empty project), json.load {json_peak / 2**20:.1f} MiB -> "
+              f"{ratio(page_peak, json_peak)} ({ratio(page_peak - empty_peak, json_peak)} "
+              "without Sphinx's own) (target <= 3x)")
+    # (tracing slows a build several times over: timed untraced)
+    wall, cpu, _ = traced(PEAK_OF_BUILDING, drawn, os.path.join(drawn, "_build"), "html",
+                          "time")
+    print(f"  cold HTML build of that page: {wall:.2f} s wall, {cpu:.2f} s CPU "
+          "(Sphinx's own start-up left out)")
 
 
 def main() -> int:

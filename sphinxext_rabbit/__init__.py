@@ -37,6 +37,7 @@ def setup(app: Sphinx) -> ExtensionMetadata:
     from .extension.directive import (
         RabbitmqProblemCodes,
         RabbitmqTopology,
+        end_reading,
         outdated_documents,
         rabbitmq_diagram,
         read_ahead,
@@ -69,10 +70,25 @@ def setup(app: Sphinx) -> ExtensionMetadata:
         text=(visit_fallback, depart_diagram),
         man=(visit_fallback, depart_diagram),
     )
-    from .extension.table_nodes import html_depart_details, html_visit_details, rabbitmq_details
+    from .extension.html_style import html_depart_table, html_visit_table
+    from .extension.table_nodes import (
+        PrepareTables,
+        TableQuotes,
+        choose_table_form,
+        html_depart_details,
+        html_visit_details,
+        rabbitmq_details,
+        rabbitmq_table,
+    )
 
     # other builders show its content as a container's
     app.add_node(rabbitmq_details, html=(html_visit_details, html_depart_details))
+    # a table, numbered as docutils tables are; only HTML writes it, every other builder
+    # gets a docutils table (PrepareTables)
+    app.add_enumerable_node(rabbitmq_table, "table", html=(html_visit_table, html_depart_table))
+    app.add_transform(TableQuotes)
+    app.add_post_transform(PrepareTables)
+    app.connect("builder-inited", choose_table_form)
     app.add_directive("rabbitmq-topology", RabbitmqTopology)
     app.add_directive("rabbitmq-problem-codes", RabbitmqProblemCodes)
     from .extension.html_style import (
@@ -137,6 +153,7 @@ def setup(app: Sphinx) -> ExtensionMetadata:
     app.connect("env-purge-doc", forget_document)
     app.connect("env-merge-info", merge_documents)
     app.connect("env-updated", report_warnings)
+    app.connect("env-check-consistency", end_reading, priority=900)
     app.connect("doctree-resolved", keep_man_names_whole)
     app.connect("doctree-resolved", keep_text_names_whole)
     app.connect("doctree-resolved", fit_latex_tables)
@@ -164,7 +181,7 @@ def setup(app: Sphinx) -> ExtensionMetadata:
         "version": installed_version(),
         # bumped whenever what the extension keeps in the environment changes shape (or its
         # classes move), so that Sphinx rereads every page instead of unpickling stale state
-        "env_version": 3,
+        "env_version": 4,
         # the state in the environment (pages drawing live brokers, the warnings pages
         # recorded) is merged from parallel readers, so reading and writing parallelize
         "parallel_read_safe": True,

@@ -15,6 +15,7 @@ import unicodedata
 import pytest
 from docutils import nodes
 
+from sphinxext_rabbit.extension.table_nodes import docutils_table, rabbitmq_table
 from tests.helpers import ROOT
 
 TOOLS = ("latexmk", "pdflatex", "pdftotext")
@@ -26,12 +27,13 @@ COLUMN_GAP_PT = 12.0
 
 
 def extension_tables(doctrees) -> list[nodes.table]:
+    """The extension's tables of the pickled doctrees, as the builders write them (a
+    doctree holds each whole, as one node: see table_nodes.rabbitmq_table)."""
     tables = []
     for path in sorted(doctrees.glob("*.doctree")):
         with open(path, "rb") as file:
             document = pickle.load(file)  # noqa: S301 - the doctrees this test built
-        tables += [table for table in document.findall(nodes.table)
-                   if "rabbitmq-table" in table["classes"]]
+        tables += [docutils_table(table) for table in document.findall(rabbitmq_table)]
     return tables
 
 

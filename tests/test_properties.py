@@ -11,7 +11,7 @@ from docutils.writers import html5_polyglot
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from sphinxext_rabbit.extension.table_nodes import table_node
+from sphinxext_rabbit.extension.table_nodes import docutils_table, table_node
 from sphinxext_rabbit.output.dot import to_dot
 from sphinxext_rabbit.output.tables import bindings_table, queues_table
 from sphinxext_rabbit.output.wording import visible
@@ -92,8 +92,8 @@ def test_any_names_draw_intact_once_and_deterministically(doc):
 
     # in HTML every name is escaped: markup in a name never reaches the page as markup
     document = new_document("<property>")
-    document += table_node(bindings_table(built))
-    document += table_node(queues_table(built))
+    document += docutils_table(table_node(bindings_table(built)))
+    document += docutils_table(table_node(queues_table(built)))
     # a writer instance: docutils 0.21 takes no name here, 0.22 deprecates writer_name
     page = publish_from_doctree(document, writer=html5_polyglot.Writer(),
                                 settings_overrides={"report_level": 5}).decode()

@@ -8,7 +8,7 @@ from docutils.core import publish_from_doctree
 from docutils.utils import new_document
 from docutils.writers import get_writer_class
 
-from sphinxext_rabbit.extension.table_nodes import table_node
+from sphinxext_rabbit.extension.table_nodes import docutils_table, table_node
 from sphinxext_rabbit.output.tables import (
     Span,
     Table,
@@ -275,7 +275,7 @@ def literal_texts(node: nodes.Node) -> list[str]:
 
 
 def test_table_node_structure_and_literals() -> None:
-    node = table_node(bindings_table([topology()]))
+    node = docutils_table(table_node(bindings_table([topology()])))
     assert isinstance(node, nodes.table)
     assert node[0].astext() == "Bindings"
     group = node[1]
@@ -302,7 +302,7 @@ def test_table_node_structure_and_literals() -> None:
 
 
 def test_table_node_for_no_rows_says_none() -> None:
-    node = table_node(policies_table([VhostTopology("/")]))
+    node = docutils_table(table_node(policies_table([VhostTopology("/")])))
     body = next(node.findall(nodes.tbody))
     assert len(body) == 1
     assert [entry.astext() for entry in body[0]] == ["none"] + [""] * 6
@@ -312,8 +312,8 @@ def test_table_node_for_no_rows_says_none() -> None:
 @pytest.mark.parametrize("writer", ["html5", "latex", "manpage", "xml"])
 def test_table_node_writes_cleanly(writer: str) -> None:
     document = new_document("<test>")
-    document += table_node(queues_table([topology()], title="Queues of /"))
-    document += table_node(policies_table([]))
+    document += docutils_table(table_node(queues_table([topology()], title="Queues of /")))
+    document += docutils_table(table_node(policies_table([])))
     # a warning from the writer fails here, as it fails a build run with -W
     # a writer instance: docutils 0.21 takes no name here, 0.22 deprecates writer_name
     output = publish_from_doctree(

@@ -36,6 +36,7 @@ from ..sources import (
     SourceError,
     brokers_from_config,
     configured_broker_for,
+    forget_parsed,
     is_url,
     read_for_build,
     stamps,
@@ -110,6 +111,13 @@ def start_build(app: Sphinx) -> None:
     if not hasattr(app.env, "rabbitmq_drawn"):
         # docname -> {(sources, vhost, name): (their stamps, digest of what was drawn)}
         app.env.rabbitmq_drawn = {}  # type: ignore[attr-defined]
+
+
+def end_reading(app: Sphinx, env: BuildEnvironment) -> None:
+    """env-check-consistency, after the domain's checks (which read the reference sources):
+    the build has read what its pages draw, so the parsed files are let go before pages are
+    written."""
+    forget_parsed()
 
 
 def outdated_documents(app: Sphinx, env: BuildEnvironment, added: set[str],

@@ -1,21 +1,31 @@
-"""Turn a `tables.Table` into a docutils table node; a long table folded away in HTML; give
-LaTeX its column widths."""
+"""The extension's tables in a doctree: one node holding a `tables.Table`, whose rows HTML
+writes one at a time and every other builder gets as a docutils table; a long table folded
+away in HTML; LaTeX's column widths."""
 
 from __future__ import annotations
 
 import html
 import math
+import operator
 import re
-from typing import TYPE_CHECKING
+from collections.abc import Callable, Iterator
+from dataclasses import replace
+from typing import TYPE_CHECKING, Any
 
 from docutils import nodes
+from docutils.utils import normalize_language_tag, smartquotes
 from sphinx import addnodes
+from sphinx.builders.epub3 import Epub3Builder
+from sphinx.transforms import SphinxSmartQuotes
+from sphinx.transforms.post_transforms import SphinxPostTransform
+from sphinx.util.nodes import is_smartquotable
 
 from ..output.tables import Cell, EntityRef, Span, Table
 from .i18n import translated
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from sphinx.application import Sphinx
+    from sphinx.builders import Builder
 
 #: the class of every table the extension writes (what its builder-specific handlers fix up)
 TABLE_CLASS = "rabbitmq-table"
@@ -73,6 +83,25 @@ def _column_widths(table: Table, headers: list[str]) -> list[int]:
             for width, holds_names in zip(widths, names, strict=True)]
 
 
+class rabbitmq_table(nodes.General, nodes.Element):  # noqa: N801 - docutils node style
+    """One of the extension's tables, held whole: thousands of rows are thousands of small
+    records, where docutils nodes (entry > paragraph > literal...) took megabytes to hold
+    and seconds to transform and pickle (issue 16).
+
+    ``node["table"]`` is its `tables.Table` (headers in the document's language, a "none"
+    row when it has none), ``node["row_ids"]`` each row's IDs, ``node["widths"]`` the text
+    builder's column widths, ``node["link_names"]`` whether entity names link. Its first
+    child is the title, a real node, so that i18n translates the caption. The HTML builders
+    write the rows one at a time (`html_style.html_visit_table`); every other builder gets
+    the docutils table (`docutils_table`, by `PrepareTables`)."""
+
+
+class rabbitmq_table_name(nodes.Inline, nodes.Element):  # noqa: N801 - docutils node style
+    """An entity name of a table written to HTML, resolved once for every cell showing it:
+    its child is a reference to the entity's description (``pending_xref`` until resolved),
+    or the name alone."""
+
+
 def _reference(entity: EntityRef, literal: nodes.literal) -> addnodes.pending_xref:
     """A name that links to its entity's description when the build has one (resolved by
     the rabbitmq domain when pages are written; else it stays text)."""
@@ -84,31 +113,39 @@ def _reference(entity: EntityRef, literal: nodes.literal) -> addnodes.pending_xr
                                  refwarn=False, **{DESCRIBED_ONLY: True})
 
 
-def _paragraph(cell: Cell, link_names: bool) -> nodes.paragraph:
+def literal_text(span: Span) -> str:
+    # a literal keeps names away from smartquotes; an empty one must still show
+    return span.text or '""'
+
+
+#: what a cell shows for a name that links: its nodes, given the span and its literal text
+NameNodes = Callable[[Span, str], list[nodes.Node]]
+
+
+def _linked(span: Span, text: str) -> list[nodes.Node]:
+    assert span.entity is not None
+    return [_reference(span.entity, nodes.literal(text, text))]
+
+
+def _entry(cell: Cell, names: NameNodes | None = None) -> nodes.entry:
     paragraph = nodes.paragraph()
     for span in cell:
         if span.literal:
-            # a literal keeps names away from smartquotes; an empty one must still show
-            text = span.text or '""'
-            literal = nodes.literal(text, text)
-            if link_names and span.entity is not None:
-                paragraph += _reference(span.entity, literal)
+            text = literal_text(span)
+            if names is not None and span.entity is not None:
+                paragraph += names(span, text)
             else:
-                paragraph += literal
+                paragraph += nodes.literal(text, text)
         else:
             paragraph += nodes.Text(span.text)
-    return paragraph
-
-
-def _entry(cell: Cell, link_names: bool = False) -> nodes.entry:
     entry = nodes.entry()
-    entry += _paragraph(cell, link_names)
+    entry += paragraph
     return entry
 
 
 def table_node(table: Table, row_id: Callable[[EntityRef], str] | None = None, *,
                link_names: bool = False, caption: str | None = None, note: str | None = None,
-               source: tuple[str | None, int | None] = (None, None)) -> nodes.table:
+               source: tuple[str | None, int | None] = (None, None)) -> rabbitmq_table:
     """A table with title, header row and one row per table row ("none" when empty).
 
     *row_id* gives the ID of a row about an entity (a target for references to it), and
@@ -120,7 +157,6 @@ def table_node(table: Table, row_id: Callable[[EntityRef], str] | None = None, *
     own words come from the extension's catalog, and a note such as a live broker's time
     is no message at all."""
     columns = len(table.headers)
-    node = nodes.table(classes=[TABLE_CLASS])
     title = nodes.title("", translated(table.title), translatable=False)
     if note:
         title += nodes.Text(f" {note}")
@@ -129,27 +165,172 @@ def table_node(table: Table, row_id: Callable[[EntityRef], str] | None = None, *
         caption_node = nodes.inline(caption, caption, translatable=True)
         caption_node.source, caption_node.line = source
         title += [nodes.Text(": "), caption_node]
-    node += title
-    group = nodes.tgroup(cols=columns)
-    node += group
     headers = [translated(header) for header in table.headers]
-    group.extend(nodes.colspec(colwidth=width) for width in _column_widths(table, headers))
-    group += nodes.thead("", nodes.row("", *(_entry([Span(header)]) for header in headers)))
-    body = nodes.tbody()
-    for index, row in enumerate(table.rows):
-        row_node = nodes.row("", *(_entry(cell, link_names) for cell in row),
-                             ids=table.row_ids[index:index + 1])
+    row_ids: list[tuple[str, ...]] = []
+    for index in range(len(table.rows)):
+        ids = tuple(table.row_ids[index:index + 1])
         if row_id is not None and index < len(table.row_entities):
             entity = table.row_entities[index]
             if entity is not None:
-                row_node["ids"].append(row_id(entity))
-        body += row_node
-    if not table.rows:
-        # no spanning cell: the man page writer cannot draw one
-        body += nodes.row("", _entry([Span(translated("none"))]),
-                          *(_entry([]) for _ in range(columns - 1)))
-    group += body
+                ids += (row_id(entity),)
+        row_ids.append(ids)
+    # no spanning cell for "none": the man page writer cannot draw one
+    rows = table.rows or [[[Span(translated("none"))], *([] for _ in range(columns - 1))]]
+    node = rabbitmq_table(table=Table(table.title, headers, rows), row_ids=row_ids,
+                          widths=_column_widths(table, headers), link_names=link_names,
+                          classes=[TABLE_CLASS])
+    node += title
     return node
+
+
+def table_skeleton(node: rabbitmq_table) -> tuple[nodes.table, nodes.tbody]:
+    """The docutils table of *node* without its rows, and its (empty) body. The title
+    moves to it: not a copy, which would lose what Sphinx's gettext builder reads (the
+    caption's ``uid``)."""
+    table: Table = node["table"]
+    result = nodes.table()
+    result.update_basic_atts(node)
+    result.source, result.line = node.source, node.line
+    result += node.pop(0)
+    group = nodes.tgroup(cols=len(table.headers))
+    result += group
+    group.extend(nodes.colspec(colwidth=width) for width in node["widths"])
+    group += nodes.thead("", nodes.row("", *(_entry([Span(header)])
+                                            for header in table.headers)))
+    body = nodes.tbody()
+    group += body
+    return result, body
+
+
+def table_rows(node: rabbitmq_table, names: NameNodes | None) -> Iterator[nodes.row]:
+    """The rows of *node* as docutils rows, one at a time; *names* makes the nodes of an
+    entity's name (None: a literal)."""
+    table: Table = node["table"]
+    row_ids: list[tuple[str, ...]] = node["row_ids"]
+    for index, cells in enumerate(table.rows):
+        yield nodes.row("", *(_entry(cell, names) for cell in cells),
+                        ids=list(row_ids[index] if index < len(row_ids) else ()))
+
+
+def docutils_table(node: rabbitmq_table) -> nodes.table:
+    """What *node* is as a docutils table, every name a reference when it links."""
+    result, body = table_skeleton(node)
+    body.extend(table_rows(node, _linked if node["link_names"] else None))
+    return result
+
+
+def named_entities(node: rabbitmq_table) -> list[rabbitmq_table_name]:
+    """One reference of each entity name the table links (for HTML, which resolves each
+    once): the entity and its literal text say which."""
+    names: dict[tuple[EntityRef, str], rabbitmq_table_name] = {}
+    if node["link_names"]:
+        for row in node["table"].rows:
+            for cell in row:
+                for span in cell:
+                    if span.literal and span.entity is not None:
+                        text = literal_text(span)
+                        if (span.entity, text) not in names:
+                            names[span.entity, text] = rabbitmq_table_name(
+                                "", *_linked(span, text), entity=span.entity, text=text)
+    return list(names.values())
+
+
+def table_words(node: rabbitmq_table) -> str:
+    """Every word of the table's headers and cells, for the search index."""
+    table: Table = node["table"]
+    return " ".join([*table.headers, *(literal_text(span) if span.literal else span.text
+                                       for row in table.rows for cell in row
+                                       for span in cell)])
+
+
+#: what SmartQuotes escapes in the text it is given
+_ESCAPED = re.compile(r"(?<=\x00)([-\\'\".`])")
+
+
+class TableQuotes(SphinxSmartQuotes):
+    """Smart quotes in the words of the extension's tables, as SphinxSmartQuotes puts them
+    in every paragraph, each cell a paragraph of its own: a table's cells are no nodes
+    while the page is read (`rabbitmq_table`)."""
+
+    default_priority = SphinxSmartQuotes.default_priority + 1
+
+    def apply(self, **kwargs: Any) -> None:
+        if not self.is_available():
+            return
+        settings = self.document.settings
+        alternative = isinstance(settings.smart_quotes, str) and settings.smart_quotes.startswith(
+            "alt")
+        for node in self.document.findall(rabbitmq_table):
+            if not is_smartquotable(node):
+                continue
+            language = _quotes_language(node.get_language_code(settings.language_code),
+                                        alternative)
+            table: Table = node["table"]
+            headers = [self.educated([Span(header)], language)[0].text
+                       for header in table.headers]
+            node["table"] = replace(table, headers=headers, rows=[
+                _kept([self.educated(cell, language) for cell in row], row)
+                for row in table.rows])
+
+    def educated(self, cell: Cell, language: str) -> Cell:
+        tokens = [("literal", literal_text(span)) if span.literal
+                  else ("plain", _ESCAPED.sub(r"\\\1", span.text)) for span in cell]
+        texts = smartquotes.educate_tokens(tokens, attr=self.config.smartquotes_action,
+                                           language=language)
+        return _kept([span if span.literal or text == span.text else replace(span, text=text)
+                      for span, text in zip(cell, texts, strict=True)], cell)
+
+
+def _kept(new: list, old: list) -> list:
+    """*old* when *new* holds the same items, as most cells and rows do: a table of
+    thousands of rows is not copied for the few quotes it has."""
+    return old if all(map(operator.is_, new, old)) else new
+
+
+def _quotes_language(language: str, alternative: bool) -> str:
+    """The language whose quotes SmartQuotes uses for text in *language* ('': none)."""
+    if alternative:
+        language = (language.replace("-x-altquot", "") if "-x-altquot" in language
+                    else language + "-x-altquot")
+    for tag in normalize_language_tag(language):
+        if tag in smartquotes.smartchars.quotes:
+            return tag
+    return ""
+
+
+def writes_rows(builder: Builder) -> bool:
+    """Whether *builder* writes a `rabbitmq_table`'s rows one at a time: the HTML builders,
+    but epub, whose write_doc changes the links of the doctree (fix_ids, visible links)."""
+    return builder.format == "html" and not isinstance(builder, Epub3Builder)
+
+
+def choose_table_form(app: Sphinx) -> None:
+    """builder-inited: what `PrepareTables` makes of the tables for this build's builder
+    (which a transform has no public way to in Sphinx 9): rows written one at a time, the
+    docutils table, or, for the dummy builder, which writes nothing, the node as it is."""
+    # state kept on the environment, as Sphinx extensions do
+    app.env.rabbitmq_table_form = (  # type: ignore[attr-defined]
+        "rows" if writes_rows(app.builder)
+        else "kept" if app.builder.name == "dummy" else "docutils")
+
+
+class PrepareTables(SphinxPostTransform):
+    """Before references are resolved: for HTML, a table gets one reference of each name
+    it links (resolved once, copied into each row as it is written) and its words (for the
+    search index); any other builder gets the docutils table, which it writes as it is."""
+
+    default_priority = 5  # before ReferencesResolver, which resolves the names
+
+    def run(self, **kwargs: Any) -> None:
+        form = getattr(self.env, "rabbitmq_table_form", "docutils")
+        if form == "kept":
+            return
+        for node in list(self.document.findall(rabbitmq_table)):
+            if form == "rows":
+                node.extend(named_entities(node))
+                node += nodes.Text(table_words(node))
+            else:
+                node.replace_self(docutils_table(node))
 
 
 #: characters of 10 pt text a LaTeX table's line holds (Sphinx's default \linewidth,

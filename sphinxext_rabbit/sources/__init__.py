@@ -202,6 +202,12 @@ _parsed: OrderedDict[tuple, Document] = OrderedDict()
 MAX_PARSED = 1
 
 
+def forget_parsed() -> None:
+    """Let the parsed files go (a big export's text and values are several times its size)
+    once nothing more is to be read from them: the models read from them stay cached."""
+    _parsed.clear()
+
+
 def read_file(path: str, *, vhost: str | None = None, source: str | None = None,
               max_bytes: int = DEFAULT_MAX_BYTES) -> Topology:
     """One file of any kind, told by its content: the first of `READERS` that detects it
