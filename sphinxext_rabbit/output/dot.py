@@ -30,7 +30,6 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from ..topology.model import (
-    BUILTIN_EXCHANGES,
     DEFAULT_EXCHANGE,
     Edge,
     Exchange,
@@ -53,6 +52,7 @@ from .wording import (
     keys_text,
     linked_ends,
     origin_text,
+    routing_types,
     source_exchange_type,
     visible,
 )
@@ -348,9 +348,7 @@ class _VhostDrawing:
         self.edge_looks: set[str] = set()
         self.vhost_line = f"vhost {visible(view.vhost)}"
         #: exchange name -> the type it routes as
-        self.routing_types = {**BUILTIN_EXCHANGES, **{
-            name: source_exchange_type(view, name) for name in view.exchanges
-        }}
+        self.routing_types = routing_types(view)
         # the memos of this drawing
         self._templates: dict[_NodeDescription, _NodeTemplate] = {}
         self._entity_templates: dict[tuple[Any, ...], _NodeTemplate] = {}
