@@ -205,6 +205,8 @@ class _ViewIndex:
             if target[0] == "queue":
                 incoming[target[1]].add((kind, source))
         self.incoming = {name: frozenset(sources) for name, sources in incoming.items()}
+        #: every (kind, source) of those: a few hundred, where the edges are thousands
+        self.sources: set[tuple[str, NodeKey]] = set().union(*self.incoming.values())
         #: the queues a group may take: declared ones (a missing one stays in sight), sorted
         self.groupable = sorted(name for name, queue in view.queues.items()
                                 if queue.origin != "missing")
@@ -273,14 +275,20 @@ def _candidates(index: _ViewIndex, grouping: Grouping) -> list[Group]:
     names = [name for name in index.groupable if ("queue", name) not in group_of]
     if len(names) < MIN_GROUP:
         return []
+    # the (kind, source) pairs of grouped sources, as drawn: from the group
     drawn = _drawn_nodes(grouping)
+    regrouped: dict[tuple[str, NodeKey], tuple[str, DrawnNode]] = {
+        (kind, source): (kind, drawn[source])
+        for kind, source in index.sources if source in drawn}
+    grouped_sources = set(regrouped)  # (a set: isdisjoint walks the smaller one)
     nothing: frozenset[tuple[str, NodeKey]] = frozenset()
     alike: dict[frozenset[tuple[str, DrawnNode]], list[str]] = defaultdict(list)
     for name in names:
         sources = index.incoming.get(name, nothing)
-        # (as drawn: the nodes a group holds as the group)
-        alike[frozenset([(kind, drawn.get(source, source)) for kind, source in sources])
-              if drawn else sources].append(name)
+        if grouped_sources and not sources.isdisjoint(grouped_sources):
+            alike[frozenset([regrouped.get(pair, pair) for pair in sources])].append(name)
+        else:
+            alike[sources].append(name)
     return [Group(pattern, members) for bucket in alike.values() if len(bucket) >= MIN_GROUP
             for pattern, members in _families(bucket, index.pieces)]
 
