@@ -539,9 +539,10 @@ class _VhostDrawing:
         """A summary node: the pattern its queues' names share, how many of which type,
         their keys; its tooltip names them, its link goes to the table that lists them."""
         node_type = f"{group.node_type} group"
+        details = group_details(group)
         template = self._template(_NodeDescription(
-            node_type, "", (group_details(group),), f"{group.node_type}:group", None,
-            node_type, (self.vhost_line, group_details(group))))
+            node_type, "", (details,), f"{group.node_type}:group", None,
+            node_type, (self.vhost_line, details)))
         names = [visible(name) for name in group.members[:MAX_TOOLTIP_NAMES]]
         more = len(group.members) - len(names)
         tooltip_end = "\\n" + _escaped(", ".join(names) + (f" and {more} more" if more else ""),

@@ -341,8 +341,10 @@ def summary(texts: Iterable[str]) -> tuple[list[str], int]:
     distinct = sorted(set(texts))
     if len(distinct) <= MAX_LISTED_KEYS:
         return distinct, len(distinct)
-    if len({tuple(_DIGIT_RUNS.split(text)[::2]) for text in distinct}) == 1:
-        return [digits_pattern(distinct)], len(distinct)
+    pieces = [_DIGIT_RUNS.split(text) for text in distinct]
+    shape = pieces[0][::2]
+    if all(split[::2] == shape for split in pieces):
+        return [_pattern(pieces)], len(distinct)
     prefix = _common_prefix(distinct)
     return ([prefix + "*"] if prefix else []), len(distinct)
 
