@@ -341,12 +341,24 @@ def summary(texts: Iterable[str]) -> tuple[list[str], int]:
     distinct = sorted(set(texts))
     if len(distinct) <= MAX_LISTED_KEYS:
         return distinct, len(distinct)
-    pieces = [_DIGIT_RUNS.split(text) for text in distinct]
-    shape = pieces[0][::2]
-    if all(split[::2] == shape for split in pieces):
+    pieces = _one_shape(distinct)
+    if pieces is not None:
         return [_pattern(pieces)], len(distinct)
     prefix = _common_prefix(distinct)
     return ([prefix + "*"] if prefix else []), len(distinct)
+
+
+def _one_shape(texts: list[str]) -> list[list[str]] | None:
+    """*texts* split at their digit runs when they are of one shape, else None (told by
+    the first of another: thousands of keys seldom are)."""
+    shape = _DIGIT_RUNS.split(texts[0])[::2]
+    pieces = []
+    for text in texts:
+        split = _DIGIT_RUNS.split(text)
+        if split[::2] != shape:
+            return None
+        pieces.append(split)
+    return pieces
 
 
 def _common_prefix(texts: list[str]) -> str:
