@@ -30,7 +30,6 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from ..topology.model import (
-    BUILTIN_EXCHANGES,
     DEFAULT_EXCHANGE,
     Edge,
     Exchange,
@@ -53,6 +52,7 @@ from .wording import (
     keys_text,
     linked_ends,
     origin_text,
+    routing_types,
     source_exchange_type,
     visible,
 )
@@ -233,10 +233,10 @@ def edge_label(view: VhostTopology, edge: Edge) -> list[str]:
 def merged_edge_label(view: VhostTopology, edges: list[Edge]) -> list[str]:
     """The label of parallel edges of one kind drawn as one: their common label, or the
     keys they share, and their count."""
-    labels = {tuple(edge_label(view, edge)) for edge in edges}
+    first = edge_label(view, edges[0])
     count = f"×{len(edges)}"
-    if len(labels) == 1:
-        return [*labels.pop(), count]
+    if all(edge_label(view, edge) == first for edge in edges[1:]):  # (stops at the first other)
+        return [*first, count]
     head = [] if edges[0].kind == "binding" else [visible(edges[0].kind)]
     keys = keys_text(*summary(edge.routing_key for edge in edges
                               if edge.routing_key is not None))
@@ -306,13 +306,13 @@ class _ListedNode:
 @dataclass(slots=True)  # not frozen: one per node or edge (see model.py)
 class _Route:
     """An edge to write: its source, the node it is drawn to, whether that skips the default
-    exchange, and its statement's text (`_VhostDrawing._edge_text`)."""
+    exchange, and the edges it stands for (with grouping, the parallel ones of one kind;
+    else one)."""
 
     source: _Node
     target: _Node
     shortcut: bool
-    text: tuple[str, str]
-    edge: Edge
+    edges: list[Edge]
 
 
 class _VhostDrawing:
@@ -348,9 +348,7 @@ class _VhostDrawing:
         self.edge_looks: set[str] = set()
         self.vhost_line = f"vhost {visible(view.vhost)}"
         #: exchange name -> the type it routes as
-        self.routing_types = {**BUILTIN_EXCHANGES, **{
-            name: source_exchange_type(view, name) for name in view.exchanges
-        }}
+        self.routing_types = routing_types(view)
         # the memos of this drawing
         self._templates: dict[_NodeDescription, _NodeTemplate] = {}
         self._entity_templates: dict[tuple[Any, ...], _NodeTemplate] = {}
@@ -366,17 +364,17 @@ class _VhostDrawing:
         # the default exchange is drawn only when something leads to it, or when asked
         default_exchange = exchanges.pop(DEFAULT_EXCHANGE, None)
         externals = [name for name in view.externals if name not in self.linked]
+        group_of = self.grouping.group_of if self.grouping is not None else {}
         for node_type, names in (("exchange", exchanges), ("queue", view.queues),
                                  ("external", externals)):
-            nodes[node_type] = {name: _Node(self.routing_types.get(name)) for name in names}
+            nodes[node_type] = {name: _Node(self.routing_types.get(name)) for name in names
+                                if (node_type, name) not in group_of}
         if self.grouping is not None:
             for group in self.grouping.groups:
                 # (an exchange group's members route alike: one type)
                 group_node = _Node(self.routing_types.get(group.members[0]))
                 nodes[group.node_type].update((name, group_node) for name in group.members)
         routes = self._routes(show_default_exchange)
-        if self.grouping is not None:
-            routes = self._merged(routes)
         draw_default = _DEFAULT_EXCHANGE_KEY in self.outside or (
             show_default_exchange and bool(view.queues)
         )
@@ -391,24 +389,28 @@ class _VhostDrawing:
 
         # a shortcut's tooltip still names the default exchange it goes through
         default_tip = f"exchange {_escaped_visible(display_name(*_DEFAULT_EXCHANGE_KEY), True)}"
-        self.edge_lines = [
-            f"{route.source.id} -> {route.target.id} {route.text[0]}{route.source.tip} -> "
-            f"{default_tip if route.shortcut else route.target.tip}{route.text[1]}"
-            for route in routes
-        ]
+        for route in routes:
+            head, tail = self._route_text(route)
+            self.edge_lines.append(
+                f"{route.source.id} -> {route.target.id} {head}{route.source.tip} -> "
+                f"{default_tip if route.shortcut else route.target.tip}{tail}")
         if draw_default and show_default_exchange:
             self._default_routes()
         if not self.node_lines:
             self.node_lines.append(f"{self.prefix}empty {_attr_list(_NOTHING)};")
 
     def _routes(self, show_default_exchange: bool) -> list[_Route]:
-        """The route of each edge; its endpoints the view does not hold go to `outside`."""
+        """The route of each edge, or with grouping of each set of parallel edges of one
+        kind (in the order of the first of each); endpoints the view does not hold go to
+        `outside`."""
         view = self.view
         nodes = self.nodes
-        texts = self._edge_texts
         queue_names = drawn_queue_names(view)
         shortcuts = not show_default_exchange
         routes: list[_Route] = []
+        #: with grouping: (source, target, kind, shortcut) -> the route of those ends
+        parallel: dict[tuple[int, int, str, bool], _Route] | None = (
+            {} if self.grouping is not None else None)
         linked = self.linked
         for edge in view.edges:
             if linked and ((edge.source_type == "external" and edge.source in linked) or (
@@ -426,16 +428,31 @@ class _VhostDrawing:
                 target_type, target_name = edge.destination_type, edge.destination
             target = (nodes[target_type].get(target_name)
                       or self._outside_node(target_type, target_name))
-            if edge.arguments:  # seldom, and seldom alike
-                text = self._edge_text(edge, shortcut)
-            else:
-                # all that the text depends on: thousands of edges share a few
-                memo = (edge.kind, source.routing_type, edge.routing_key, edge.origin, shortcut)
-                if memo not in texts:
-                    texts[memo] = self._edge_text(edge, shortcut)
-                text = texts[memo]
-            routes.append(_Route(source, target, shortcut, text, edge))
+            if parallel is None:
+                routes.append(_Route(source, target, shortcut, [edge]))
+                continue
+            ends = (id(source), id(target), edge.kind, shortcut)
+            route = parallel.get(ends)
+            if route is None:
+                route = parallel[ends] = _Route(source, target, shortcut, [])
+                routes.append(route)
+            route.edges.append(edge)
         return routes
+
+    def _route_text(self, route: _Route) -> tuple[str, str]:
+        """A route's statement text (`_edge_text`, `_merged_text`)."""
+        if len(route.edges) > 1:
+            return self._merged_text(route.edges, route.shortcut)
+        (edge,) = route.edges
+        if edge.arguments:  # seldom, and seldom alike
+            return self._edge_text(edge, route.shortcut)
+        # all that the text depends on: thousands of edges share a few
+        memo = (edge.kind, route.source.routing_type, edge.routing_key, edge.origin,
+                route.shortcut)
+        text = self._edge_texts.get(memo)
+        if text is None:
+            text = self._edge_texts[memo] = self._edge_text(edge, route.shortcut)
+        return text
 
     def _cross(self, edge: Edge) -> None:
         """Keep an edge with an end in another vhost's drawing for `to_dot`."""
@@ -446,31 +463,14 @@ class _VhostDrawing:
                                     (edge.destination_type, edge.destination)))
         self.crossing.append((source, destination, self._edge_text(edge, False)))
 
-    def _merged(self, routes: list[_Route]) -> list[_Route]:
-        """Parallel routes of one kind (between the same two nodes) as one, in the order
-        of the first of each."""
-        parallel: dict[tuple[int, int, str, bool], list[_Route]] = {}
-        for route in routes:
-            ends = (id(route.source), id(route.target), route.edge.kind, route.shortcut)
-            parallel.setdefault(ends, []).append(route)
-        merged = []
-        for alike in parallel.values():
-            first = alike[0]
-            if len(alike) > 1:
-                first = _Route(first.source, first.target, first.shortcut,
-                               self._merged_text([route.edge for route in alike],
-                                                 first.shortcut), first.edge)
-            merged.append(first)
-        return merged
-
     def _merged_text(self, edges: list[Edge], shortcut: bool) -> tuple[str, str]:
         """`_edge_text` of parallel edges drawn as one; the tooltip names their keys."""
         lines = merged_edge_label(self.view, edges)
         if shortcut:
             lines[0] += " via default exchange"
         tail = "\\n" + _escaped(self.vhost_line, True)
-        named = sorted({key_text(edge.routing_key) for edge in edges
-                        if edge.routing_key is not None})
+        named = sorted({key_text(key) for key in {edge.routing_key for edge in edges}
+                        if key is not None})
         if named:
             more = f" and {len(named) - MAX_TOOLTIP_NAMES} more" if len(
                 named) > MAX_TOOLTIP_NAMES else ""
@@ -539,9 +539,10 @@ class _VhostDrawing:
         """A summary node: the pattern its queues' names share, how many of which type,
         their keys; its tooltip names them, its link goes to the table that lists them."""
         node_type = f"{group.node_type} group"
+        details = group_details(group)
         template = self._template(_NodeDescription(
-            node_type, "", (group_details(group),), f"{group.node_type}:group", None,
-            node_type, (self.vhost_line, group_details(group))))
+            node_type, "", (details,), f"{group.node_type}:group", None,
+            node_type, (self.vhost_line, details)))
         names = [visible(name) for name in group.members[:MAX_TOOLTIP_NAMES]]
         more = len(group.members) - len(names)
         tooltip_end = "\\n" + _escaped(", ".join(names) + (f" and {more} more" if more else ""),

@@ -16,7 +16,7 @@ from __future__ import annotations
 import fnmatch
 import re
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -26,7 +26,7 @@ from .wording import (
     drawn_queue_names,
     goes_via_default_exchange,
     is_headers_binding,
-    source_exchange_type,
+    routing_types,
 )
 
 #: Nodes a diagram draws before it groups (rabbitmq_topology_node_budget, --node-budget).
@@ -146,43 +146,95 @@ def group_views(views: list[VhostTopology], collapse: Collapse, budget: int,
     within = before <= budget and edges <= EDGES_PER_NODE * budget
     if collapse.mode == "none" or (collapse.mode == "auto" and within):
         return None
+    indexes = [_ViewIndex(view, show_default_exchange) for view in views]
     groupings = [Grouping() for _ in views]
     after = before
     if collapse.mode == "globs":
-        for view, grouping in zip(views, groupings, strict=True):
-            for group in _glob_groups(view, collapse.globs):
+        for index, grouping in zip(indexes, groupings, strict=True):
+            for group in _glob_groups(index, collapse.globs):
                 grouping.add(group)
                 after -= len(group.members) - 1
     else:
-        after = _group_queues(views, groupings, before, budget, show_default_exchange)
+        after = _group_queues(indexes, groupings, before, budget)
         if after > budget:
             # The last resort: exchanges alike too (same type, names differing by digits
             # or sharing a prefix), then the queues again, which they make more alike.
             coarse = [Grouping() for _ in views]
             coarse_after = before
-            for view, grouping in zip(views, coarse, strict=True):
-                for group in _exchange_families(view):
+            for index, grouping in zip(indexes, coarse, strict=True):
+                for group in _exchange_families(index):
                     grouping.add(group)
                     coarse_after -= len(group.members) - 1
-            coarse_after = _group_queues(views, coarse, coarse_after, budget,
-                                         show_default_exchange)
+            coarse_after = _group_queues(indexes, coarse, coarse_after, budget)
             if coarse_after < after:
                 groupings, after = coarse, coarse_after
-    for view, grouping in zip(views, groupings, strict=True):
-        _describe(view, grouping)
+    for index, grouping in zip(indexes, groupings, strict=True):
+        _describe(index, grouping)
     grouped = Grouped(groupings, before, after, budget, collapse, edges)
-    grouped.edges_after = drawn_edge_count(views, grouped, show_default_exchange)
+    grouped.edges_after = sum(index.drawn_edge_count(grouping)
+                              for index, grouping in zip(indexes, groupings, strict=True))
     return grouped
 
 
-def _group_queues(views: list[VhostTopology], groupings: list[Grouping], nodes: int,
-                  budget: int, show_default_exchange: bool) -> int:
+class _ViewIndex:
+    """What grouping asks of one view, worked out once for all its passes: where each edge
+    is drawn (a route through the default exchange straight to the queue its key names,
+    unless that exchange is drawn), the edges into each queue, and the routing types."""
+
+    def __init__(self, view: VhostTopology, show_default_exchange: bool) -> None:
+        self.view = view
+        queue_names = drawn_queue_names(view)
+        #: each edge: the nodes it is drawn between, its kind, whether it is a shortcut
+        self.ends: list[tuple[NodeKey, NodeKey, str, bool]] = []
+        #: queue name -> the (kind, source) of the edges drawn into it
+        incoming: dict[str, set[tuple[str, NodeKey]]] = defaultdict(set)
+        #: queue name -> the bindings to it (by their destination, not as drawn)
+        self.bindings_to: dict[str, list[Edge]] = defaultdict(list)
+        for edge in view.edges:
+            kind = edge.kind
+            source: NodeKey = (edge.source_type, edge.source)
+            shortcut = (not show_default_exchange and edge.routing_key is not None
+                        and goes_via_default_exchange(edge, queue_names))
+            if shortcut:
+                target: NodeKey = ("queue", edge.routing_key or "")
+            else:
+                target = (edge.destination_type, edge.destination)
+                if kind == "binding" and target[0] == "queue":
+                    self.bindings_to[edge.destination].append(edge)
+            self.ends.append((source, target, kind, shortcut))
+            if target[0] == "queue":
+                incoming[target[1]].add((kind, source))
+        self.incoming = {name: frozenset(sources) for name, sources in incoming.items()}
+        #: every (kind, source) of those: a few hundred, where the edges are thousands
+        self.sources: set[tuple[str, NodeKey]] = set().union(*self.incoming.values())
+        #: the queues a group may take: declared ones (a missing one stays in sight), sorted
+        self.groupable = sorted(name for name, queue in view.queues.items()
+                                if queue.origin != "missing")
+        #: queue name -> its pieces (`_families`)
+        self.pieces: dict[str, list[str]] = {}
+        #: exchange name -> the type it routes as
+        self.routing_types = routing_types(view)
+
+    def drawn_edge_count(self, grouping: Grouping) -> int:
+        """The edges the view draws with *grouping*: parallel ones of one kind as one."""
+        drawn = _drawn_nodes(grouping)
+        return len({(drawn.get(source, source), drawn.get(target, target), kind, shortcut)
+                    for source, target, kind, shortcut in self.ends})
+
+
+def _drawn_nodes(grouping: Grouping) -> dict[NodeKey, DrawnNode]:
+    """Each grouped node -> the node it is drawn as: (the id of) its group."""
+    return {node: id(group) for node, group in grouping.group_of.items()}
+
+
+def _group_queues(indexes: list[_ViewIndex], groupings: list[Grouping], nodes: int,
+                  budget: int) -> int:
     """Add queue groups, the largest first, until the diagram is within *budget* or no
     more queues are alike; the nodes left."""
     for _ in range(MAX_PASSES):
         candidates = [(group, grouping)
-                      for view, grouping in zip(views, groupings, strict=True)
-                      for group in _candidates(view, grouping, show_default_exchange)]
+                      for index, grouping in zip(indexes, groupings, strict=True)
+                      for group in _candidates(index, grouping)]
         # the largest first, so that as few queues as will do are hidden
         candidates.sort(key=lambda found: (-len(found[0].members), found[0].pattern))
         for group, grouping in candidates:
@@ -195,27 +247,21 @@ def _group_queues(views: list[VhostTopology], groupings: list[Grouping], nodes: 
     return nodes
 
 
-def _exchange_families(view: VhostTopology) -> list[Group]:
+def _exchange_families(index: _ViewIndex) -> list[Group]:
     """Declared exchanges of one routing type whose names are alike (`_families`)."""
     by_type: dict[str, list[str]] = defaultdict(list)
-    for name, exchange in sorted(view.exchanges.items()):
+    for name, exchange in sorted(index.view.exchanges.items()):
         if exchange.origin == "declared":
-            by_type[source_exchange_type(view, name) or exchange.type].append(name)
+            by_type[index.routing_types.get(name) or exchange.type].append(name)
     return [Group(pattern, members, "exchange") for names in by_type.values()
-            for pattern, members in _families(names)]
+            for pattern, members in _families(names, {})]
 
 
-def _groupable(view: VhostTopology, grouping: Grouping) -> list[str]:
-    """The queues a group may take: declared ones (a missing one stays in sight), sorted."""
-    return sorted(name for name, queue in view.queues.items()
-                  if queue.origin != "missing" and ("queue", name) not in grouping.group_of)
-
-
-def _glob_groups(view: VhostTopology, globs: tuple[str, ...]) -> list[Group]:
+def _glob_groups(index: _ViewIndex, globs: tuple[str, ...]) -> list[Group]:
     """A group per glob, of the queues it matches first."""
     patterns = [re.compile(fnmatch.translate(glob)) for glob in globs]
     members: dict[str, list[str]] = defaultdict(list)
-    for name in _groupable(view, Grouping()):
+    for name in index.groupable:
         for glob, pattern in zip(globs, patterns, strict=True):
             if pattern.match(name):
                 members[glob].append(name)
@@ -223,60 +269,45 @@ def _glob_groups(view: VhostTopology, globs: tuple[str, ...]) -> list[Group]:
     return [Group(glob, members[glob]) for glob in globs if len(members[glob]) >= MIN_GROUP]
 
 
-def _drawn_edges(view: VhostTopology, grouping: Grouping, show_default_exchange: bool,
-                 ) -> Iterator[tuple[Edge, DrawnNode, DrawnNode, bool]]:
-    """Each edge, the nodes it is drawn between (a group: its id) and whether it is drawn
-    straight to the queue its key names, unless the default exchange is drawn."""
-    queue_names = drawn_queue_names(view)
-    group_of = grouping.group_of
-    for edge in view.edges:
-        shortcut = (not show_default_exchange and edge.routing_key is not None
-                    and goes_via_default_exchange(edge, queue_names))
-        source: NodeKey = (edge.source_type, edge.source)
-        target: NodeKey = (("queue", edge.routing_key or "") if shortcut
-                           else (edge.destination_type, edge.destination))
-        source_group, target_group = group_of.get(source), group_of.get(target)
-        yield (edge, id(source_group) if source_group else source,
-               id(target_group) if target_group else target, shortcut)
-
-
-def drawn_edge_count(views: list[VhostTopology], grouped: Grouped,
-                     show_default_exchange: bool) -> int:
-    """The edges a grouped diagram draws: parallel ones of one kind as one."""
-    return sum(len({(source, target, edge.kind, shortcut)
-                    for edge, source, target, shortcut
-                    in _drawn_edges(view, grouping, show_default_exchange)})
-               for view, grouping in zip(views, grouped.groupings, strict=True))
-
-
-def _candidates(view: VhostTopology, grouping: Grouping,
-                show_default_exchange: bool) -> list[Group]:
+def _candidates(index: _ViewIndex, grouping: Grouping) -> list[Group]:
     """Groups of the ungrouped queues that receive from the same drawn nodes."""
-    names = _groupable(view, grouping)
+    group_of = grouping.group_of
+    names = [name for name in index.groupable if ("queue", name) not in group_of]
     if len(names) < MIN_GROUP:
         return []
-    receives: dict[str, set[tuple[str, DrawnNode]]] = defaultdict(set)
-    for edge, source, target, _shortcut in _drawn_edges(view, grouping, show_default_exchange):
-        if isinstance(target, tuple) and target[0] == "queue":  # (not a group)
-            receives[target[1]].add((edge.kind, source))
+    # the (kind, source) pairs of grouped sources, as drawn: from the group
+    drawn = _drawn_nodes(grouping)
+    regrouped: dict[tuple[str, NodeKey], tuple[str, DrawnNode]] = {
+        (kind, source): (kind, drawn[source])
+        for kind, source in index.sources if source in drawn}
+    grouped_sources = set(regrouped)  # (a set: isdisjoint walks the smaller one)
+    nothing: frozenset[tuple[str, NodeKey]] = frozenset()
     alike: dict[frozenset[tuple[str, DrawnNode]], list[str]] = defaultdict(list)
     for name in names:
-        alike[frozenset(receives.get(name, ()))].append(name)
+        sources = index.incoming.get(name, nothing)
+        if grouped_sources and not sources.isdisjoint(grouped_sources):
+            alike[frozenset([regrouped.get(pair, pair) for pair in sources])].append(name)
+        else:
+            alike[sources].append(name)
     return [Group(pattern, members) for bucket in alike.values() if len(bucket) >= MIN_GROUP
-            for pattern, members in _families(bucket)]
+            for pattern, members in _families(bucket, index.pieces)]
 
 
-def _families(names: list[str]) -> list[tuple[str, list[str]]]:
+def _families(names: list[str], pieces: dict[str, list[str]]) -> list[tuple[str, list[str]]]:
     """Names that differ only by digits, then names that share a prefix (the longest
-    first), each family of at least MIN_GROUP."""
+    first), each family of at least MIN_GROUP. *pieces*: name -> its pieces
+    (`_DIGIT_RUNS`), kept across calls (passes meet the same names)."""
     by_shape: dict[tuple[str, ...], list[str]] = defaultdict(list)
     for name in names:
-        by_shape[tuple(_DIGIT_RUNS.split(name)[::2])].append(name)
+        split = pieces.get(name)
+        if split is None:
+            split = pieces[name] = _DIGIT_RUNS.split(name)
+        by_shape[tuple(split[::2])].append(name)
     families: list[tuple[str, list[str]]] = []
     rest: list[str] = []
     for members in by_shape.values():
         if len(members) >= MIN_GROUP:
-            families.append((digits_pattern(members), members))
+            families.append((_pattern([pieces[name] for name in members]), members))
         else:
             rest += members
     by_prefix: dict[str, list[str]] = defaultdict(list)
@@ -294,7 +325,11 @@ def _families(names: list[str]) -> list[tuple[str, list[str]]]:
 
 def digits_pattern(names: list[str]) -> str:
     """Names of one shape (the same but for digit runs) as one: the runs that differ ``*``."""
-    pieces = [_DIGIT_RUNS.split(name) for name in names]
+    return _pattern([_DIGIT_RUNS.split(name) for name in names])
+
+
+def _pattern(pieces: list[list[str]]) -> str:
+    """`digits_pattern` of names split at their digit runs."""
     first = pieces[0]
     return "".join(piece if index % 2 == 0 or all(other[index] == piece for other in pieces)
                    else "*" for index, piece in enumerate(first))
@@ -306,10 +341,24 @@ def summary(texts: Iterable[str]) -> tuple[list[str], int]:
     distinct = sorted(set(texts))
     if len(distinct) <= MAX_LISTED_KEYS:
         return distinct, len(distinct)
-    if len({tuple(_DIGIT_RUNS.split(text)[::2]) for text in distinct}) == 1:
-        return [digits_pattern(distinct)], len(distinct)
+    pieces = _one_shape(distinct)
+    if pieces is not None:
+        return [_pattern(pieces)], len(distinct)
     prefix = _common_prefix(distinct)
     return ([prefix + "*"] if prefix else []), len(distinct)
+
+
+def _one_shape(texts: list[str]) -> list[list[str]] | None:
+    """*texts* split at their digit runs when they are of one shape, else None (told by
+    the first of another: thousands of keys seldom are)."""
+    shape = _DIGIT_RUNS.split(texts[0])[::2]
+    pieces = []
+    for text in texts:
+        split = _DIGIT_RUNS.split(text)
+        if split[::2] != shape:
+            return None
+        pieces.append(split)
+    return pieces
 
 
 def _common_prefix(texts: list[str]) -> str:
@@ -320,18 +369,9 @@ def _common_prefix(texts: list[str]) -> str:
     return first[:length]
 
 
-def _describe(view: VhostTopology, grouping: Grouping) -> None:
+def _describe(index: _ViewIndex, grouping: Grouping) -> None:
     """Each group's name, types and the keys of the bindings to its members."""
-    keys: dict[int, set[str]] = defaultdict(set)
-    for edge in view.edges:
-        group = grouping.group_of.get((edge.destination_type, edge.destination))
-        if group is None or group.node_type != "queue" or edge.kind != "binding":
-            continue
-        exchange_type = source_exchange_type(view, edge.source)
-        # (the keys the exchanges route by: not a fanout's, nor a headers binding's)
-        if (edge.routing_key is not None and exchange_type not in KEY_IGNORED_TYPES
-                and not is_headers_binding(edge, exchange_type)):
-            keys[id(group)].add(edge.routing_key)
+    view = index.view
     for group in grouping.groups:
         group.members.sort()
     alike = Counter((group.node_type, group.pattern) for group in grouping.groups)
@@ -344,6 +384,20 @@ def _describe(view: VhostTopology, grouping: Grouping) -> None:
     for group in grouping.groups:
         group.types = dict(sorted(Counter(
             view.queues[name].type if group.node_type == "queue"
-            else source_exchange_type(view, name) or view.exchanges[name].type
+            else index.routing_types.get(name) or view.exchanges[name].type
             for name in group.members).items()))
-        group.keys = sorted(keys[id(group)])
+        group.keys = _binding_keys(index, group) if group.node_type == "queue" else []
+
+
+def _binding_keys(index: _ViewIndex, group: Group) -> list[str]:
+    """The distinct keys of the bindings to a queue group's members, sorted: those the
+    exchanges route by (not a fanout's, nor a headers binding's)."""
+    routing_types = index.routing_types
+    keys = set()
+    for name in group.members:
+        for edge in index.bindings_to.get(name, ()):
+            exchange_type = routing_types.get(edge.source)
+            if (edge.routing_key is not None and exchange_type not in KEY_IGNORED_TYPES
+                    and not is_headers_binding(edge, exchange_type)):
+                keys.add(edge.routing_key)
+    return sorted(keys)

@@ -19,11 +19,21 @@ from .wording import (
 NodeKey = tuple[str, str]
 
 
+def _group_endpoints(grouping: Grouping | None) -> dict[NodeKey, str]:
+    """Each grouped node -> how its group is written, worded once a group."""
+    if grouping is None:
+        return {}
+    written = {id(group): f"{group.node_type} group {visible(group.name)} "
+                          f"({group_details(group)})" for group in grouping.groups}
+    return {node: written[id(group)] for node, group in grouping.group_of.items()}
+
+
 def _text_endpoint(view: VhostTopology, node_type: str, name: str,
-                   grouping: Grouping | None = None) -> str:
-    group = grouping.group_of.get((node_type, name)) if grouping is not None else None
+                   groups: dict[NodeKey, str]) -> str:
+    """An edge's end as written: its group (*groups*: `_group_endpoints`), or itself."""
+    group = groups.get((node_type, name))
     if group is not None:
-        return (f"{node_type} group {visible(group.name)} ({group_details(group)})")
+        return group
     text = f"{node_type} {display_name(node_type, name)}"
     status = endpoint_status(view, node_type, name)
     return f"{text} ({status})" if status else text
@@ -55,6 +65,7 @@ def to_text(views: list[VhostTopology], grouped: Grouped | None = None) -> str:
     blocks = []
     for index, view in enumerate(views):
         grouping = grouped.groupings[index] if grouped is not None else None
+        groups = _group_endpoints(grouping)
         lines = [f"vhost {visible(view.vhost)}"]
         connected: set[NodeKey] = set()
         #: (source, destination, kind) as written -> the edges written so, in order
@@ -64,8 +75,8 @@ def to_text(views: list[VhostTopology], grouped: Grouped | None = None) -> str:
                 (edge.source_type, edge.source),
                 (edge.destination_type, edge.destination),
             }
-            ends = (_text_endpoint(view, edge.source_type, edge.source, grouping),
-                    _text_endpoint(view, edge.destination_type, edge.destination, grouping),
+            ends = (_text_endpoint(view, edge.source_type, edge.source, groups),
+                    _text_endpoint(view, edge.destination_type, edge.destination, groups),
                     edge.kind if grouping is not None else str(len(written)))
             written.setdefault(ends, []).append(edge)
         for (source, destination, _), edges in written.items():
@@ -78,7 +89,7 @@ def to_text(views: list[VhostTopology], grouped: Grouped | None = None) -> str:
         unconnected: dict[str, None] = {}  # (a group is written once)
         for node_type, name in entities:
             if (node_type, name) not in connected:
-                unconnected[_text_endpoint(view, node_type, name, grouping)] = None
+                unconnected[_text_endpoint(view, node_type, name, groups)] = None
         lines += [f"  {endpoint} (not connected)" for endpoint in unconnected]
         if len(lines) == 1:
             lines.append("  (nothing selected)")

@@ -119,6 +119,13 @@ def source_exchange_type(view: VhostTopology, name: str) -> str | None:
     return BUILTIN_EXCHANGES.get(name)
 
 
+def routing_types(view: VhostTopology) -> dict[str, str | None]:
+    """Exchange name -> `source_exchange_type`, for every exchange of *view* and the
+    built-in ones: looked up once per drawing (a name it lacks routes as None)."""
+    return {**BUILTIN_EXCHANGES,
+            **{name: source_exchange_type(view, name) for name in view.exchanges}}
+
+
 def is_headers_binding(edge: Edge, exchange_type: str | None) -> bool:
     return exchange_type == "headers" or "x-match" in edge.arguments
 
