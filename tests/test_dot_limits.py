@@ -4,6 +4,9 @@ on as located warnings: on the command line and in Sphinx builds, with the real 
 from __future__ import annotations
 
 import json
+import signal
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -77,6 +80,25 @@ def test_render_kills_the_whole_process_group_of_a_slow_dot(tmp_path):
     assert time.monotonic() - started < 20  # not the child sleep's 300 s
     assert completed.returncode == 1
     assert "did not lay out the diagram in 1 s (--dot-timeout)" in completed.stderr
+    for pid_file in ("shell.pid", "sleep.pid"):
+        assert ended(int((tmp_path / pid_file).read_text()))
+    assert not (tmp_path / "small.svg").exists()
+
+
+def test_an_interrupted_render_leaves_no_dot_running(tmp_path):
+    # dot runs in a session of its own (so that a timeout ends what it started), where
+    # the terminal's Ctrl-C does not reach it: the interrupted wait must end it
+    script = slow_dot(tmp_path)
+    source = write_json(tmp_path / "small.json", fan_out_definitions(2))
+    process = subprocess.Popen(
+        [sys.executable, "-m", "sphinxext_rabbit", "render", str(source), "-o",
+         str(tmp_path / "small.svg"), "--dot-command", str(script), "--dot-timeout", "300"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 30
+    while not (tmp_path / "sleep.pid").exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    process.send_signal(signal.SIGINT)
+    assert process.wait(timeout=30) != 0
     for pid_file in ("shell.pid", "sleep.pid"):
         assert ended(int((tmp_path / pid_file).read_text()))
     assert not (tmp_path / "small.svg").exists()

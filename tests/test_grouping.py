@@ -125,6 +125,21 @@ def test_sphinx_groups_links_to_the_groups_table_and_folds_the_long_bindings_tab
     assert full.count("orders.worker.") >= 60
 
 
+def test_singlehtml_summary_nodes_link_to_their_rows_in_the_one_page(tmp_path):
+    root = write_project(tmp_path / "src", {"large": ".. rabbitmq-topology:: definitions.json\n"})
+    (root / "definitions.json").write_text((ROOT / LARGE).read_text(encoding="utf-8"),
+                                           encoding="utf-8")
+    out = tmp_path / "out"
+    subprocess.run([sys.executable, "-m", "sphinx", "-q", "-b", "singlehtml", str(root),
+                    str(out)], check=True, timeout=300)
+    page = (out / "index.html").read_text(encoding="utf-8")
+    [svg] = [image.read_text(encoding="utf-8") for image in (out / "_images").glob("*.svg")]
+    rows = re.findall(r'xlink:href="\.\./index\.html#(rabbitmq-groups-[0-9-]+)"', svg)
+    assert rows, "no summary node links to its row"
+    assert all(f'id="{row}"' in page for row in rows)
+    assert "#document-" not in svg
+
+
 def test_text_and_latex_builds_list_every_binding(tmp_path):
     root = write_project(tmp_path / "src", {"large": ".. rabbitmq-topology:: definitions.json\n"})
     (root / "definitions.json").write_text((ROOT / LARGE).read_text(encoding="utf-8"),

@@ -16,6 +16,7 @@ from sphinx.ext.graphviz import align_spec, figure_wrapper
 from sphinx.util import logging
 from sphinx.util.docutils import SphinxDirective
 
+from .. import installed_version
 from ..output.dot import to_dot
 from ..output.grouping import Collapse, Group, Grouped, group_views, parse_collapse
 from ..output.tables import (
@@ -86,7 +87,7 @@ _recorded: set[tuple] = set()
 _build: Build | None = None
 _confdir = {"path": ""}
 #: whether this build froze the collector's objects (`read_ahead`)
-_frozen: dict[str, bool] = {}
+_frozen = False
 
 
 def start_build(app: Sphinx) -> None:
@@ -138,6 +139,8 @@ def outdated_documents(app: Sphinx, env: BuildEnvironment, added: set[str],
     checked_file = os.path.join(app.doctreedir, "rabbitmq-checked.json")
     checked = checked_digests(checked_file)
     checking: dict[str, str] = {}  # what this build checked, kept for the next one
+    # another version may read a file into something else
+    version = installed_version()
     for docname, reads in drawn.items():
         if docname in removed or docname in changed:
             continue
@@ -150,7 +153,7 @@ def outdated_documents(app: Sphinx, env: BuildEnvironment, added: set[str],
             if stamped == current:
                 continue
             if key not in digests:
-                state = json.dumps([name, vhost, current])
+                state = json.dumps([version, name, vhost, current])
                 digests[key] = checking[state] = checked.get(state) or read_for_build(
                     list(targets), vhost=vhost, build=_build, name=name).digest(vhost)
             if digests[key] != digest:
@@ -271,7 +274,9 @@ def read_ahead(app: Sphinx, env: BuildEnvironment, docnames: list[str]) -> None:
     none parses what another did. A page is only looked through for the lines of the
     directives (reStructuredText): what that misses, its reader reads itself."""
     assert _build is not None  # set when the build started
-    if app.parallel <= 1 or len(docnames) <= 5:  # (Sphinx reads fewer pages serially)
+    # (Sphinx 9 reads any number of pages in parallel, older ones more than five; reading
+    # ahead for a serial read costs nothing, the pages' readers find it cached)
+    if app.parallel <= 1:
         return
     default_compare = env.config.rabbitmq_topology_compare
     configured_views = env.config.rabbitmq_topology_views
@@ -301,14 +306,18 @@ def read_ahead(app: Sphinx, env: BuildEnvironment, docnames: list[str]) -> None:
     # what the readers forked next share, and Sphinx's own state, go to the collector's
     # permanent generation: a reader's collections neither go through them nor copy the
     # pages they are on (measured: a third of the readers' CPU time); see `thaw`
+    global _frozen
+    gc.collect()  # (garbage now would stay frozen, uncollected, until the build ends)
     gc.freeze()
-    _frozen["by read_ahead"] = True
+    _frozen = True
 
 
 def thaw(app: Sphinx, exception: BaseException | None) -> None:
     """build-finished: what `read_ahead` froze is collected again."""
-    if _frozen.pop("by read_ahead", False):
+    global _frozen
+    if _frozen:
         gc.unfreeze()
+        _frozen = False
 
 
 class RabbitmqTopology(SphinxDirective):

@@ -7,6 +7,7 @@ and drops what dot says; its settings (graphviz_dot, graphviz_dot_args) are hono
 
 from __future__ import annotations
 
+import atexit
 import os
 import posixpath
 import re
@@ -57,7 +58,16 @@ def page_links(code: str, builder: Builder, docname: str) -> str:
     if 'URL="#' not in code or builder.format != "html":
         return code
     up = "../" * len([part for part in builder.imagedir.split("/") if part])
-    return code.replace('URL="#', f'URL="{up}{builder.get_target_uri(docname)}#')
+    return code.replace('URL="#', f'URL="{up}{page_file(builder, docname)}#')
+
+
+def page_file(builder: Builder, docname: str) -> str:
+    """The file, from the output's root, that shows page *docname*: singlehtml shows
+    every page in its root document's."""
+    page = builder.get_target_uri(docname)
+    if page.startswith("#"):
+        return builder.config.root_doc + builder.out_suffix  # type: ignore[attr-defined]
+    return page
 
 
 def linked_code(builder: Builder, docname: str, code: str, links: dict,
@@ -79,10 +89,7 @@ def linked_code(builder: Builder, docname: str, code: str, links: dict,
             return None
         target, anchor = found
         if from_image:
-            page = builder.get_target_uri(target)
-            if page.startswith("#"):  # singlehtml: every page is one file
-                page = builder.config.root_doc + builder.out_suffix  # type: ignore[attr-defined]
-            page = image_to_root + page
+            page = image_to_root + page_file(builder, target)
         else:
             page = builder.get_relative_uri(docname, target).split("#", 1)[0]
             if not page:  # this page, named: page_links takes "#..." for the image's own
@@ -248,7 +255,10 @@ class LayoutPool:
         return self.ended.pop(layout)
 
     def close(self) -> None:
-        """End what still runs (a build that stopped early)."""
+        """End what still runs (a build that stopped early); only the process that made
+        the pool owns its runs."""
+        if self.pid != os.getpid():
+            return
         for drawing in self.running.values():
             drawing.stop()
         self.running.clear()
@@ -298,6 +308,7 @@ def start_layouts(app: Sphinx, env: BuildEnvironment) -> None:
     diagrams: dict[str, list] = env.__dict__.pop(_DIAGRAMS, None) or {}  # (not pickled)
     if _pool is not None:
         _pool.close()
+        atexit.unregister(_pool.close)
         _pool = None
     if app.parallel <= 1 or not diagrams:
         return
@@ -309,6 +320,8 @@ def start_layouts(app: Sphinx, env: BuildEnvironment) -> None:
                 pool.add(layout)
     if pool.waiting:
         _pool = pool
+        # Sphinx emits no build-finished for Ctrl-C: no run outlives the process either
+        atexit.register(pool.close)
         pool.pump()
 
 
@@ -327,6 +340,7 @@ def collect_layouts(app: Sphinx, doctree: nodes.document, docname: str) -> None:
 def end_layouts(app: Sphinx, exception: BaseException | None) -> None:
     """build-finished: no run outlives the build."""
     global _pool
-    if _pool is not None and _pool.pid == os.getpid():
+    if _pool is not None:
         _pool.close()
+        atexit.unregister(_pool.close)
     _pool = None

@@ -243,7 +243,8 @@ def table_words(node: rabbitmq_table) -> str:
                                        for span in cell)])
 
 
-#: what SmartQuotes escapes in the text it is given
+#: what SmartQuotes escapes in the text it is given (as SphinxSmartQuotes.get_tokens does,
+#: Sphinx 7.2-9; tests/test_big_tables.py compares a table's quotes with a paragraph's)
 _ESCAPED = re.compile(r"(?<=\x00)([-\\'\".`])")
 
 
@@ -288,7 +289,8 @@ def _kept(new: list, old: list) -> list:
 
 
 def _quotes_language(language: str, alternative: bool) -> str:
-    """The language whose quotes SmartQuotes uses for text in *language* ('': none)."""
+    """The language whose quotes SmartQuotes uses for text in *language* ('': none), chosen
+    as docutils' SmartQuotes.apply chooses it (docutils 0.18-0.22)."""
     if alternative:
         language = (language.replace("-x-altquot", "") if "-x-altquot" in language
                     else language + "-x-altquot")

@@ -1,4 +1,5 @@
-"""Builder side: draw diagram nodes through sphinx.ext.graphviz, or fall back to text."""
+"""Builder side: write the markup of diagrams laid out by `layouts` (an image, its links
+and map, sphinx.ext.graphviz's look), or fall back to text."""
 
 from __future__ import annotations
 

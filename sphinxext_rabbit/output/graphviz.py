@@ -33,6 +33,8 @@ _PIXELS_PER_POINT = 96 / 72
 
 @dataclass(frozen=True, slots=True)
 class DotBinary:
+    """The Graphviz program a diagram is laid out with, found on PATH or configured."""
+
     path: str
     name: str  # "dot" (Graphviz) or "graphviz-pure"
 
@@ -160,6 +162,9 @@ class Drawing:
             except subprocess.TimeoutExpired:
                 if time.monotonic() >= self.deadline:
                     self._time_out()
+            except BaseException:
+                self.stop()  # interrupted (Ctrl-C): dot, in a session of its own, stays not
+                raise
             else:
                 self._collect()
         return self._outcome is not None
@@ -180,6 +185,9 @@ class Drawing:
                 self._process.wait(max(0.0, self.deadline - time.monotonic()))
             except subprocess.TimeoutExpired:
                 self._time_out()
+            except BaseException:
+                self.stop()  # interrupted (Ctrl-C): dot, in a session of its own, stays not
+                raise
             else:
                 self._collect()
         if isinstance(self._outcome, Exception):

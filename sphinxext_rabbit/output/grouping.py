@@ -323,13 +323,9 @@ def _families(names: list[str], pieces: dict[str, list[str]]) -> list[tuple[str,
     return families
 
 
-def digits_pattern(names: list[str]) -> str:
-    """Names of one shape (the same but for digit runs) as one: the runs that differ ``*``."""
-    return _pattern([_DIGIT_RUNS.split(name) for name in names])
-
-
 def _pattern(pieces: list[list[str]]) -> str:
-    """`digits_pattern` of names split at their digit runs."""
+    """Names of one shape (the same but for digit runs), split at their digit runs, as
+    one: the runs that differ ``*``."""
     first = pieces[0]
     return "".join(piece if index % 2 == 0 or all(other[index] == piece for other in pieces)
                    else "*" for index, piece in enumerate(first))

@@ -96,6 +96,8 @@ class Problem:
 
 @dataclass(slots=True)  # not frozen: see the module's docstring
 class Exchange:
+    """An exchange of a vhost, as its definition declares it."""
+
     vhost: str
     name: str
     type: str = "direct"
@@ -132,6 +134,8 @@ class Queue:
 
 @dataclass(slots=True)  # not frozen: see the module's docstring
 class Binding:
+    """A binding of a vhost: from the exchange *source* to a queue or an exchange."""
+
     vhost: str
     source: str
     destination: str
