@@ -16,7 +16,6 @@ from sphinx.ext.graphviz import align_spec, figure_wrapper
 from sphinx.util import logging
 from sphinx.util.docutils import SphinxDirective
 
-from .. import installed_version
 from ..output.dot import to_dot
 from ..output.grouping import Collapse, Group, Grouped, group_views, parse_collapse
 from ..output.tables import (
@@ -140,7 +139,7 @@ def outdated_documents(app: Sphinx, env: BuildEnvironment, added: set[str],
     checked = checked_digests(checked_file)
     checking: dict[str, str] = {}  # what this build checked, kept for the next one
     # another version may read a file into something else
-    version = installed_version()
+    version = app.extensions["sphinxext_rabbit"].version
     for docname, reads in drawn.items():
         if docname in removed or docname in changed:
             continue
