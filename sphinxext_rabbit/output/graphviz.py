@@ -179,17 +179,8 @@ class Drawing:
     def result(self) -> list[str]:
         """Wait for dot: what it said, or the exception that says why there is no image
         (`DotTimeout`, `DotFailed`, `DotTooLarge`)."""
-        if self._outcome is None:
-            assert self._process is not None  # (set until there is an outcome)
-            try:
-                self._process.wait(max(0.0, self.deadline - time.monotonic()))
-            except subprocess.TimeoutExpired:
-                self._time_out()
-            except BaseException:
-                self.stop()  # interrupted (Ctrl-C): dot, in a session of its own, stays not
-                raise
-            else:
-                self._collect()
+        while not self.done(wait=max(0.0, self.deadline - time.monotonic())):
+            pass  # (ends: past the deadline, done() ends dot)
         if isinstance(self._outcome, Exception):
             raise self._outcome
         assert self._outcome is not None
