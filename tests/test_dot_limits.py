@@ -93,7 +93,10 @@ def test_an_interrupted_render_leaves_no_dot_running(tmp_path):
     process = subprocess.Popen(
         [sys.executable, "-m", "sphinxext_rabbit", "render", str(source), "-o",
          str(tmp_path / "small.svg"), "--dot-command", str(script), "--dot-timeout", "300"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        # as at a terminal: a CI job run in the background may ignore SIGINT, and its
+        # children with it, where Python then raises no KeyboardInterrupt
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     deadline = time.monotonic() + 30
     while not (tmp_path / "sleep.pid").exists() and time.monotonic() < deadline:
         time.sleep(0.05)
