@@ -219,11 +219,20 @@ def diagram_shots(driver) -> list[tuple[bytes, str]]:
         rectangles = found
     for left, top, width, height, ground, _ in rectangles:
         # inside the image's box: a theme may draw a border or a focus ring on it
-        shot = driver.execute_cdp_cmd("Page.captureScreenshot", {
-            "format": "png", "captureBeyondViewport": True,
-            "clip": {"x": left + 2, "y": top + 2, "width": width - 4, "height": height - 4,
-                     "scale": 1}})
-        shots.append((base64.b64decode(shot["data"]), ground))
+        clip = {"x": left + 2, "y": top + 2, "width": width - 4, "height": height - 4,
+                "scale": 1}
+        # the drawing inside the <object> is a document of its own, which follows the
+        # switch on its own time: the same picture twice in a row is the settled one
+        png = None
+        for _ in range(20):
+            shot = base64.b64decode(driver.execute_cdp_cmd("Page.captureScreenshot", {
+                "format": "png", "captureBeyondViewport": True, "clip": clip})["data"])
+            if shot == png:
+                break
+            png = shot
+            time.sleep(0.2)
+        assert png is not None
+        shots.append((png, ground))
     return shots
 
 
