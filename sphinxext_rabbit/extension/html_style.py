@@ -72,7 +72,8 @@ def html_visit_table(self: HTML5Translator, node: rabbitmq_table) -> None:
     def name_nodes(span: Span, text: str) -> list[nodes.Node]:
         return [child.deepcopy() for child in names[span.entity, text]]
 
-    table, body = table_skeleton(node)
+    # a copy of the title: writing a page leaves its doctree as it was
+    table, body = table_skeleton(node, node[0].deepcopy())
     mark_breakable(table)  # the header row
     title, group = table.children
     self.dispatch_visit(table)

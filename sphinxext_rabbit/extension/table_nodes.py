@@ -183,15 +183,13 @@ def table_node(table: Table, row_id: Callable[[EntityRef], str] | None = None, *
     return node
 
 
-def table_skeleton(node: rabbitmq_table) -> tuple[nodes.table, nodes.tbody]:
-    """The docutils table of *node* without its rows, and its (empty) body. The title
-    moves to it: not a copy, which would lose what Sphinx's gettext builder reads (the
-    caption's ``uid``)."""
+def table_skeleton(node: rabbitmq_table, title: nodes.Node) -> tuple[nodes.table, nodes.tbody]:
+    """The docutils table of *node* under *title*, without its rows, and its (empty) body."""
     table: Table = node["table"]
     result = nodes.table()
     result.update_basic_atts(node)
     result.source, result.line = node.source, node.line
-    result += node.pop(0)
+    result += title
     group = nodes.tgroup(cols=len(table.headers))
     result += group
     group.extend(nodes.colspec(colwidth=width) for width in node["widths"])
@@ -214,7 +212,9 @@ def table_rows(node: rabbitmq_table, names: NameNodes | None) -> Iterator[nodes.
 
 def docutils_table(node: rabbitmq_table) -> nodes.table:
     """What *node* is as a docutils table, every name a reference when it links."""
-    result, body = table_skeleton(node)
+    # the title moves: a copy would lose what Sphinx's gettext builder reads (the
+    # caption's ``uid``)
+    result, body = table_skeleton(node, node.pop(0))
     body.extend(table_rows(node, _linked if node["link_names"] else None))
     return result
 
