@@ -37,7 +37,7 @@ from ..topology.model import (
     VhostTopology,
     routing_type,
 )
-from .grouping import Group, Grouped, Grouping, summary
+from .grouping import DrawnNode, Group, Grouped, Grouping, summary
 from .wording import (
     STUB_MARK,
     binding_terms,
@@ -369,12 +369,16 @@ class _VhostDrawing:
                                  ("external", externals)):
             nodes[node_type] = {name: _Node(self.routing_types.get(name)) for name in names
                                 if (node_type, name) not in group_of}
+        #: a group's id -> its node
+        group_nodes: dict[int, _Node] = {}
         if self.grouping is not None:
             for group in self.grouping.groups:
                 # (an exchange group's members route alike: one type)
-                group_node = _Node(self.routing_types.get(group.members[0]))
+                group_node = group_nodes[id(group)] = _Node(
+                    self.routing_types.get(group.members[0]))
                 nodes[group.node_type].update((name, group_node) for name in group.members)
-        routes = self._routes(show_default_exchange)
+        routes = (self._routes(show_default_exchange) if self.grouping is None
+                  else self._grouped_routes(self.grouping, group_nodes))
         draw_default = _DEFAULT_EXCHANGE_KEY in self.outside or (
             show_default_exchange and bool(view.queues)
         )
@@ -400,17 +404,12 @@ class _VhostDrawing:
             self.node_lines.append(f"{self.prefix}empty {_attr_list(_NOTHING)};")
 
     def _routes(self, show_default_exchange: bool) -> list[_Route]:
-        """The route of each edge, or with grouping of each set of parallel edges of one
-        kind (in the order of the first of each); endpoints the view does not hold go to
-        `outside`."""
+        """The route of each edge; endpoints the view does not hold go to `outside`."""
         view = self.view
         nodes = self.nodes
         queue_names = drawn_queue_names(view)
         shortcuts = not show_default_exchange
         routes: list[_Route] = []
-        #: with grouping: (source, target, kind, shortcut) -> the route of those ends
-        parallel: dict[tuple[int, int, str, bool], _Route] | None = (
-            {} if self.grouping is not None else None)
         linked = self.linked
         for edge in view.edges:
             if linked and ((edge.source_type == "external" and edge.source in linked) or (
@@ -428,16 +427,33 @@ class _VhostDrawing:
                 target_type, target_name = edge.destination_type, edge.destination
             target = (nodes[target_type].get(target_name)
                       or self._outside_node(target_type, target_name))
-            if parallel is None:
-                routes.append(_Route(source, target, shortcut, [edge]))
-                continue
-            ends = (id(source), id(target), edge.kind, shortcut)
-            route = parallel.get(ends)
-            if route is None:
-                route = parallel[ends] = _Route(source, target, shortcut, [])
-                routes.append(route)
-            route.edges.append(edge)
+            routes.append(_Route(source, target, shortcut, [edge]))
         return routes
+
+    def _grouped_routes(self, grouping: Grouping, group_nodes: dict[int, _Node]) -> list[_Route]:
+        """The routes grouping worked out (`Grouping.routes`: parallel edges of one kind are
+        one); endpoints the view does not hold go to `outside`, edges to or from another
+        vhost's drawing to `crossing`."""
+        linked = self.linked
+        if linked:
+            for edge in self.view.edges:
+                if (edge.source_type == "external" and edge.source in linked) or (
+                        edge.destination_type == "external" and edge.destination in linked):
+                    self._cross(edge)
+        routes = []
+        for (source, target, _kind, shortcut), edges in grouping.routes.items():
+            if linked and any(end[0] == "external" and end[1] in linked
+                              for end in (source, target) if not isinstance(end, int)):
+                continue  # (crossed above)
+            routes.append(_Route(self._drawn_node(source, group_nodes),
+                                 self._drawn_node(target, group_nodes), shortcut, edges))
+        return routes
+
+    def _drawn_node(self, end: DrawnNode, group_nodes: dict[int, _Node]) -> _Node:
+        """The node of a route's end: a group's, an entity's, or one outside the view."""
+        if isinstance(end, int):
+            return group_nodes[end]
+        return self.nodes[end[0]].get(end[1]) or self._outside_node(*end)
 
     def _route_text(self, route: _Route) -> tuple[str, str]:
         """A route's statement text (`_edge_text`, `_merged_text`)."""
@@ -865,6 +881,8 @@ def to_dot(
     ]
     if highlight is not None and grouped is not None:
         raise ValueError("a highlighted route is drawn without grouping")
+    if grouped is not None and grouped.show_default_exchange != show_default_exchange:
+        raise ValueError("grouped for a drawing with the default exchange shown otherwise")
     groupings = grouped.groupings if grouped is not None else [None] * len(views)
     drawn = {view.vhost: view for view in views}
     drawings = [
