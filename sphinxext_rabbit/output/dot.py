@@ -23,7 +23,6 @@ characters readable.
 from __future__ import annotations
 
 import functools
-import html
 from collections import Counter, defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -283,24 +282,11 @@ class _NodeTemplate:
 class _Node:
     """A node as the edges of its drawing need it: the routing type of the exchange of its
     name (by which bindings from it are labelled), and its ID and its type and name as edge
-    tooltips show them (set once all nodes are listed)."""
+    tooltips show them (set as its statement is written)."""
 
     routing_type: str | None
     id: str = ""
     tip: str = ""
-
-
-@dataclass(slots=True)  # not frozen: one per node or edge (see model.py)
-class _ListedNode:
-    """A node to write."""
-
-    node: _Node
-    node_type: str
-    name: str
-    id_letter: str
-    template: _NodeTemplate
-    tooltip_end: str  # the tooltip's last lines, escaped
-    attributes: str = ""  # more attributes, escaped, after the tooltip: a group's link
 
 
 @dataclass(slots=True)  # not frozen: one per node or edge (see model.py)
@@ -389,7 +375,7 @@ class _VhostDrawing:
             # routes to it may hold its node already
             nodes["exchange"][DEFAULT_EXCHANGE] = self._outside_node(*_DEFAULT_EXCHANGE_KEY)
             del self.outside[_DEFAULT_EXCHANGE_KEY]
-        self._write_nodes(self._listed_nodes(exchanges))
+        self._write_nodes(exchanges)
 
         # a shortcut's tooltip still names the default exchange it goes through
         default_tip = f"exchange {_escaped_visible(display_name(*_DEFAULT_EXCHANGE_KEY), True)}"
@@ -504,34 +490,49 @@ class _VhostDrawing:
             found = self.outside[node_type, name] = _Node(self.routing_types.get(name))
         return found
 
-    def _listed_nodes(self, exchanges: dict[str, Exchange]) -> list[_ListedNode]:
-        """Every node to draw, in order: *exchanges*, queues, externals and stubs."""
+    def _write_nodes(self, exchanges: dict[str, Exchange]) -> None:
+        """The statement of every node, in order: *exchanges*, queues, externals and stubs."""
         view = self.view
         nodes = self.nodes
         group_of = self.grouping.group_of if self.grouping is not None else {}
-        listed = [self._entity("exchange", "x", exchanges[name]) for name in sorted(exchanges)
-                  if ("exchange", name) not in group_of]
-        listed += [self._entity("queue", "q", view.queues[name]) for name in sorted(view.queues)
-                   if ("queue", name) not in group_of]
-        if self.grouping is not None:
-            listed += [self._group(group) for group in self.grouping.groups]
+        for name in sorted(exchanges):
+            if ("exchange", name) not in group_of:
+                self._entity("exchange", "x", exchanges[name])
+        for name in sorted(view.queues):
+            if ("queue", name) not in group_of:
+                self._entity("queue", "q", view.queues[name])
+        for group in self.grouping.groups if self.grouping is not None else ():
+            self._group(group)
         if len(view.externals) > len(self.linked):
             external = self._template(_NodeDescription(
                 "external", "", ("external",), "external", None, "external endpoint",
                 (f"seen from {self.vhost_line}",)))
-            listed += [_ListedNode(nodes["external"][name], "external", name, "ext", external, "")
-                       for name in sorted(view.externals) if name not in self.linked]
+            for name in sorted(view.externals):
+                if name not in self.linked:
+                    self._write_node(nodes["external"][name], "external", name, "ext", external)
         for node_type, name in sorted(view.stubs | self.outside.keys()):
             if name not in nodes[node_type]:
                 stub = self._template(_NodeDescription(
                     node_type, f"{STUB_MARK} ", (), None, "stub", node_type,
                     (self.vhost_line, "outside this selection")))
                 node = nodes[node_type][name] = self._outside_node(node_type, name)
-                listed.append(_ListedNode(node, node_type, name, "s", stub, ""))
-        return listed
+                self._write_node(node, node_type, name, "s", stub)
 
-    def _entity(self, node_type: str, id_letter: str, entity: Exchange | Queue) -> _ListedNode:
-        """An exchange or queue to draw."""
+    def _write_node(self, node: _Node, node_type: str, name: str, id_letter: str,
+                    template: _NodeTemplate, tooltip_end: str = "", attributes: str = "",
+                    ) -> None:
+        """A node's statement (*tooltip_end*: its tooltip's last lines, *attributes*: more
+        after it, escaped), and its ID and tooltip name."""
+        shown = display_name(node_type, name)
+        label_name = _escaped_visible(shown)
+        tooltip_name = _escaped_visible(shown, True)
+        node.id = f"{self.prefix}{id_letter}{len(self.node_lines)}"
+        node.tip = f"{node_type} {tooltip_name}"
+        self.node_lines.append(template.statement(node.id, label_name, tooltip_name,
+                                                  tooltip_end, attributes))
+
+    def _entity(self, node_type: str, id_letter: str, entity: Exchange | Queue) -> None:
+        """An exchange or queue's statement."""
         # All that the template shows, `_describe`'s fields (and an exchange's routing type,
         # which an argument may set): nodes alike in it share one.
         alike: tuple[Any, ...]
@@ -548,10 +549,10 @@ class _VhostDrawing:
         name = entity.name
         tooltip_end = self._arguments_line(entity.arguments) if entity.arguments else ""
         tooltip_end += self._policy_lines.get((node_type, name), "")
-        return _ListedNode(self.nodes[node_type][name], node_type, name, id_letter, template,
-                           tooltip_end)
+        self._write_node(self.nodes[node_type][name], node_type, name, id_letter, template,
+                         tooltip_end)
 
-    def _group(self, group: Group) -> _ListedNode:
+    def _group(self, group: Group) -> None:
         """A summary node: the pattern its queues' names share, how many of which type,
         their keys; its tooltip names them, its link goes to the table that lists them."""
         node_type = f"{group.node_type} group"
@@ -565,8 +566,8 @@ class _VhostDrawing:
                                        True)
         link = self.group_link(group) if self.group_link is not None else None
         attributes = (f', URL={dot_string(link)}, target="_top"' if link else "")
-        return _ListedNode(self.nodes[group.node_type][group.members[0]], node_type,
-                           group.name, "g", template, tooltip_end, attributes)
+        self._write_node(self.nodes[group.node_type][group.members[0]], node_type, group.name,
+                         "g", template, tooltip_end, attributes)
 
     def _describe(self, node_type: str, entity: Exchange | Queue) -> _NodeDescription:
         """What an exchange or queue node shows besides its name, arguments and policies."""
@@ -621,18 +622,6 @@ class _VhostDrawing:
                 tooltip_end,
             )
         return template
-
-    def _write_nodes(self, listed: list[_ListedNode]) -> None:
-        """The statements of *listed*, and their nodes' IDs and tooltip names."""
-        for index, item in enumerate(listed):
-            shown = display_name(item.node_type, item.name)
-            label_name = _escaped_visible(shown)
-            tooltip_name = _escaped_visible(shown, True)
-            node = item.node
-            node.id = f"{self.prefix}{item.id_letter}{index}"
-            node.tip = f"{item.node_type} {tooltip_name}"
-            self.node_lines.append(item.template.statement(
-                node.id, label_name, tooltip_name, item.tooltip_end, item.attributes))
 
     def _edge_text(self, edge: Edge, shortcut: bool) -> tuple[str, str]:
         """An edge statement's text before its source's tooltip name (from the attribute
@@ -715,6 +704,8 @@ _BOX_SHAPES = frozenset({"box", "box3d", "cylinder", "folder", "tab"})
 
 def _html(text: str) -> str:
     """*text* escaped for an HTML-like label."""
+    import html  # here, for a legend: with html.entities, 8M instructions to import
+
     return html.escape(text, quote=True)
 
 
