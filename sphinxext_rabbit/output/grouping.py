@@ -57,7 +57,6 @@ DrawnNode = NodeKey | int
 #: exchange (drawn straight to the queue its key names)
 Route = tuple[NodeKey, NodeKey, str, bool]
 DrawnRoute = tuple[DrawnNode, DrawnNode, str, bool]
-_DEFAULT_EXCHANGE_KEY: NodeKey = ("exchange", DEFAULT_EXCHANGE)
 CollapseMode = Literal["auto", "none", "globs"]
 
 
@@ -204,32 +203,34 @@ class _ViewIndex:
             numbers[node_type] = {name: len(self.nodes) + number
                                   for number, name in enumerate(names)}
             self.nodes += [(node_type, name) for name in names]
-        default_exchange = self._number(numbers, *_DEFAULT_EXCHANGE_KEY)
+        self.numbers = numbers
         #: each edge's ends as drawn, by number, its kind, whether it is a shortcut
         self.ends: list[tuple[int, int, str, bool]] = []
+        ends = self.ends
         #: a source as a queue sees it, (kind, node number), and its number; the sources
         #: of each queue (by name), by those numbers
         self.sources: dict[tuple[str, int], int] = {}
+        sources = self.sources
         incoming: dict[str, set[int]] = defaultdict(set)
         for edge in view.edges:
             kind = edge.kind
             try:
                 source = numbers[edge.source_type][edge.source]
             except KeyError:
-                source = self._number(numbers, edge.source_type, edge.source)
-            try:
-                target = numbers[edge.destination_type][edge.destination]
-            except KeyError:
-                target = self._number(numbers, edge.destination_type, edge.destination)
-            # (`goes_via_default_exchange` tells, of the edges to the default exchange)
-            shortcut = (target == default_exchange and shortcuts
+                source = self._number(edge.source_type, edge.source)
+            target_type, target_name = edge.destination_type, edge.destination
+            # (of the edges to the default exchange, `goes_via_default_exchange` tells)
+            shortcut = (shortcuts and target_name == DEFAULT_EXCHANGE
                         and goes_via_default_exchange(edge, queue_names))
             if shortcut:
-                target = self._number(numbers, "queue", edge.routing_key or "")
-            self.ends.append((source, target, kind, shortcut))
-            if self.nodes[target][0] == "queue":
-                pair = self.sources.setdefault((kind, source), len(self.sources))
-                incoming[self.nodes[target][1]].add(pair)
+                target_type, target_name = "queue", edge.routing_key or ""
+            try:
+                target = numbers[target_type][target_name]
+            except KeyError:
+                target = self._number(target_type, target_name)
+            ends.append((source, target, kind, shortcut))
+            if target_type == "queue":
+                incoming[target_name].add(sources.setdefault((kind, source), len(sources)))
         self.incoming = {name: frozenset(pairs) for name, pairs in incoming.items()}
         #: the queues a group may take: declared ones (a missing one stays in sight), sorted
         self.groupable = sorted(name for name, queue in view.queues.items()
@@ -239,9 +240,9 @@ class _ViewIndex:
         #: exchange name -> the type it routes as
         self.routing_types = routing_types(view)
 
-    def _number(self, numbers: dict[str, dict[str, int]], node_type: str, name: str) -> int:
+    def _number(self, node_type: str, name: str) -> int:
         """The number of a node, given when first asked for."""
-        named = numbers.setdefault(node_type, {})
+        named = self.numbers.setdefault(node_type, {})
         number = named.get(name)
         if number is None:
             number = named[name] = len(self.nodes)
@@ -250,9 +251,8 @@ class _ViewIndex:
 
     def drawn_as(self, grouping: Grouping) -> dict[int, Group]:
         """Node number -> its group, for each grouped node."""
-        group_of = grouping.group_of
-        return {number: group_of[node] for number, node in enumerate(self.nodes)
-                if node in group_of}
+        return {self.numbers[node_type][name]: group
+                for (node_type, name), group in grouping.group_of.items()}
 
     def drawn_routes(self, grouping: Grouping) -> dict[DrawnRoute, list[Edge]]:
         """The edges by the nodes they are drawn between with *grouping*: parallel ones of
@@ -268,12 +268,7 @@ class _ViewIndex:
         numbered: dict[tuple[int, int, str, bool], list[Edge]] = {}
         for edge, (source, target, kind, shortcut) in zip(self.view.edges, self.ends,
                                                            strict=True):
-            ends = (drawn[source], drawn[target], kind, shortcut)
-            parallel = numbered.get(ends)
-            if parallel is None:
-                numbered[ends] = [edge]
-            else:
-                parallel.append(edge)
+            numbered.setdefault((drawn[source], drawn[target], kind, shortcut), []).append(edge)
 
         def node(number: int) -> DrawnNode:
             return (self.nodes[number] if number < len(self.nodes)
@@ -351,7 +346,8 @@ def _candidates(index: _ViewIndex, grouping: Grouping,
             grouped_sources.add(pair)
     nothing: frozenset[int] = frozenset()
     incoming = index.incoming
-    names = [name for name in index.groupable if ("queue", name) not in group_of]
+    names = (index.groupable if not group_of
+             else [name for name in index.groupable if ("queue", name) not in group_of])
     if added is not None:
         new = {id(group) for group in added}
         fed = {pair for (_kind, node), pair in index.sources.items()
