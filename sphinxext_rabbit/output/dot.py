@@ -237,8 +237,8 @@ def merged_edge_label(view: VhostTopology, edges: list[Edge]) -> list[str]:
     if all(edge_label(view, edge) == first for edge in edges[1:]):  # (stops at the first other)
         return [*first, count]
     head = [] if edges[0].kind == "binding" else [visible(edges[0].kind)]
-    keys = keys_text(*summary(edge.routing_key for edge in edges
-                              if edge.routing_key is not None))
+    keys = keys_text(*summary({edge.routing_key for edge in edges
+                               if edge.routing_key is not None}))
     return [*head, *([keys] if keys else []), count]
 
 
@@ -340,7 +340,7 @@ class _VhostDrawing:
         self._entity_templates: dict[tuple[Any, ...], _NodeTemplate] = {}
         self._arguments_lines: dict[str, str] = {}
         self._edge_texts: dict[tuple, tuple[str, str]] = {}
-        self._policy_lines = self._policies_lines()
+        self._policy_lines: dict[tuple[str, str], str] = {}
         self._draw(show_default_exchange)
 
     def _draw(self, show_default_exchange: bool) -> None:
@@ -495,12 +495,10 @@ class _VhostDrawing:
         view = self.view
         nodes = self.nodes
         group_of = self.grouping.group_of if self.grouping is not None else {}
-        for name in sorted(exchanges):
-            if ("exchange", name) not in group_of:
-                self._entity("exchange", "x", exchanges[name])
-        for name in sorted(view.queues):
-            if ("queue", name) not in group_of:
-                self._entity("queue", "q", view.queues[name])
+        for name in sorted(name for name in exchanges if ("exchange", name) not in group_of):
+            self._entity("exchange", "x", exchanges[name])
+        for name in sorted(name for name in view.queues if ("queue", name) not in group_of):
+            self._entity("queue", "q", view.queues[name])
         for group in self.grouping.groups if self.grouping is not None else ():
             self._group(group)
         if len(view.externals) > len(self.linked):
@@ -548,7 +546,7 @@ class _VhostDrawing:
             self._entity_templates[alike] = template
         name = entity.name
         tooltip_end = self._arguments_line(entity.arguments) if entity.arguments else ""
-        tooltip_end += self._policy_lines.get((node_type, name), "")
+        tooltip_end += self._policies_lines((node_type, name))
         self._write_node(self.nodes[node_type][name], node_type, name, id_letter, template,
                          tooltip_end)
 
@@ -591,20 +589,20 @@ class _VhostDrawing:
             self._arguments_lines[text] = line
         return line
 
-    def _policies_lines(self) -> dict[NodeKey, str]:
-        """Node key -> the tooltip lines naming the policy and operator policy that apply,
-        escaped, each after its line break."""
+    def _policies_lines(self, key: NodeKey) -> str:
+        """The tooltip lines of a node naming the policy and operator policy that apply,
+        escaped, each after its line break (many nodes share a policy: worded once)."""
         view = self.view
-        lines: dict[NodeKey, str] = {}
+        lines = ""
         for words, policies in (("policy", view.effective_policies),
                                 ("operator policy", view.effective_operator_policies)):
-            by_name: dict[str, str] = {}  # many nodes share a policy
-            for key, policy in policies.items():
-                line = by_name.get(policy.name)
+            policy = policies.get(key)
+            if policy is not None:
+                line = self._policy_lines.get((words, policy.name))
                 if line is None:
                     line = "\\n" + _escaped(f"{words} {visible(policy.name)}", True)
-                    by_name[policy.name] = line
-                lines[key] = lines.get(key, "") + line
+                    self._policy_lines[words, policy.name] = line
+                lines += line
         return lines
 
     def _template(self, description: _NodeDescription) -> _NodeTemplate:

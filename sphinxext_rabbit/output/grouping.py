@@ -469,7 +469,7 @@ def _binding_keys(index: _ViewIndex, grouping: Grouping) -> dict[int, set[str]]:
         # one source exchange, or a group of exchanges of one routing type
         exchange_type = index.routing_types.get(edges[0].source)
         if exchange_type not in KEY_IGNORED_TYPES:
-            keys[target].update(edge.routing_key for edge in edges
-                                if edge.routing_key is not None
-                                and not is_headers_binding(edge, exchange_type))
+            keys[target] |= {edge.routing_key for edge in edges
+                             if edge.routing_key is not None
+                             and not is_headers_binding(edge, exchange_type)}
     return keys
