@@ -55,7 +55,6 @@ NodeKey = tuple[str, str]
 DrawnNode = NodeKey | int
 #: an edge as drawn: its source, its target, its kind, and whether it skips the default
 #: exchange (drawn straight to the queue its key names)
-Route = tuple[NodeKey, NodeKey, str, bool]
 DrawnRoute = tuple[DrawnNode, DrawnNode, str, bool]
 CollapseMode = Literal["auto", "none", "globs"]
 
