@@ -23,7 +23,6 @@ characters readable.
 from __future__ import annotations
 
 import functools
-import html
 from collections import Counter, defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -37,7 +36,7 @@ from ..topology.model import (
     VhostTopology,
     routing_type,
 )
-from .grouping import Group, Grouped, Grouping, summary
+from .grouping import DrawnNode, Group, Grouped, Grouping, summary
 from .wording import (
     STUB_MARK,
     binding_terms,
@@ -238,8 +237,8 @@ def merged_edge_label(view: VhostTopology, edges: list[Edge]) -> list[str]:
     if all(edge_label(view, edge) == first for edge in edges[1:]):  # (stops at the first other)
         return [*first, count]
     head = [] if edges[0].kind == "binding" else [visible(edges[0].kind)]
-    keys = keys_text(*summary(edge.routing_key for edge in edges
-                              if edge.routing_key is not None))
+    keys = keys_text(*summary({edge.routing_key for edge in edges
+                               if edge.routing_key is not None}))
     return [*head, *([keys] if keys else []), count]
 
 
@@ -283,24 +282,11 @@ class _NodeTemplate:
 class _Node:
     """A node as the edges of its drawing need it: the routing type of the exchange of its
     name (by which bindings from it are labelled), and its ID and its type and name as edge
-    tooltips show them (set once all nodes are listed)."""
+    tooltips show them (set as its statement is written)."""
 
     routing_type: str | None
     id: str = ""
     tip: str = ""
-
-
-@dataclass(slots=True)  # not frozen: one per node or edge (see model.py)
-class _ListedNode:
-    """A node to write."""
-
-    node: _Node
-    node_type: str
-    name: str
-    id_letter: str
-    template: _NodeTemplate
-    tooltip_end: str  # the tooltip's last lines, escaped
-    attributes: str = ""  # more attributes, escaped, after the tooltip: a group's link
 
 
 @dataclass(slots=True)  # not frozen: one per node or edge (see model.py)
@@ -354,7 +340,7 @@ class _VhostDrawing:
         self._entity_templates: dict[tuple[Any, ...], _NodeTemplate] = {}
         self._arguments_lines: dict[str, str] = {}
         self._edge_texts: dict[tuple, tuple[str, str]] = {}
-        self._policy_lines = self._policies_lines()
+        self._policy_lines: dict[tuple[str, str], str] = {}
         self._draw(show_default_exchange)
 
     def _draw(self, show_default_exchange: bool) -> None:
@@ -369,12 +355,16 @@ class _VhostDrawing:
                                  ("external", externals)):
             nodes[node_type] = {name: _Node(self.routing_types.get(name)) for name in names
                                 if (node_type, name) not in group_of}
+        #: a group's id -> its node
+        group_nodes: dict[int, _Node] = {}
         if self.grouping is not None:
             for group in self.grouping.groups:
                 # (an exchange group's members route alike: one type)
-                group_node = _Node(self.routing_types.get(group.members[0]))
+                group_node = group_nodes[id(group)] = _Node(
+                    self.routing_types.get(group.members[0]))
                 nodes[group.node_type].update((name, group_node) for name in group.members)
-        routes = self._routes(show_default_exchange)
+        routes = (self._routes(show_default_exchange) if self.grouping is None
+                  else self._grouped_routes(self.grouping, group_nodes))
         draw_default = _DEFAULT_EXCHANGE_KEY in self.outside or (
             show_default_exchange and bool(view.queues)
         )
@@ -385,7 +375,7 @@ class _VhostDrawing:
             # routes to it may hold its node already
             nodes["exchange"][DEFAULT_EXCHANGE] = self._outside_node(*_DEFAULT_EXCHANGE_KEY)
             del self.outside[_DEFAULT_EXCHANGE_KEY]
-        self._write_nodes(self._listed_nodes(exchanges))
+        self._write_nodes(exchanges)
 
         # a shortcut's tooltip still names the default exchange it goes through
         default_tip = f"exchange {_escaped_visible(display_name(*_DEFAULT_EXCHANGE_KEY), True)}"
@@ -400,17 +390,12 @@ class _VhostDrawing:
             self.node_lines.append(f"{self.prefix}empty {_attr_list(_NOTHING)};")
 
     def _routes(self, show_default_exchange: bool) -> list[_Route]:
-        """The route of each edge, or with grouping of each set of parallel edges of one
-        kind (in the order of the first of each); endpoints the view does not hold go to
-        `outside`."""
+        """The route of each edge; endpoints the view does not hold go to `outside`."""
         view = self.view
         nodes = self.nodes
         queue_names = drawn_queue_names(view)
         shortcuts = not show_default_exchange
         routes: list[_Route] = []
-        #: with grouping: (source, target, kind, shortcut) -> the route of those ends
-        parallel: dict[tuple[int, int, str, bool], _Route] | None = (
-            {} if self.grouping is not None else None)
         linked = self.linked
         for edge in view.edges:
             if linked and ((edge.source_type == "external" and edge.source in linked) or (
@@ -428,16 +413,33 @@ class _VhostDrawing:
                 target_type, target_name = edge.destination_type, edge.destination
             target = (nodes[target_type].get(target_name)
                       or self._outside_node(target_type, target_name))
-            if parallel is None:
-                routes.append(_Route(source, target, shortcut, [edge]))
-                continue
-            ends = (id(source), id(target), edge.kind, shortcut)
-            route = parallel.get(ends)
-            if route is None:
-                route = parallel[ends] = _Route(source, target, shortcut, [])
-                routes.append(route)
-            route.edges.append(edge)
+            routes.append(_Route(source, target, shortcut, [edge]))
         return routes
+
+    def _grouped_routes(self, grouping: Grouping, group_nodes: dict[int, _Node]) -> list[_Route]:
+        """The routes grouping worked out (`Grouping.routes`: parallel edges of one kind are
+        one); endpoints the view does not hold go to `outside`, edges to or from another
+        vhost's drawing to `crossing`."""
+        linked = self.linked
+        if linked:
+            for edge in self.view.edges:
+                if (edge.source_type == "external" and edge.source in linked) or (
+                        edge.destination_type == "external" and edge.destination in linked):
+                    self._cross(edge)
+        routes = []
+        for (source, target, _kind, shortcut), edges in grouping.routes.items():
+            if linked and any(end[0] == "external" and end[1] in linked
+                              for end in (source, target) if not isinstance(end, int)):
+                continue  # (crossed above)
+            routes.append(_Route(self._drawn_node(source, group_nodes),
+                                 self._drawn_node(target, group_nodes), shortcut, edges))
+        return routes
+
+    def _drawn_node(self, end: DrawnNode, group_nodes: dict[int, _Node]) -> _Node:
+        """The node of a route's end: a group's, an entity's, or one outside the view."""
+        if isinstance(end, int):
+            return group_nodes[end]
+        return self.nodes[end[0]].get(end[1]) or self._outside_node(*end)
 
     def _route_text(self, route: _Route) -> tuple[str, str]:
         """A route's statement text (`_edge_text`, `_merged_text`)."""
@@ -488,34 +490,47 @@ class _VhostDrawing:
             found = self.outside[node_type, name] = _Node(self.routing_types.get(name))
         return found
 
-    def _listed_nodes(self, exchanges: dict[str, Exchange]) -> list[_ListedNode]:
-        """Every node to draw, in order: *exchanges*, queues, externals and stubs."""
+    def _write_nodes(self, exchanges: dict[str, Exchange]) -> None:
+        """The statement of every node, in order: *exchanges*, queues, externals and stubs."""
         view = self.view
         nodes = self.nodes
         group_of = self.grouping.group_of if self.grouping is not None else {}
-        listed = [self._entity("exchange", "x", exchanges[name]) for name in sorted(exchanges)
-                  if ("exchange", name) not in group_of]
-        listed += [self._entity("queue", "q", view.queues[name]) for name in sorted(view.queues)
-                   if ("queue", name) not in group_of]
-        if self.grouping is not None:
-            listed += [self._group(group) for group in self.grouping.groups]
+        for name in sorted(name for name in exchanges if ("exchange", name) not in group_of):
+            self._entity("exchange", "x", exchanges[name])
+        for name in sorted(name for name in view.queues if ("queue", name) not in group_of):
+            self._entity("queue", "q", view.queues[name])
+        for group in self.grouping.groups if self.grouping is not None else ():
+            self._group(group)
         if len(view.externals) > len(self.linked):
             external = self._template(_NodeDescription(
                 "external", "", ("external",), "external", None, "external endpoint",
                 (f"seen from {self.vhost_line}",)))
-            listed += [_ListedNode(nodes["external"][name], "external", name, "ext", external, "")
-                       for name in sorted(view.externals) if name not in self.linked]
+            for name in sorted(view.externals):
+                if name not in self.linked:
+                    self._write_node(nodes["external"][name], "external", name, "ext", external)
         for node_type, name in sorted(view.stubs | self.outside.keys()):
             if name not in nodes[node_type]:
                 stub = self._template(_NodeDescription(
                     node_type, f"{STUB_MARK} ", (), None, "stub", node_type,
                     (self.vhost_line, "outside this selection")))
                 node = nodes[node_type][name] = self._outside_node(node_type, name)
-                listed.append(_ListedNode(node, node_type, name, "s", stub, ""))
-        return listed
+                self._write_node(node, node_type, name, "s", stub)
 
-    def _entity(self, node_type: str, id_letter: str, entity: Exchange | Queue) -> _ListedNode:
-        """An exchange or queue to draw."""
+    def _write_node(self, node: _Node, node_type: str, name: str, id_letter: str,
+                    template: _NodeTemplate, tooltip_end: str = "", attributes: str = "",
+                    ) -> None:
+        """A node's statement (*tooltip_end*: its tooltip's last lines, *attributes*: more
+        after it, escaped), and its ID and tooltip name."""
+        shown = display_name(node_type, name)
+        label_name = _escaped_visible(shown)
+        tooltip_name = _escaped_visible(shown, True)
+        node.id = f"{self.prefix}{id_letter}{len(self.node_lines)}"
+        node.tip = f"{node_type} {tooltip_name}"
+        self.node_lines.append(template.statement(node.id, label_name, tooltip_name,
+                                                  tooltip_end, attributes))
+
+    def _entity(self, node_type: str, id_letter: str, entity: Exchange | Queue) -> None:
+        """An exchange or queue's statement."""
         # All that the template shows, `_describe`'s fields (and an exchange's routing type,
         # which an argument may set): nodes alike in it share one.
         alike: tuple[Any, ...]
@@ -531,11 +546,11 @@ class _VhostDrawing:
             self._entity_templates[alike] = template
         name = entity.name
         tooltip_end = self._arguments_line(entity.arguments) if entity.arguments else ""
-        tooltip_end += self._policy_lines.get((node_type, name), "")
-        return _ListedNode(self.nodes[node_type][name], node_type, name, id_letter, template,
-                           tooltip_end)
+        tooltip_end += self._policies_lines((node_type, name))
+        self._write_node(self.nodes[node_type][name], node_type, name, id_letter, template,
+                         tooltip_end)
 
-    def _group(self, group: Group) -> _ListedNode:
+    def _group(self, group: Group) -> None:
         """A summary node: the pattern its queues' names share, how many of which type,
         their keys; its tooltip names them, its link goes to the table that lists them."""
         node_type = f"{group.node_type} group"
@@ -549,8 +564,8 @@ class _VhostDrawing:
                                        True)
         link = self.group_link(group) if self.group_link is not None else None
         attributes = (f', URL={dot_string(link)}, target="_top"' if link else "")
-        return _ListedNode(self.nodes[group.node_type][group.members[0]], node_type,
-                           group.name, "g", template, tooltip_end, attributes)
+        self._write_node(self.nodes[group.node_type][group.members[0]], node_type, group.name,
+                         "g", template, tooltip_end, attributes)
 
     def _describe(self, node_type: str, entity: Exchange | Queue) -> _NodeDescription:
         """What an exchange or queue node shows besides its name, arguments and policies."""
@@ -574,20 +589,20 @@ class _VhostDrawing:
             self._arguments_lines[text] = line
         return line
 
-    def _policies_lines(self) -> dict[NodeKey, str]:
-        """Node key -> the tooltip lines naming the policy and operator policy that apply,
-        escaped, each after its line break."""
+    def _policies_lines(self, key: NodeKey) -> str:
+        """The tooltip lines of a node naming the policy and operator policy that apply,
+        escaped, each after its line break (many nodes share a policy: worded once)."""
         view = self.view
-        lines: dict[NodeKey, str] = {}
+        lines = ""
         for words, policies in (("policy", view.effective_policies),
                                 ("operator policy", view.effective_operator_policies)):
-            by_name: dict[str, str] = {}  # many nodes share a policy
-            for key, policy in policies.items():
-                line = by_name.get(policy.name)
+            policy = policies.get(key)
+            if policy is not None:
+                line = self._policy_lines.get((words, policy.name))
                 if line is None:
                     line = "\\n" + _escaped(f"{words} {visible(policy.name)}", True)
-                    by_name[policy.name] = line
-                lines[key] = lines.get(key, "") + line
+                    self._policy_lines[words, policy.name] = line
+                lines += line
         return lines
 
     def _template(self, description: _NodeDescription) -> _NodeTemplate:
@@ -605,18 +620,6 @@ class _VhostDrawing:
                 tooltip_end,
             )
         return template
-
-    def _write_nodes(self, listed: list[_ListedNode]) -> None:
-        """The statements of *listed*, and their nodes' IDs and tooltip names."""
-        for index, item in enumerate(listed):
-            shown = display_name(item.node_type, item.name)
-            label_name = _escaped_visible(shown)
-            tooltip_name = _escaped_visible(shown, True)
-            node = item.node
-            node.id = f"{self.prefix}{item.id_letter}{index}"
-            node.tip = f"{item.node_type} {tooltip_name}"
-            self.node_lines.append(item.template.statement(
-                node.id, label_name, tooltip_name, item.tooltip_end, item.attributes))
 
     def _edge_text(self, edge: Edge, shortcut: bool) -> tuple[str, str]:
         """An edge statement's text before its source's tooltip name (from the attribute
@@ -699,6 +702,8 @@ _BOX_SHAPES = frozenset({"box", "box3d", "cylinder", "folder", "tab"})
 
 def _html(text: str) -> str:
     """*text* escaped for an HTML-like label."""
+    import html  # here, for a legend: with html.entities, 8M instructions to import
+
     return html.escape(text, quote=True)
 
 
@@ -865,6 +870,8 @@ def to_dot(
     ]
     if highlight is not None and grouped is not None:
         raise ValueError("a highlighted route is drawn without grouping")
+    if grouped is not None and grouped.show_default_exchange != show_default_exchange:
+        raise ValueError("grouped for a drawing with the default exchange shown otherwise")
     groupings = grouped.groupings if grouped is not None else [None] * len(views)
     drawn = {view.vhost: view for view in views}
     drawings = [

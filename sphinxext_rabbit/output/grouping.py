@@ -20,7 +20,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Literal
 
-from ..topology.model import Edge, VhostTopology
+from ..topology.model import DEFAULT_EXCHANGE, Edge, VhostTopology
 from .wording import (
     KEY_IGNORED_TYPES,
     drawn_queue_names,
@@ -53,6 +53,9 @@ MAX_LISTED_KEYS = 2
 NodeKey = tuple[str, str]
 #: a node as drawn: an entity's key, or a group's id
 DrawnNode = NodeKey | int
+#: an edge as drawn: its source, its target, its kind, and whether it skips the default
+#: exchange (drawn straight to the queue its key names)
+DrawnRoute = tuple[DrawnNode, DrawnNode, str, bool]
 CollapseMode = Literal["auto", "none", "globs"]
 
 
@@ -94,10 +97,13 @@ class Group:
 
 @dataclass(slots=True)
 class Grouping:
-    """The groups of one view; ``group_of``: (node type, name) -> its group."""
+    """The groups of one view; ``group_of``: (node type, name) -> its group; ``routes``:
+    the view's edges by the nodes they are drawn between (a group by its id), parallel ones
+    of one kind together, in the order of the first of each."""
 
     groups: list[Group] = field(default_factory=list)
     group_of: dict[NodeKey, Group] = field(default_factory=dict)
+    routes: dict[DrawnRoute, list[Edge]] = field(default_factory=dict)
 
     def add(self, group: Group) -> None:
         self.groups.append(group)
@@ -107,13 +113,15 @@ class Grouping:
 
 @dataclass(slots=True)
 class Grouped:
-    """What grouping did to a diagram: a grouping per view, and its node counts."""
+    """What grouping did to a diagram: a grouping per view, its node counts, and whether
+    the default exchange is drawn (where routes through it are drawn to)."""
 
     groupings: list[Grouping]
     nodes_before: int
     nodes_after: int
     budget: int
     collapse: Collapse
+    show_default_exchange: bool
     edges_before: int = 0
     edges_after: int = 0
 
@@ -169,44 +177,60 @@ def group_views(views: list[VhostTopology], collapse: Collapse, budget: int,
             if coarse_after < after:
                 groupings, after = coarse, coarse_after
     for index, grouping in zip(indexes, groupings, strict=True):
+        grouping.routes = index.drawn_routes(grouping)
         _describe(index, grouping)
-    grouped = Grouped(groupings, before, after, budget, collapse, edges)
-    grouped.edges_after = sum(index.drawn_edge_count(grouping)
-                              for index, grouping in zip(indexes, groupings, strict=True))
-    return grouped
+    return Grouped(groupings, before, after, budget, collapse, show_default_exchange, edges,
+                   sum(len(grouping.routes) for grouping in groupings))
 
 
 class _ViewIndex:
     """What grouping asks of one view, worked out once for all its passes: where each edge
     is drawn (a route through the default exchange straight to the queue its key names,
-    unless that exchange is drawn), the edges into each queue, and the routing types."""
+    unless that exchange is drawn) and the sources of each queue, with the nodes numbered
+    (thousands of edges meet a few hundred sources), and the routing types."""
 
     def __init__(self, view: VhostTopology, show_default_exchange: bool) -> None:
         self.view = view
         queue_names = drawn_queue_names(view)
-        #: each edge: the nodes it is drawn between, its kind, whether it is a shortcut
-        self.ends: list[tuple[NodeKey, NodeKey, str, bool]] = []
-        #: queue name -> the (kind, source) of the edges drawn into it
-        incoming: dict[str, set[tuple[str, NodeKey]]] = defaultdict(set)
-        #: queue name -> the bindings to it (by their destination, not as drawn)
-        self.bindings_to: dict[str, list[Edge]] = defaultdict(list)
+        shortcuts = not show_default_exchange
+        #: node number -> the node, and node type -> name -> its number: every node of the
+        #: view first, then the ends of edges it does not hold, as met
+        self.nodes: list[NodeKey] = []
+        numbers: dict[str, dict[str, int]] = {}
+        for node_type, names in (("exchange", view.exchanges), ("queue", view.queues),
+                                 ("external", view.externals)):
+            numbers[node_type] = {name: len(self.nodes) + number
+                                  for number, name in enumerate(names)}
+            self.nodes += [(node_type, name) for name in names]
+        self.numbers = numbers
+        #: each edge's ends as drawn, by number, its kind, whether it is a shortcut
+        self.ends: list[tuple[int, int, str, bool]] = []
+        ends = self.ends
+        #: a source as a queue sees it, (kind, node number), and its number; the sources
+        #: of each queue (by name), by those numbers
+        self.sources: dict[tuple[str, int], int] = {}
+        sources = self.sources
+        incoming: dict[str, set[int]] = defaultdict(set)
         for edge in view.edges:
             kind = edge.kind
-            source: NodeKey = (edge.source_type, edge.source)
-            shortcut = (not show_default_exchange and edge.routing_key is not None
+            try:
+                source = numbers[edge.source_type][edge.source]
+            except KeyError:
+                source = self._number(edge.source_type, edge.source)
+            target_type, target_name = edge.destination_type, edge.destination
+            # (of the edges to the default exchange, `goes_via_default_exchange` tells)
+            shortcut = (shortcuts and target_name == DEFAULT_EXCHANGE
                         and goes_via_default_exchange(edge, queue_names))
             if shortcut:
-                target: NodeKey = ("queue", edge.routing_key or "")
-            else:
-                target = (edge.destination_type, edge.destination)
-                if kind == "binding" and target[0] == "queue":
-                    self.bindings_to[edge.destination].append(edge)
-            self.ends.append((source, target, kind, shortcut))
-            if target[0] == "queue":
-                incoming[target[1]].add((kind, source))
-        self.incoming = {name: frozenset(sources) for name, sources in incoming.items()}
-        #: every (kind, source) of those: a few hundred, where the edges are thousands
-        self.sources: set[tuple[str, NodeKey]] = set().union(*self.incoming.values())
+                target_type, target_name = "queue", edge.routing_key or ""
+            try:
+                target = numbers[target_type][target_name]
+            except KeyError:
+                target = self._number(target_type, target_name)
+            ends.append((source, target, kind, shortcut))
+            if target_type == "queue":
+                incoming[target_name].add(sources.setdefault((kind, source), len(sources)))
+        self.incoming = {name: frozenset(pairs) for name, pairs in incoming.items()}
         #: the queues a group may take: declared ones (a missing one stays in sight), sorted
         self.groupable = sorted(name for name, queue in view.queues.items()
                                 if queue.origin != "missing")
@@ -215,32 +239,66 @@ class _ViewIndex:
         #: exchange name -> the type it routes as
         self.routing_types = routing_types(view)
 
-    def drawn_edge_count(self, grouping: Grouping) -> int:
-        """The edges the view draws with *grouping*: parallel ones of one kind as one."""
-        drawn = _drawn_nodes(grouping)
-        return len({(drawn.get(source, source), drawn.get(target, target), kind, shortcut)
-                    for source, target, kind, shortcut in self.ends})
+    def _number(self, node_type: str, name: str) -> int:
+        """The number of a node, given when first asked for."""
+        named = self.numbers.setdefault(node_type, {})
+        number = named.get(name)
+        if number is None:
+            number = named[name] = len(self.nodes)
+            self.nodes.append((node_type, name))
+        return number
 
+    def drawn_as(self, grouping: Grouping) -> dict[int, Group]:
+        """Node number -> its group, for each grouped node."""
+        return {self.numbers[node_type][name]: group
+                for (node_type, name), group in grouping.group_of.items()}
 
-def _drawn_nodes(grouping: Grouping) -> dict[NodeKey, DrawnNode]:
-    """Each grouped node -> the node it is drawn as: (the id of) its group."""
-    return {node: id(group) for node, group in grouping.group_of.items()}
+    def drawn_routes(self, grouping: Grouping) -> dict[DrawnRoute, list[Edge]]:
+        """The edges by the nodes they are drawn between with *grouping*: parallel ones of
+        one kind are one, in the order of the first of each."""
+        # each node number -> the number of the node it is drawn as: its own, or its
+        # group's (numbered after the nodes)
+        drawn = list(range(len(self.nodes)))
+        groups = grouping.groups
+        group_numbers = {id(group): len(self.nodes) + number
+                         for number, group in enumerate(groups)}
+        for number, group in self.drawn_as(grouping).items():
+            drawn[number] = group_numbers[id(group)]
+        numbered: dict[tuple[int, int, str, bool], list[Edge]] = {}
+        for edge, (source, target, kind, shortcut) in zip(self.view.edges, self.ends,
+                                                           strict=True):
+            numbered.setdefault((drawn[source], drawn[target], kind, shortcut), []).append(edge)
+
+        def node(number: int) -> DrawnNode:
+            return (self.nodes[number] if number < len(self.nodes)
+                    else id(groups[number - len(self.nodes)]))
+
+        return {(node(source), node(target), kind, shortcut): edges
+                for (source, target, kind, shortcut), edges in numbered.items()}
 
 
 def _group_queues(indexes: list[_ViewIndex], groupings: list[Grouping], nodes: int,
                   budget: int) -> int:
     """Add queue groups, the largest first, until the diagram is within *budget* or no
-    more queues are alike; the nodes left."""
+    more queues are alike; the nodes left.
+
+    A pass after the first takes only the queues fed by a group the pass before made: of
+    the others, the one before took every family there is (else it met the budget)."""
+    added: list[list[Group]] = []  # by the pass before, in each view
     for _ in range(MAX_PASSES):
-        candidates = [(group, grouping)
-                      for index, grouping in zip(indexes, groupings, strict=True)
-                      for group in _candidates(index, grouping)]
+        candidates = [(group, number)
+                      for number, (index, grouping) in enumerate(zip(indexes, groupings,
+                                                                     strict=True))
+                      for group in _candidates(index, grouping,
+                                               added[number] if added else None)]
         # the largest first, so that as few queues as will do are hidden
         candidates.sort(key=lambda found: (-len(found[0].members), found[0].pattern))
-        for group, grouping in candidates:
+        added = [[] for _ in indexes]
+        for group, number in candidates:
             if nodes <= budget:
                 break
-            grouping.add(group)
+            groupings[number].add(group)
+            added[number].append(group)
             nodes -= len(group.members) - 1
         if nodes <= budget or not candidates:
             break
@@ -269,24 +327,38 @@ def _glob_groups(index: _ViewIndex, globs: tuple[str, ...]) -> list[Group]:
     return [Group(glob, members[glob]) for glob in globs if len(members[glob]) >= MIN_GROUP]
 
 
-def _candidates(index: _ViewIndex, grouping: Grouping) -> list[Group]:
-    """Groups of the ungrouped queues that receive from the same drawn nodes."""
+def _candidates(index: _ViewIndex, grouping: Grouping,
+                added: list[Group] | None) -> list[Group]:
+    """Groups of the ungrouped queues that receive from the same drawn nodes: of every
+    one (*added* None), or of those fed by a group of *added*."""
     group_of = grouping.group_of
-    names = [name for name in index.groupable if ("queue", name) not in group_of]
+    drawn_as = index.drawn_as(grouping)
+    # each source as drawn: itself, or from its node's group (numbered after the others)
+    drawn_source = list(range(len(index.sources)))
+    grouped_sources: set[int] = set()
+    group_sources: dict[tuple[str, int], int] = {}
+    for (kind, node), pair in index.sources.items():
+        group = drawn_as.get(node)
+        if group is not None:
+            drawn_source[pair] = group_sources.setdefault(
+                (kind, id(group)), len(index.sources) + len(group_sources))
+            grouped_sources.add(pair)
+    nothing: frozenset[int] = frozenset()
+    incoming = index.incoming
+    names = (index.groupable if not group_of
+             else [name for name in index.groupable if ("queue", name) not in group_of])
+    if added is not None:
+        new = {id(group) for group in added}
+        fed = {pair for (_kind, node), pair in index.sources.items()
+               if node in drawn_as and id(drawn_as[node]) in new}
+        names = [name for name in names if not fed.isdisjoint(incoming.get(name, nothing))]
     if len(names) < MIN_GROUP:
         return []
-    # the (kind, source) pairs of grouped sources, as drawn: from the group
-    drawn = _drawn_nodes(grouping)
-    regrouped: dict[tuple[str, NodeKey], tuple[str, DrawnNode]] = {
-        (kind, source): (kind, drawn[source])
-        for kind, source in index.sources if source in drawn}
-    grouped_sources = set(regrouped)  # (a set: isdisjoint walks the smaller one)
-    nothing: frozenset[tuple[str, NodeKey]] = frozenset()
-    alike: dict[frozenset[tuple[str, DrawnNode]], list[str]] = defaultdict(list)
+    alike: dict[frozenset[int], list[str]] = defaultdict(list)
     for name in names:
-        sources = index.incoming.get(name, nothing)
+        sources = incoming.get(name, nothing)
         if grouped_sources and not sources.isdisjoint(grouped_sources):
-            alike[frozenset([regrouped.get(pair, pair) for pair in sources])].append(name)
+            alike[frozenset(map(drawn_source.__getitem__, sources))].append(name)
         else:
             alike[sources].append(name)
     return [Group(pattern, members) for bucket in alike.values() if len(bucket) >= MIN_GROUP
@@ -377,23 +449,26 @@ def _describe(index: _ViewIndex, grouping: Grouping) -> None:
         numbered[key] += 1
         group.name = (f"{group.pattern} ({numbered[key]} of {alike[key]})" if alike[key] > 1
                       else group.pattern)
+    keys = _binding_keys(index, grouping)
     for group in grouping.groups:
         group.types = dict(sorted(Counter(
             view.queues[name].type if group.node_type == "queue"
             else index.routing_types.get(name) or view.exchanges[name].type
             for name in group.members).items()))
-        group.keys = _binding_keys(index, group) if group.node_type == "queue" else []
+        group.keys = sorted(keys.get(id(group), ())) if group.node_type == "queue" else []
 
 
-def _binding_keys(index: _ViewIndex, group: Group) -> list[str]:
-    """The distinct keys of the bindings to a queue group's members, sorted: those the
+def _binding_keys(index: _ViewIndex, grouping: Grouping) -> dict[int, set[str]]:
+    """The id of each group -> the distinct keys of the bindings to its members: those the
     exchanges route by (not a fanout's, nor a headers binding's)."""
-    routing_types = index.routing_types
-    keys = set()
-    for name in group.members:
-        for edge in index.bindings_to.get(name, ()):
-            exchange_type = routing_types.get(edge.source)
-            if (edge.routing_key is not None and exchange_type not in KEY_IGNORED_TYPES
-                    and not is_headers_binding(edge, exchange_type)):
-                keys.add(edge.routing_key)
-    return sorted(keys)
+    keys: dict[int, set[str]] = defaultdict(set)
+    for (_source, target, kind, shortcut), edges in grouping.routes.items():
+        if kind != "binding" or shortcut or not isinstance(target, int):
+            continue
+        # one source exchange, or a group of exchanges of one routing type
+        exchange_type = index.routing_types.get(edges[0].source)
+        if exchange_type not in KEY_IGNORED_TYPES:
+            keys[target] |= {edge.routing_key for edge in edges
+                             if edge.routing_key is not None
+                             and not is_headers_binding(edge, exchange_type)}
+    return keys

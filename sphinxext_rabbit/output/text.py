@@ -51,9 +51,9 @@ def _text_terms(view: VhostTopology, edge: Edge) -> list[str]:
 def _merged_terms(view: VhostTopology, edges: list[Edge]) -> list[str]:
     """The terms of parallel edges written as one line: their common terms, or the kind
     and the keys they share, and their count."""
-    alike = {tuple(_text_terms(view, edge)) for edge in edges}
-    if len(alike) == 1:
-        return [*alike.pop(), f"×{len(edges)}"]
+    first = _text_terms(view, edges[0])
+    if all(_text_terms(view, edge) == first for edge in edges[1:]):  # (stops at the first other)
+        return [*first, f"×{len(edges)}"]
     keys = keys_text(*summary(edge.routing_key for edge in edges
                               if edge.routing_key is not None))
     return [visible(edges[0].kind), *([keys] if keys else []), f"×{len(edges)}"]
@@ -67,16 +67,21 @@ def to_text(views: list[VhostTopology], grouped: Grouped | None = None) -> str:
         grouping = grouped.groupings[index] if grouped is not None else None
         groups = _group_endpoints(grouping)
         lines = [f"vhost {visible(view.vhost)}"]
-        connected: set[NodeKey] = set()
+        #: each end of an edge -> it as written (worded once, not once an edge)
+        connected: dict[NodeKey, str] = {}
         #: (source, destination, kind) as written -> the edges written so, in order
         written: dict[tuple[str, str, str], list[Edge]] = {}
         for edge in view.edges:
-            connected |= {
-                (edge.source_type, edge.source),
-                (edge.destination_type, edge.destination),
-            }
-            ends = (_text_endpoint(view, edge.source_type, edge.source, groups),
-                    _text_endpoint(view, edge.destination_type, edge.destination, groups),
+            source_node = (edge.source_type, edge.source)
+            source_text = connected.get(source_node)
+            if source_text is None:
+                source_text = connected[source_node] = _text_endpoint(view, *source_node, groups)
+            destination_node = (edge.destination_type, edge.destination)
+            destination_text = connected.get(destination_node)
+            if destination_text is None:
+                destination_text = connected[destination_node] = _text_endpoint(
+                    view, *destination_node, groups)
+            ends = (source_text, destination_text,
                     edge.kind if grouping is not None else str(len(written)))
             written.setdefault(ends, []).append(edge)
         for (source, destination, _), edges in written.items():
