@@ -24,6 +24,8 @@ MAX_MESSAGES = 10
 #: the longest side (pt) of a picture the command line writes: 4,000 pt is five screens,
 #: past which a whole picture shown on one is shrunk below what can be read
 MAX_SIDE = 4000
+#: the longest a wait for dot sleeps where a process has no descriptor to wait on
+_POLL = 0.01
 #: how much of an image's start its size is read from
 _HEAD_BYTES = 4096
 _SVG_SIZE = re.compile(rb'<svg\b[^>]*?\bwidth="([\d.]+)(pt|px)?"[^>]*?\bheight="([\d.]+)(pt|px)?"')
@@ -225,9 +227,9 @@ def wait_for_any(drawings: list[Drawing], wait: float) -> None:
     """Wait until one of *drawings* has ended or is past its time, at most *wait* seconds.
 
     Where the system gives a process a descriptor that becomes readable when it ends
-    (Linux), the wait ends then; otherwise the first is polled, as Popen.wait does with a
-    timeout, which sleeps up to twice as long as the run (a 20 ms layout is seen ended
-    at 31 ms). Ctrl-C stops the drawings."""
+    (Linux), the wait ends then. Otherwise the first is waited for, at most `_POLL`
+    seconds (the callers wait again): Popen.wait with a timeout polls with doubling
+    sleeps, up to 50 ms, and saw a 20 ms layout end at 31 ms. Ctrl-C stops the drawings."""
     running = [drawing for drawing in drawings if drawing._outcome is None]
     if not running or wait <= 0:
         return
@@ -243,7 +245,7 @@ def wait_for_any(drawings: list[Drawing], wait: float) -> None:
         else:
             assert running[0]._process is not None  # (set until there is an outcome)
             try:
-                running[0]._process.wait(wait)
+                running[0]._process.wait(min(wait, _POLL))
             except subprocess.TimeoutExpired:
                 pass
     except BaseException:
