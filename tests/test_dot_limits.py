@@ -217,3 +217,29 @@ def test_what_dot_says_is_a_located_warning_in_a_build(make_app, tmp_path):
     assert shown_type("dot-warning") in line
     [image] = (app.outdir / "_images").iterdir()
     assert image.read_bytes().startswith(b"\x89PNG")
+
+
+def test_a_wait_for_several_layouts_ends_when_one_of_them_ends(tmp_path):
+    # the -j N pool waits for whichever of its dot runs ends first, to start the next
+    # layout at once: a slow diagram started earlier holds up none of the others
+    from sphinxext_rabbit.output.graphviz import DotBinary, Drawing, find_dot, wait_for_any
+
+    binary = find_dot(fallback=False)
+    assert binary is not None
+    slow = Drawing(DotBinary(str(slow_dot(tmp_path)), "dot"), "digraph { a }",
+                   [("svg", str(tmp_path / "slow.svg"))], timeout=60)
+    quick = Drawing(binary, "digraph { a -> b }", [("svg", str(tmp_path / "quick.svg"))],
+                    timeout=60)
+    try:
+        started = time.monotonic()
+        # (where a process has no descriptor to wait on, a wait is a short poll)
+        while not quick.done() and time.monotonic() - started < 20:
+            wait_for_any([slow, quick], 50)
+        assert time.monotonic() - started < 20  # not the slow one's limit
+        assert quick.result() == []
+        assert (tmp_path / "quick.svg").read_text().startswith("<?xml")
+        assert not slow.done()
+    finally:
+        slow.stop()
+    for pid_file in ("shell.pid", "sleep.pid"):
+        assert ended(int((tmp_path / pid_file).read_text()))

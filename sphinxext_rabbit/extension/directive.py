@@ -300,8 +300,13 @@ def read_ahead(app: Sphinx, env: BuildEnvironment, docnames: list[str]) -> None:
                     continue  # its reader warns
                 if targets and all(isinstance(t, Broker) or _build.allowed(t.path)
                                    for t in targets):
-                    read_for_build(targets, vhost=options.get("vhost"), build=_build,
-                                   name=" + ".join(specs)).resolve_all()
+                    model = read_for_build(targets, vhost=options.get("vhost"), build=_build,
+                                           name=" + ".join(specs))
+                    model.resolve_all()
+                    # what each reader records of the page (`RabbitmqTopology.read`): a
+                    # digest costs a walk over every entity, which a forked reader pays
+                    # again in copied memory
+                    model.digest(options.get("vhost"))
     # what the readers forked next share, and Sphinx's own state, go to the collector's
     # permanent generation: a reader's collections neither go through them nor copy the
     # pages they are on (measured: a third of the readers' CPU time); see `thaw`

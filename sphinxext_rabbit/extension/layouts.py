@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 from urllib.parse import quote
 
 from ..output.dot import LINK_ATTRIBUTES, dot_string
-from ..output.graphviz import DotBinary, DotFailed, DotTimeout, Drawing
+from ..output.graphviz import DotBinary, DotFailed, DotTimeout, Drawing, wait_for_any
 from .directive import rabbitmq_diagram, rabbitmq_warning
 
 if TYPE_CHECKING:
@@ -233,10 +233,10 @@ class LayoutPool:
     def pump(self, wait: float = 0.0) -> None:
         """Collect the runs that ended (waiting up to *wait* seconds for one), and start
         waiting layouts while fewer than *size* run."""
+        wait_for_any(list(self.running.values()), wait)
         for layout, drawing in list(self.running.items()):
-            if drawing.done(wait):
+            if drawing.done():
                 self.ended[layout] = self.running.pop(layout)
-            wait = 0.0
         while self.waiting and len(self.running) < self.size:
             layout, _ = self.waiting.popitem(last=False)
             outputs = layout.missing()
@@ -251,7 +251,7 @@ class LayoutPool:
         while layout not in self.ended:
             if layout not in self.running and layout not in self.waiting:
                 return None
-            self.pump(wait=0.01)
+            self.pump(wait=self.builder.config.rabbitmq_topology_dot_timeout)
         return self.ended.pop(layout)
 
     def close(self) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import re
+import select
 import shutil
 import signal
 import subprocess
@@ -23,6 +24,8 @@ MAX_MESSAGES = 10
 #: the longest side (pt) of a picture the command line writes: 4,000 pt is five screens,
 #: past which a whole picture shown on one is shrunk below what can be read
 MAX_SIDE = 4000
+#: the longest a wait for dot sleeps where a process has no descriptor to wait on
+_POLL = 0.01
 #: how much of an image's start its size is read from
 _HEAD_BYTES = 4096
 _SVG_SIZE = re.compile(rb'<svg\b[^>]*?\bwidth="([\d.]+)(pt|px)?"[^>]*?\bheight="([\d.]+)(pt|px)?"')
@@ -141,6 +144,7 @@ class Drawing:
             self._stderr = tempfile.TemporaryFile()
             # a session of its own: on a timeout the whole group goes, also what a
             # wrapper script started
+            self._exit_fd: int | None = None
             try:
                 self._process: subprocess.Popen[bytes] | None = subprocess.Popen(
                     [binary.path, *arguments,
@@ -151,22 +155,19 @@ class Drawing:
             except OSError as exc:  # not executable, not a program
                 self._process = None
                 self._finish(DotFailed(f"{binary.path} cannot be run: {exc.strerror or exc}"))
+            else:
+                self._exit_fd = _exit_fd(self._process.pid)
 
     def done(self, wait: float = 0.0) -> bool:
         """Whether dot has ended (or, past its time, been ended), waiting up to *wait*
         seconds for it."""
         if self._outcome is None:
+            wait_for_any([self], wait)
             assert self._process is not None  # (set until there is an outcome)
-            try:
-                self._process.wait(min(wait, max(0.0, self.deadline - time.monotonic())))
-            except subprocess.TimeoutExpired:
-                if time.monotonic() >= self.deadline:
-                    self._time_out()
-            except BaseException:
-                self.stop()  # interrupted (Ctrl-C): dot, in a session of its own, stays not
-                raise
-            else:
+            if self._process.poll() is not None:
                 self._collect()
+            elif time.monotonic() >= self.deadline:
+                self._time_out()
         return self._outcome is not None
 
     def stop(self) -> None:
@@ -215,8 +216,54 @@ class Drawing:
         self._outcome = outcome
         self._stderr.close()
         self._process = None
+        if self._exit_fd is not None:
+            os.close(self._exit_fd)
+            self._exit_fd = None
         for _, _, partial in self.partials:
             _remove(partial)
+
+
+def wait_for_any(drawings: list[Drawing], wait: float) -> None:
+    """Wait until one of *drawings* has ended or is past its time, at most *wait* seconds.
+
+    Where the system gives a process a descriptor that becomes readable when it ends
+    (Linux), the wait ends then. Otherwise the first is waited for, at most `_POLL`
+    seconds (the callers wait again): Popen.wait with a timeout polls with doubling
+    sleeps, up to 50 ms, and saw a 20 ms layout end at 31 ms. Ctrl-C stops the drawings."""
+    running = [drawing for drawing in drawings if drawing._outcome is None]
+    if not running or wait <= 0:
+        return
+    now = time.monotonic()
+    wait = min(wait, *(max(0.0, drawing.deadline - now) for drawing in running))
+    try:
+        exit_fds = [fd for drawing in running if (fd := drawing._exit_fd) is not None]
+        if len(exit_fds) == len(running):
+            ends = select.poll()
+            for fd in exit_fds:
+                ends.register(fd, select.POLLIN)
+            ends.poll(wait * 1000)
+        else:
+            assert running[0]._process is not None  # (set until there is an outcome)
+            try:
+                running[0]._process.wait(min(wait, _POLL))
+            except subprocess.TimeoutExpired:
+                pass
+    except BaseException:
+        for drawing in running:
+            drawing.stop()  # interrupted (Ctrl-C): dot, in a session of its own, stays not
+        raise
+
+
+def _exit_fd(pid: int) -> int | None:
+    """A descriptor readable once process *pid* has ended (Linux's pidfd); None where
+    there is none."""
+    pidfd_open = getattr(os, "pidfd_open", None)
+    if pidfd_open is None or not hasattr(select, "poll"):
+        return None
+    try:
+        return pidfd_open(pid)
+    except OSError:  # an older kernel, or one that refuses it
+        return None
 
 
 def dot_messages(binary: DotBinary, stderr: str) -> list[str]:
