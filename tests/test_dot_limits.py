@@ -4,6 +4,7 @@ on as located warnings: on the command line and in Sphinx builds, with the real 
 from __future__ import annotations
 
 import json
+import os
 import signal
 import subprocess
 import sys
@@ -226,16 +227,20 @@ def test_a_wait_for_several_layouts_ends_when_one_of_them_ends(tmp_path):
 
     binary = find_dot(fallback=False)
     assert binary is not None
+    assert hasattr(os, "pidfd_open")  # Linux: the wait is on the processes' ends, no polling
     slow = Drawing(DotBinary(str(slow_dot(tmp_path)), "dot"), "digraph { a }",
                    [("svg", str(tmp_path / "slow.svg"))], timeout=60)
-    quick = Drawing(binary, "digraph { a -> b }", [("svg", str(tmp_path / "quick.svg"))],
-                    timeout=60)
     try:
+        # nothing has ended: one wait lasts as long as it is given, not a busy return
         started = time.monotonic()
-        # (where a process has no descriptor to wait on, a wait is a short poll)
-        while not quick.done() and time.monotonic() - started < 20:
-            wait_for_any([slow, quick], 50)
+        wait_for_any([slow], 0.5)
+        assert time.monotonic() - started >= 0.45
+        quick = Drawing(binary, "digraph { a -> b }", [("svg", str(tmp_path / "quick.svg"))],
+                        timeout=60)
+        started = time.monotonic()
+        wait_for_any([slow, quick], 50)  # one wait: it ends when the quick one does
         assert time.monotonic() - started < 20  # not the slow one's limit
+        assert quick.done()
         assert quick.result() == []
         assert (tmp_path / "quick.svg").read_text().startswith("<?xml")
         assert not slow.done()
@@ -243,3 +248,16 @@ def test_a_wait_for_several_layouts_ends_when_one_of_them_ends(tmp_path):
         slow.stop()
     for pid_file in ("shell.pid", "sleep.pid"):
         assert ended(int((tmp_path / pid_file).read_text()))
+
+
+@pytest.mark.parametrize("timeout", [3e6, float("inf")])
+def test_a_layout_without_a_practical_limit_is_drawn(tmp_path, timeout):
+    # a month, or no limit at all: one wait is bounded, the limit is still the one given
+    from sphinxext_rabbit.output.graphviz import Drawing, find_dot
+
+    binary = find_dot(fallback=False)
+    assert binary is not None
+    drawing = Drawing(binary, "digraph { a -> b }", [("svg", str(tmp_path / "a.svg"))],
+                      timeout=timeout)
+    assert drawing.result() == []
+    assert (tmp_path / "a.svg").read_text().startswith("<?xml")

@@ -267,6 +267,12 @@ _READING_DIRECTIVE = re.compile(
 _SOURCE_OPTION = re.compile(r"^[ \t]*:(vhost|compare|view):[ \t]*(.*?)[ \t]*$", re.MULTILINE)
 
 
+def _records_digest(targets: list[Source]) -> bool:
+    """Whether a page records a digest of what it draws from *targets* (to tell a later
+    build whether to read it again): only for files, as a live broker is read every build."""
+    return not any(isinstance(target, Broker) for target in targets)
+
+
 def read_ahead(app: Sphinx, env: BuildEnvironment, docnames: list[str]) -> None:
     """env-before-read-docs: when pages are read in parallel, read what they draw here in
     the main process first, and resolve it, so that the readers forked next share it and
@@ -303,10 +309,11 @@ def read_ahead(app: Sphinx, env: BuildEnvironment, docnames: list[str]) -> None:
                     model = read_for_build(targets, vhost=options.get("vhost"), build=_build,
                                            name=" + ".join(specs))
                     model.resolve_all()
-                    # what each reader records of the page (`RabbitmqTopology.read`): a
-                    # digest costs a walk over every entity, which a forked reader pays
-                    # again in copied memory
-                    model.digest(options.get("vhost"))
+                    if _records_digest(targets):
+                        # what each reader records of the page (`RabbitmqTopology.read`): a
+                        # digest costs a walk over every entity, which a forked reader pays
+                        # again in copied memory
+                        model.digest(options.get("vhost"))
     # what the readers forked next share, and Sphinx's own state, go to the collector's
     # permanent generation: a reader's collections neither go through them nor copy the
     # pages they are on (measured: a third of the readers' CPU time); see `thaw`
@@ -455,7 +462,7 @@ class RabbitmqTopology(SphinxDirective):
                 self.env.rabbitmq_live_docs.add(self.env.docname)  # type: ignore[attr-defined]
             targets.append(target)
         model = read_for_build(targets, vhost=vhost, build=_build, name=source)
-        if not any(isinstance(target, Broker) for target in targets):
+        if _records_digest(targets):
             # what says when this page is to be read again (see outdated_documents)
             drawn = self.env.rabbitmq_drawn.setdefault(  # type: ignore[attr-defined]
                 self.env.docname, {})

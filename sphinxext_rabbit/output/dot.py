@@ -390,7 +390,8 @@ class _VhostDrawing:
             self.node_lines.append(f"{self.prefix}empty {_attr_list(_NOTHING)};")
 
     def _routes(self, show_default_exchange: bool) -> list[_Route]:
-        """The route of each edge; endpoints the view does not hold go to `outside`."""
+        """The route of each edge; endpoints the view does not hold go to `outside`, edges
+        to or from another vhost's drawing to `crossing`."""
         view = self.view
         nodes = self.nodes
         queue_names = drawn_queue_names(view)
@@ -398,8 +399,7 @@ class _VhostDrawing:
         routes: list[_Route] = []
         linked = self.linked
         for edge in view.edges:
-            if linked and ((edge.source_type == "external" and edge.source in linked) or (
-                    edge.destination_type == "external" and edge.destination in linked)):
+            if linked and self._crosses(edge):
                 self._cross(edge)
                 continue
             source = (nodes[edge.source_type].get(edge.source)
@@ -423,13 +423,11 @@ class _VhostDrawing:
         linked = self.linked
         if linked:
             for edge in self.view.edges:
-                if (edge.source_type == "external" and edge.source in linked) or (
-                        edge.destination_type == "external" and edge.destination in linked):
+                if self._crosses(edge):
                     self._cross(edge)
         routes = []
         for (source, target, _kind, shortcut), edges in grouping.routes.items():
-            if linked and any(end[0] == "external" and end[1] in linked
-                              for end in (source, target) if not isinstance(end, int)):
+            if linked and self._crosses(edges[0]):
                 continue  # (crossed above)
             routes.append(_Route(self._drawn_node(source, group_nodes),
                                  self._drawn_node(target, group_nodes), shortcut, edges))
@@ -455,6 +453,11 @@ class _VhostDrawing:
         if text is None:
             text = self._edge_texts[memo] = self._edge_text(edge, route.shortcut)
         return text
+
+    def _crosses(self, edge: Edge) -> bool:
+        """Whether an end of *edge* is in another vhost's drawing (`linked`)."""
+        return ((edge.source_type == "external" and edge.source in self.linked)
+                or (edge.destination_type == "external" and edge.destination in self.linked))
 
     def _cross(self, edge: Edge) -> None:
         """Keep an edge with an end in another vhost's drawing for `to_dot`."""
@@ -491,7 +494,8 @@ class _VhostDrawing:
         return found
 
     def _write_nodes(self, exchanges: dict[str, Exchange]) -> None:
-        """The statement of every node, in order: *exchanges*, queues, externals and stubs."""
+        """The statement of every node, in order: *exchanges*, queues, groups, externals and
+        stubs."""
         view = self.view
         nodes = self.nodes
         group_of = self.grouping.group_of if self.grouping is not None else {}

@@ -26,6 +26,9 @@ MAX_MESSAGES = 10
 MAX_SIDE = 4000
 #: the longest a wait for dot sleeps where a process has no descriptor to wait on
 _POLL = 0.01
+#: the longest one wait for dot lasts (its callers wait again): poll() takes a C int of
+#: milliseconds, which a time limit of a month or of float("inf") would overflow
+_LONGEST_WAIT = 60.0
 #: how much of an image's start its size is read from
 _HEAD_BYTES = 4096
 _SVG_SIZE = re.compile(rb'<svg\b[^>]*?\bwidth="([\d.]+)(pt|px)?"[^>]*?\bheight="([\d.]+)(pt|px)?"')
@@ -142,9 +145,9 @@ class Drawing:
             stdin.write(code.encode())
             stdin.seek(0)
             self._stderr = tempfile.TemporaryFile()
+            self._exit_fd: int | None = None
             # a session of its own: on a timeout the whole group goes, also what a
             # wrapper script started
-            self._exit_fd: int | None = None
             try:
                 self._process: subprocess.Popen[bytes] | None = subprocess.Popen(
                     [binary.path, *arguments,
@@ -234,7 +237,7 @@ def wait_for_any(drawings: list[Drawing], wait: float) -> None:
     if not running or wait <= 0:
         return
     now = time.monotonic()
-    wait = min(wait, *(max(0.0, drawing.deadline - now) for drawing in running))
+    wait = min(wait, _LONGEST_WAIT, *(max(0.0, drawing.deadline - now) for drawing in running))
     try:
         exit_fds = [fd for drawing in running if (fd := drawing._exit_fd) is not None]
         if len(exit_fds) == len(running):
