@@ -87,6 +87,7 @@ def redact_value(value: Any) -> Any:
                 if is_secret_key(key):
                     redacted[key] = REDACTED
                     continue
-            redacted[key] = redact_value(item)
+            # (the values of most arguments are text: redacted without a call more)
+            redacted[key] = redact(item) if isinstance(item, str) else redact_value(item)
         return redacted
     return value
