@@ -31,7 +31,7 @@ from .patterns import InvalidPattern, Matcher, Regex, compile_pattern, gave_up_o
 from .resolve import edge_sort_key, resolve
 
 
-@dataclass(slots=True, frozen=True)
+@dataclass(slots=True)
 class Glob:
     """A shell glob: the regex it means (Python's re on the name), and the literal text
     every name it matches starts with, by which an index finds them."""
@@ -53,7 +53,7 @@ class PatternError(ValueError):
     """A selection pattern that cannot be used; the message says which and why."""
 
 
-@dataclass(slots=True, frozen=True)
+@dataclass(slots=True)
 class Selection:
     """What the directive's options and the CLI's flags ask for (``vhosts`` None: every one)."""
 
