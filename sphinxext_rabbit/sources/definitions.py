@@ -450,14 +450,19 @@ def _default_queue_type(vhost: dict[str, Any]) -> str | None:
 def _too_deep(value: Any) -> bool:
     """Whether containers nest deeper than MAX_DEPTH (checked without recursion, a level
     at a time: the arguments of most entities are one level, looked at in one step)."""
-    level = [value] if isinstance(value, (dict, list)) else []
+    if not isinstance(value, (dict, list)):
+        return False
+    level = [value]
     for _depth in range(MAX_DEPTH):
-        if not level:
+        deeper = []
+        for node in level:
+            for child in node.values() if isinstance(node, dict) else node:
+                if isinstance(child, (dict, list)):
+                    deeper.append(child)
+        if not deeper:
             return False
-        level = [child for node in level
-                 for child in (node.values() if isinstance(node, dict) else node)
-                 if isinstance(child, (dict, list))]
-    return bool(level)
+        level = deeper
+    return True
 
 
 # -- entry points ------------------------------------------------------------------------
