@@ -18,6 +18,7 @@ from .sources import (
     Broker,
     SourceError,
     brokers_from_config,
+    forget_parsed,
     merge,
     parse_spec,
     read_live,
@@ -344,6 +345,9 @@ def _read(specs: list[str], args: argparse.Namespace) -> Topology:
             parts.append(read_path(target, vhost=vhost_hint))
         else:
             parts.append(_read_broker(target, args, vhost_hint))
+    # a command reads a file once: its parsed document (the whole export, every vhost) goes
+    # now rather than at exit, where the interpreter's last collection would walk all of it
+    forget_parsed()
     return merge(parts, source=" + ".join(redact(spec) for spec in specs))
 
 

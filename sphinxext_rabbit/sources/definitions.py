@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from typing import Any
 
 from ..topology.endpoints import not_amqp_uris
@@ -448,21 +448,21 @@ def _default_queue_type(vhost: dict[str, Any]) -> str | None:
 
 
 def _too_deep(value: Any) -> bool:
-    """Whether containers nest deeper than MAX_DEPTH (checked without recursion)."""
-    stack = [(value, 1)]
-    while stack:
-        node, depth = stack.pop()
-        children: Iterable[Any]
-        if isinstance(node, dict):
-            children = node.values()
-        elif isinstance(node, list):
-            children = node
-        else:
-            continue
-        if depth > MAX_DEPTH:
-            return True
-        stack.extend((child, depth + 1) for child in children)
-    return False
+    """Whether containers nest deeper than MAX_DEPTH (checked without recursion, a level
+    at a time: the arguments of most entities are one level, looked at in one step)."""
+    if not isinstance(value, (dict, list)):
+        return False
+    level = [value]
+    for _depth in range(MAX_DEPTH):
+        deeper = []
+        for node in level:
+            for child in node.values() if isinstance(node, dict) else node:
+                if isinstance(child, (dict, list)):
+                    deeper.append(child)
+        if not deeper:
+            return False
+        level = deeper
+    return True
 
 
 # -- entry points ------------------------------------------------------------------------

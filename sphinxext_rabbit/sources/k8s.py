@@ -108,7 +108,7 @@ def _secret_uri(secret: str, key: str) -> str:
     return f"{SECRET_SCHEME}{secret}/{key}"
 
 
-@dataclass(slots=True, frozen=True)
+@dataclass(slots=True)
 class _Cluster:
     """The RabbitmqCluster a resource belongs to, as its rabbitmqClusterReference gives it."""
 
@@ -126,7 +126,7 @@ class _Cluster:
         return f"{what} {self.name!r}{where}"
 
 
-@dataclass(slots=True, frozen=True)
+@dataclass(slots=True)
 class _Manifest:
     """One rabbitmq.com object: how problems name it and where its parts are."""
 

@@ -159,7 +159,7 @@ def _endpoint_name(name: Any) -> str | None:
 
 # -- turning bodies into an export's document -------------------------------------------
 
-@dataclass(slots=True, frozen=True)
+@dataclass(slots=True)
 class _Body:
     """One endpoint's list of items, and how to find an item in the text it came from.
 

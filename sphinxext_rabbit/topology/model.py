@@ -1,9 +1,10 @@
 """The topology model: plain records shared by every stage and output.
 
-Records are slotted dataclasses, frozen when never changed, but for the ones an export has
-thousands of (exchanges, queues, bindings, edges): a frozen dataclass sets each field through
-``object.__setattr__``, six times slower, which cost a 20,000-entity ``dot`` run 15% of its
-instructions (bench/instructions.sh).
+Records are slotted dataclasses, frozen only where they are hashed (a key of a set or a
+cache, as problems and brokers are): a frozen dataclass sets each field through
+``object.__setattr__``, six times slower, and on Python 3.11 making one costs three more
+generated methods (about 2M instructions each class, at import). No stage changes a record
+it did not make.
 """
 
 from __future__ import annotations
@@ -144,7 +145,7 @@ class Binding:
     arguments: dict[str, Any] = field(default_factory=dict)
 
 
-@dataclass(slots=True, frozen=True)
+@dataclass(slots=True)
 class Policy:
     """``operator``: an operator policy (from ``parameters``, component ``operator_policy``)."""
 
@@ -157,7 +158,7 @@ class Policy:
     operator: bool = False
 
 
-@dataclass(slots=True, frozen=True)
+@dataclass(slots=True)
 class Parameter:
     """A runtime parameter (shovel, federation upstream, ...); URIs carry no credentials."""
 

@@ -31,7 +31,7 @@ from .patterns import InvalidPattern, Matcher, Regex, compile_pattern, gave_up_o
 from .resolve import edge_sort_key, resolve
 
 
-@dataclass(slots=True, frozen=True)
+@dataclass(slots=True)
 class Glob:
     """A shell glob: the regex it means (Python's re on the name), and the literal text
     every name it matches starts with, by which an index finds them."""
@@ -53,7 +53,7 @@ class PatternError(ValueError):
     """A selection pattern that cannot be used; the message says which and why."""
 
 
-@dataclass(slots=True, frozen=True)
+@dataclass(slots=True)
 class Selection:
     """What the directive's options and the CLI's flags ask for (``vhosts`` None: every one)."""
 
@@ -599,18 +599,19 @@ def views(source: Topology | Model,
     model = source if isinstance(source, Model) else Model(source)
     topology = model.topology
     problems = list(topology.problems)
-    available = model.vhost_names
-    # a source that could not be read, or held nothing to read, has said so already
-    unreadable = not available and any(p.code in ("parse", "io", "fetch", "source")
-                                       for p in problems)
     if selection.vhosts is None:
-        wanted = available
+        wanted = model.vhost_names
     else:
         wanted = []
         for vhost in selection.vhosts:
-            if vhost in available:
+            # the declared vhosts first: gathering every entity's vhost takes a while
+            if vhost in topology.vhosts or vhost in model.vhost_names:
                 wanted.append(vhost)
-            elif not unreadable:  # (a source that could not be read has said so already)
+                continue
+            available = model.vhost_names
+            # a source that could not be read, or held nothing to read, has said so already
+            if available or not any(p.code in ("parse", "io", "fetch", "source")
+                                    for p in problems):
                 known = ", ".join(repr(v) for v in available) or "none"
                 problems.append(
                     Problem(
