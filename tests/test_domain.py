@@ -109,6 +109,16 @@ def test_roles_link_to_descriptions_else_table_rows(make_app, tmp_path):
                      diagram)
 
 
+def test_in_latex_a_role_to_a_table_row_lands_on_a_label_of_that_row(make_app, tmp_path):
+    app = build(make_app, copy_root(tmp_path), "latex")
+    (tex,) = app.outdir.glob("*.tex")
+    text = tex.read_text(encoding="utf-8")
+    linked = set(re.findall(r"\\hyperref\[\\detokenize\{([^}]*:rabbitmq-row-[^}]*)\}\]", text))
+    assert "sub/diagram:rabbitmq-row-exchange-orders.in" in linked
+    labels = set(re.findall(r"\\label\{\\detokenize\{([^}]*)\}\}", text))
+    assert linked <= labels, sorted(linked - labels)
+
+
 def test_index_entries_and_the_domain_index(make_app, tmp_path):
     app = build(make_app, copy_root(tmp_path))
     genindex = page_text((app.outdir / "genindex.html").read_text(encoding="utf-8"))

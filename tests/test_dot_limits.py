@@ -171,8 +171,9 @@ def test_a_slow_layout_is_text_with_one_warning_and_the_rest_is_drawn(make_app, 
     warnings = build_output(app)[1]
     assert warnings.count("WARNING") == 1
     assert (f"{srcdir}/slow.rst:4: WARNING: rabbitmq-topology: dot did not lay out this "
-            "diagram in 0.5 s (rabbitmq_topology_dot_timeout); shown as text. Narrow it with "
-            ":vhost:, :include: or :exclude:, or raise rabbitmq_topology_dot_timeout"
+            "diagram in 0.5 s (rabbitmq_topology_dot_timeout); shown as text. Draw a part "
+            "with :focus:, or narrow it with :vhost:, :include: or :exclude:, or raise "
+            "rabbitmq_topology_dot_timeout"
             + shown_type("limit")) in warnings
     page = (app.outdir / "slow.html").read_text(encoding="utf-8")
     assert "vhost /\n  exchange ex" in page_text(page)  # the text fallback

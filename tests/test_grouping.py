@@ -218,3 +218,28 @@ def test_an_invalid_collapse_option_is_an_option_warning(tmp_path):
     assert "page.rst:4: ERROR: Error in \"rabbitmq-topology\" directive" in completed.stderr
     assert "'none, orders.*' is not auto, none, or comma-separated queue name globs" in (
         completed.stderr)
+
+
+def test_the_note_counts_edges_to_another_vhosts_node_as_the_dot_draws_them(tmp_path):
+    # twelve workers in vhost "jobs" (one group), each with two shovels to one exchange of
+    # vhost "audit": the DOT draws the 24 shovels between the boxes one by one
+    queues = [{"name": f"jobs.worker-{number:02d}", "vhost": "jobs"} for number in range(12)]
+    bindings = [{"source": "work", "vhost": "jobs", "destination": queue["name"],
+                 "destination_type": "queue", "routing_key": "job"} for queue in queues]
+    shovels = [{"vhost": "jobs", "component": "shovel", "name": f"{queue['name']}-{copy}",
+                "value": {"src-uri": "amqp:///jobs", "src-queue": queue["name"],
+                          "dest-uri": "amqp:///audit", "dest-exchange": "trail"}}
+               for queue in queues for copy in ("a", "b")]
+    path = write(tmp_path, {
+        "vhosts": [{"name": "jobs"}, {"name": "audit"}],
+        "exchanges": [{"name": "work", "vhost": "jobs", "type": "direct"},
+                      {"name": "trail", "vhost": "audit", "type": "fanout"}],
+        "queues": queues, "bindings": bindings, "parameters": shovels})
+    completed = cli("dot", path, "--node-budget", "5")
+    edges = [line for line in completed.stdout.splitlines() if " -> " in line]
+    shovels_drawn = [line for line in edges if "shovel" in line]
+    assert len(shovels_drawn) == 24
+    note = re.search(r"(\d+) edges as (\d+)", completed.stderr)
+    assert note is not None, completed.stderr
+    assert (int(note[1]), int(note[2])) == (36, len(edges))
+    run_dot(completed.stdout)

@@ -22,7 +22,7 @@ from sphinxext_rabbit.output.wording import visible
 from sphinxext_rabbit.sources.definitions import parse
 from sphinxext_rabbit.topology.select import Selection, views
 from tests.golden import _run, cases
-from tests.helpers import ROOT
+from tests.helpers import ROOT, cli, run_dot
 from tests.test_properties import NAMES
 
 MMDC = ROOT / ".mermaid" / "node_modules" / ".bin" / "mmdc"
@@ -87,6 +87,29 @@ def test_every_source_renders_in_mermaid(tmp_path):
     assert len(diagrams) > 25
     svgs = render(diagrams, tmp_path)
     assert all("<svg" in svg for svg in svgs)
+
+
+def test_mermaid_draws_in_the_colours_of_the_dot_diagram(tmp_path):
+    """Each colour a Mermaid class or link style names is one that dot's SVG of the same
+    source shows; and Mermaid's SVG styles the nodes with them."""
+    sources = [["sample_docs/broker/definitions.json"], [HOSTILE],
+               ["sample_docs/broker/definitions.json", "--focus", "orders.created"]]
+    texts = []
+    for arguments in sources:
+        dot_svg = run_dot(cli("dot", *arguments).stdout).decode()
+        drawn = set(re.findall(r'(?:fill|stroke)="([^"]+)"', dot_svg))
+        text = cli("mermaid", *arguments).stdout
+        styles = [line for line in text.splitlines()
+                  if line.lstrip().startswith(("classDef ", "linkStyle "))]
+        named = {colour for line in styles
+                 for colour in re.findall(r"(?:fill|stroke|color):([^,;\s]+)", line)}
+        assert named and named <= drawn, (named - drawn, arguments)
+        texts.append(text)
+    classes = {line.split()[1] for text in texts for line in text.splitlines()
+               if line.lstrip().startswith("classDef ")}
+    assert {"exchange", "queue", "external", "builtin", "missing", "stub"} <= classes
+    svgs = render(texts, tmp_path)
+    assert "#c00000" in svgs[0] and "#404040" in svgs[0] and "#fdf0d5" in svgs[0]
 
 
 def test_hostile_names_render_intact(tmp_path):

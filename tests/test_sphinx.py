@@ -288,7 +288,9 @@ def test_a_diagram_over_the_node_limit_is_text_with_one_warning_each(app):
     app.build()
     assert time.perf_counter() - started < 60
     warnings = warnings_of(app)
-    assert warnings.count("more than rabbitmq_topology_max_nodes (3); shown as text") == 2
+    assert warnings.count("more than rabbitmq_topology_max_nodes (3); shown as text. Draw a "
+                          "part with :focus:, or narrow it with :vhost:, :include: or "
+                          ":exclude:") == 2
     assert "sub/page" not in warnings  # the billing vhost has 2 nodes: still drawn
     assert len(svg_files(app)) == 1
     text = page_text((app.outdir / "index.html").read_text(encoding="utf-8"))

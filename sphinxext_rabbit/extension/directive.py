@@ -27,7 +27,7 @@ from ..output.tables import (
     queues_table,
 )
 from ..output.text import to_text
-from ..output.wording import budget_text, grouped_text, visible
+from ..output.wording import DRAW_LESS, budget_text, grouped_text, visible
 from ..sources import (
     Broker,
     Build,
@@ -568,8 +568,8 @@ class RabbitmqTopology(SphinxDirective):
             if size > limit:
                 # dot's layout time grows fast, and such a picture is unreadable anyway
                 self.warn(f"{source}: the diagram would have {size} nodes, more than "
-                          f"rabbitmq_topology_max_nodes ({limit}); shown as text. Narrow it "
-                          "with :vhost:, :include: or :exclude:", subtype="limit")
+                          f"rabbitmq_topology_max_nodes ({limit}); shown as text. {DRAW_LESS}",
+                          subtype="limit")
                 diagram["code"] = None
             else:
                 diagram["links"] = {}

@@ -20,6 +20,7 @@ from urllib.parse import quote
 
 from ..output.dot import LINK_ATTRIBUTES, dot_string
 from ..output.graphviz import DotBinary, DotFailed, DotTimeout, Drawing, wait_for_any
+from ..output.wording import DRAW_LESS
 from .directive import rabbitmq_diagram, rabbitmq_warning
 
 if TYPE_CHECKING:
@@ -196,9 +197,8 @@ def drawn(builder: Builder, node: rabbitmq_diagram, docname: str) -> Layout | No
     except DotTimeout:
         rabbitmq_warning(
             f"rabbitmq-topology: {binary.name} did not lay out this diagram in "
-            f"{timeout:g} s (rabbitmq_topology_dot_timeout); shown as text. Narrow it "
-            "with :vhost:, :include: or :exclude:, or raise "
-            "rabbitmq_topology_dot_timeout", location=node, subtype="limit")
+            f"{timeout:g} s (rabbitmq_topology_dot_timeout); shown as text. {DRAW_LESS}, "
+            "or raise rabbitmq_topology_dot_timeout", location=node, subtype="limit")
         return None
     except DotFailed as exc:
         rabbitmq_warning(f"rabbitmq-topology: drawing failed: {exc}", location=node,

@@ -211,11 +211,18 @@ def table_rows(node: rabbitmq_table, names: NameNodes | None) -> Iterator[nodes.
 
 
 def docutils_table(node: rabbitmq_table) -> nodes.table:
-    """What *node* is as a docutils table, every name a reference when it links."""
+    """What *node* is as a docutils table, every name a reference when it links; a row's
+    IDs are a target at the start of its first cell, which the LaTeX and Texinfo writers
+    make a label of (of a row's IDs they write nothing), and the HTML ones an anchor."""
     # the title moves: a copy would lose what Sphinx's gettext builder reads (the
     # caption's ``uid``)
     result, body = table_skeleton(node, node.pop(0))
-    body.extend(table_rows(node, _linked if node["link_names"] else None))
+    for row in table_rows(node, _linked if node["link_names"] else None):
+        first_cell = row.next_node(nodes.paragraph)  # every row has cells, each a paragraph
+        if row["ids"] and first_cell is not None:
+            first_cell.insert(0, nodes.target("", "", ids=row["ids"]))
+            row["ids"] = []
+        body += row
     return result
 
 

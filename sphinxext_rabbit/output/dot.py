@@ -37,6 +37,18 @@ from ..topology.model import (
     routing_type,
 )
 from .grouping import DrawnNode, Group, Grouped, Grouping, summary
+from .palette import (
+    BLUE,
+    BUILTIN_FILL,
+    EXCHANGE_FILL,
+    EXTERNAL_FILL,
+    GREY_LINE,
+    GREY_TEXT,
+    ORANGE,
+    PURPLE,
+    QUEUE_FILL,
+    RED,
+)
 from .wording import (
     STUB_MARK,
     binding_terms,
@@ -61,50 +73,39 @@ if TYPE_CHECKING:
 
 LAYOUTS = ("LR", "TB")
 
-_EXCHANGE_FILL = "#fdf0d5"
-_QUEUE_FILL = "#dcebfa"
-# Every text and line keeps WCAG AA contrast (4.5:1) against the fills and a white page,
-# and, inverted by the stylesheet in a dark theme, against a dark page, as drawn: thin
-# lines and small text show lighter than their colour (tests/test_themes.py measures it)
-_RED = "#c00000"
-_ORANGE = "#994d00"
-_PURPLE = "#8020c0"
-#: text and node outlines that step back; lines that step back, on the page
-_GREY_TEXT = "gray25"
-_GREY_LINE = "gray45"
 #: look -> (legend text, node attributes), in legend order; builtin, missing and stub are
 #: statuses whose colours go over the entity's shape (their own shape is for the legend only)
 _NODE_LOOKS: dict[str, tuple[str, dict[str, str]]] = {
-    "exchange:direct": ("direct exchange", {"shape": "ellipse", "fillcolor": _EXCHANGE_FILL}),
-    "exchange:fanout": ("fanout exchange", {"shape": "hexagon", "fillcolor": _EXCHANGE_FILL}),
-    "exchange:topic": ("topic exchange", {"shape": "octagon", "fillcolor": _EXCHANGE_FILL}),
-    "exchange:headers": ("headers exchange", {"shape": "egg", "fillcolor": _EXCHANGE_FILL}),
+    "exchange:direct": ("direct exchange", {"shape": "ellipse", "fillcolor": EXCHANGE_FILL}),
+    "exchange:fanout": ("fanout exchange", {"shape": "hexagon", "fillcolor": EXCHANGE_FILL}),
+    "exchange:topic": ("topic exchange", {"shape": "octagon", "fillcolor": EXCHANGE_FILL}),
+    "exchange:headers": ("headers exchange", {"shape": "egg", "fillcolor": EXCHANGE_FILL}),
     "exchange:other": (
         "other exchange type",
-        {"shape": "ellipse", "peripheries": "2", "fillcolor": _EXCHANGE_FILL},
+        {"shape": "ellipse", "peripheries": "2", "fillcolor": EXCHANGE_FILL},
     ),
-    "queue:classic": ("classic queue", {"shape": "box", "fillcolor": _QUEUE_FILL}),
+    "queue:classic": ("classic queue", {"shape": "box", "fillcolor": QUEUE_FILL}),
     "queue:quorum": (
         "quorum queue",
-        {"shape": "box", "peripheries": "2", "fillcolor": _QUEUE_FILL},
+        {"shape": "box", "peripheries": "2", "fillcolor": QUEUE_FILL},
     ),
-    "queue:stream": ("stream", {"shape": "cylinder", "fillcolor": _QUEUE_FILL}),
+    "queue:stream": ("stream", {"shape": "cylinder", "fillcolor": QUEUE_FILL}),
     "queue:other": (
         "other queue type",
-        {"shape": "box", "style": "filled,rounded", "fillcolor": _QUEUE_FILL},
+        {"shape": "box", "style": "filled,rounded", "fillcolor": QUEUE_FILL},
     ),
-    "external": ("external endpoint", {"shape": "box3d", "fillcolor": "#eeeeee"}),
+    "external": ("external endpoint", {"shape": "box3d", "fillcolor": EXTERNAL_FILL}),
     "builtin": (
         "built-in exchange",
-        {"shape": "ellipse", "color": _GREY_TEXT, "fontcolor": _GREY_TEXT,
-         "fillcolor": "#f2f2f2"},
+        {"shape": "ellipse", "color": GREY_TEXT, "fontcolor": GREY_TEXT,
+         "fillcolor": BUILTIN_FILL},
     ),
     "missing": (
         "missing: referenced, not declared",
         {
             "shape": "box",
-            "color": _RED,
-            "fontcolor": _RED,
+            "color": RED,
+            "fontcolor": RED,
             "style": "dashed,filled",
             "fillcolor": "white",
         },
@@ -113,8 +114,8 @@ _NODE_LOOKS: dict[str, tuple[str, dict[str, str]]] = {
         f"{STUB_MARK} outside this selection",
         {
             "shape": "box",
-            "color": _GREY_TEXT,
-            "fontcolor": _GREY_TEXT,
+            "color": GREY_TEXT,
+            "fontcolor": GREY_TEXT,
             "style": "dotted,filled",
             "fillcolor": "white",
             "fontsize": "8",
@@ -122,9 +123,9 @@ _NODE_LOOKS: dict[str, tuple[str, dict[str, str]]] = {
     ),
     # past the node budget (grouping.py); last, so that the legend's other IDs stay
     "queue:group": ("queues drawn as one (listed in a table)",
-                    {"shape": "folder", "fillcolor": _QUEUE_FILL}),
+                    {"shape": "folder", "fillcolor": QUEUE_FILL}),
     "exchange:group": ("exchanges drawn as one (listed in a table)",
-                       {"shape": "tab", "fillcolor": _EXCHANGE_FILL}),
+                       {"shape": "tab", "fillcolor": EXCHANGE_FILL}),
 }
 #: shapes of entities drawn without their type: missing ones and stubs
 _PLAIN_SHAPES = {"exchange": "ellipse", "queue": "box", "external": "box3d"}
@@ -133,21 +134,21 @@ _EDGE_LOOKS: dict[str, tuple[str, dict[str, str]]] = {
     "binding": ("binding (routing key)", {}),
     "default-route": (
         "default exchange route (queue name)",
-        {"color": _GREY_LINE, "fontcolor": _GREY_TEXT, "arrowsize": "0.5"},
+        {"color": GREY_LINE, "fontcolor": GREY_TEXT, "arrowsize": "0.5"},
     ),
     # a thin coloured dash is lighter than its colour: this one is wider
     "dead-letter": (
         "dead-letter",
-        {"color": _RED, "fontcolor": _RED, "style": "dashed", "penwidth": "1.5"},
+        {"color": RED, "fontcolor": RED, "style": "dashed", "penwidth": "1.5"},
     ),
     "alternate": (
         "alternate exchange",
-        {"color": _ORANGE, "fontcolor": _ORANGE, "style": "dotted"},
+        {"color": ORANGE, "fontcolor": ORANGE, "style": "dotted"},
     ),
-    "shovel": ("shovel", {"color": "blue", "fontcolor": "blue", "style": "bold"}),
+    "shovel": ("shovel", {"color": BLUE, "fontcolor": BLUE, "style": "bold"}),
     "federation": (
         "federation",
-        {"color": _PURPLE, "fontcolor": _PURPLE, "style": "bold,dashed"},
+        {"color": PURPLE, "fontcolor": PURPLE, "style": "bold,dashed"},
     ),
 }
 _GRAPH_ATTRS = {
@@ -166,7 +167,7 @@ _NODE_ATTRS = {
     "height": "0.3",
 }
 _EDGE_ATTRS = {"fontname": "Helvetica", "fontsize": "9", "arrowsize": "0.7"}
-_VHOST_LABEL = {"labelloc": "t", "labeljust": "l", "fontcolor": _GREY_TEXT}
+_VHOST_LABEL = {"labelloc": "t", "labeljust": "l", "fontcolor": GREY_TEXT}
 _NOTHING = {"label": "nothing selected", "shape": "note"}
 
 NodeKey = tuple[str, str]  # (node type, name), node type "exchange" | "queue" | "external"
@@ -763,7 +764,7 @@ def _legend(looks: set[str], edge_looks: set[str], layout: str,
     heading = (f'<TD ROWSPAN="{len(rows)}" VALIGN="TOP"><B>{_html(visible(translate("Legend")))}'
                "</B></TD>")
     rows[0] = rows[0].replace("<TR>", f"<TR>{heading}", 1)
-    legend = (f'<TABLE BORDER="1" STYLE="rounded" COLOR="{_GREY_LINE}" CELLBORDER="0" '
+    legend = (f'<TABLE BORDER="1" STYLE="rounded" COLOR="{GREY_LINE}" CELLBORDER="0" '
               f'CELLSPACING="0" CELLPADDING="1"><TR><TD><FONT POINT-SIZE="8"><TABLE '
               f'BORDER="0" CELLBORDER="0" CELLSPACING="0" CELLPADDING="1">{"".join(rows)}'
               "</TABLE></FONT></TD></TR></TABLE>")
@@ -777,8 +778,8 @@ def _legend(looks: set[str], edge_looks: set[str], layout: str,
 #: and of the rest (grey)
 _PATH_EDGE = _attr_list({"penwidth": "2.5"})[1:-1]
 _PATH_NODE = _attr_list({"penwidth": "2.5"})
-_FADED_EDGE = _attr_list({"color": _GREY_LINE, "fontcolor": _GREY_TEXT})[1:-1]
-_FADED_NODE = _attr_list({"color": _GREY_TEXT, "fontcolor": _GREY_TEXT})
+_FADED_EDGE = _attr_list({"color": GREY_LINE, "fontcolor": GREY_TEXT})[1:-1]
+_FADED_NODE = _attr_list({"color": GREY_TEXT, "fontcolor": GREY_TEXT})
 
 
 @dataclass(slots=True, frozen=True)
@@ -893,7 +894,7 @@ def to_dot(
         body = drawing.node_lines + drawing.edge_lines
         if len(drawings) > 1:
             box = {"label": f"vhost {visible(drawing.view.vhost)}", **_VHOST_LABEL}
-            box.update(style="rounded", color=_GREY_LINE)
+            box.update(style="rounded", color=GREY_LINE)
             body = [f"subgraph cluster_{index} {{", f"graph {_attr_list(box)};", *body, "}"]
         lines += body
     # edges between vhosts, outside the boxes (an edge in a box would pull its ends in)

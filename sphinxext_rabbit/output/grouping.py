@@ -26,6 +26,7 @@ from .wording import (
     drawn_queue_names,
     goes_via_default_exchange,
     is_headers_binding,
+    linked_ends,
     routing_types,
 )
 
@@ -176,11 +177,26 @@ def group_views(views: list[VhostTopology], collapse: Collapse, budget: int,
             coarse_after = _group_queues(indexes, coarse, coarse_after, budget)
             if coarse_after < after:
                 groupings, after = coarse, coarse_after
+    drawn = {view.vhost: view for view in views}
+    edges_after = 0
     for index, grouping in zip(indexes, groupings, strict=True):
         grouping.routes = index.drawn_routes(grouping)
         _describe(index, grouping)
+        edges_after += _drawn_edge_count(grouping, linked_ends(index.view, drawn))
     return Grouped(groupings, before, after, budget, collapse, show_default_exchange, edges,
-                   sum(len(grouping.routes) for grouping in groupings))
+                   edges_after)
+
+
+def _drawn_edge_count(grouping: Grouping, linked: dict[str, tuple[str, str, str]]) -> int:
+    """The edges a drawing of *grouping* has: a route is one, but an edge to or from an
+    external drawn as another vhost's node (*linked*, `wording.linked_ends`) is drawn on
+    its own, between the vhosts' boxes."""
+    count = 0
+    for (source, target, _kind, _shortcut), edges in grouping.routes.items():
+        crosses = any(not isinstance(end, int) and end[0] == "external" and end[1] in linked
+                      for end in (source, target))
+        count += len(edges) if crosses else 1
+    return count
 
 
 class _ViewIndex:

@@ -15,6 +15,19 @@ import re
 from ..topology.model import DEFAULT_EXCHANGE, Edge, Exchange, Queue, VhostTopology
 from .dot import LAYOUTS, edge_label, merged_edge_label
 from .grouping import Grouped, Grouping
+from .palette import (
+    BLUE,
+    BUILTIN_FILL,
+    EXCHANGE_FILL,
+    EXTERNAL_FILL,
+    GREY_LINE,
+    GREY_TEXT,
+    ORANGE,
+    PURPLE,
+    QUEUE_FILL,
+    RED,
+    css_colour,
+)
 from .wording import (
     STUB_MARK,
     display_name,
@@ -46,24 +59,26 @@ _SHAPES = {
 }
 #: shapes of entities drawn without their type (missing ones and stubs), as in DOT
 _PLAIN_LOOKS = {"exchange": "exchange:direct", "queue": "queue:classic", "external": "external"}
-#: class -> its style, in the DOT diagram's colours; every node has one of these
+#: class -> its style, in the DOT diagram's colours (palette.py); every node has one of these
 _CLASSES = {
-    "exchange": "fill:#fdf0d5,stroke:#333,color:#000",
-    "queue": "fill:#dcebfa,stroke:#333,color:#000",
-    "external": "fill:#eeeeee,stroke:#333,color:#000",
-    "builtin": "fill:#f2f2f2,stroke:#8c8c8c,color:#666",
-    "missing": "fill:#fff,stroke:red,color:red,stroke-dasharray:5 3",
-    "stub": "fill:#fff,stroke:#7f7f7f,color:#666,stroke-dasharray:2 2,font-size:10px",
-    "nothing": "fill:#fff,stroke:#999,color:#666",
+    "exchange": f"fill:{EXCHANGE_FILL},stroke:black,color:black",
+    "queue": f"fill:{QUEUE_FILL},stroke:black,color:black",
+    "external": f"fill:{EXTERNAL_FILL},stroke:black,color:black",
+    "builtin": f"fill:{BUILTIN_FILL},stroke:{css_colour(GREY_TEXT)},color:{css_colour(GREY_TEXT)}",
+    "missing": f"fill:white,stroke:{RED},color:{RED},stroke-dasharray:5 3",
+    "stub": (f"fill:white,stroke:{css_colour(GREY_TEXT)},color:{css_colour(GREY_TEXT)},"
+             "stroke-dasharray:2 2,font-size:10px"),
+    "nothing": "fill:white,stroke:black,color:black",
 }
-#: edge look -> (arrow, linkStyle or "" for Mermaid's own), after graph.py's edge looks
+#: edge look -> (arrow, linkStyle or "" for Mermaid's own), after dot.py's edge looks
 _ARROWS = {
     "binding": ("-->", ""),
-    "default-route": ("-->", "stroke:#999,stroke-width:0.6px,color:#737373"),
-    "dead-letter": ("-.->", "stroke:red,color:red"),
-    "alternate": ("-.->", "stroke:darkorange,color:#cd6600,stroke-dasharray:2 3"),
-    "shovel": ("==>", "stroke:blue,color:blue"),
-    "federation": ("==>", "stroke:purple,color:purple,stroke-dasharray:6 3"),
+    "default-route": ("-->", f"stroke:{css_colour(GREY_LINE)},stroke-width:0.6px,"
+                             f"color:{css_colour(GREY_TEXT)}"),
+    "dead-letter": ("-.->", f"stroke:{RED},stroke-width:1.5px,color:{RED}"),
+    "alternate": ("-.->", f"stroke:{ORANGE},color:{ORANGE},stroke-dasharray:2 3"),
+    "shovel": ("==>", f"stroke:{BLUE},color:{BLUE}"),
+    "federation": ("==>", f"stroke:{PURPLE},color:{PURPLE},stroke-dasharray:6 3"),
 }
 _SHORTCUT = " via default exchange"
 #: what a label shows as it is: letters, digits, space and punctuation that none of

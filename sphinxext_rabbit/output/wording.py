@@ -26,6 +26,8 @@ if TYPE_CHECKING:
 KEY_IGNORED_TYPES = frozenset({"fanout", "x-random", "x-local-random", "x-modulus-hash"})
 DEFAULT_EXCHANGE_LABEL = "(default exchange)"
 STUB_MARK = "↗"
+#: what a directive's warning tells to draw less with (its options, as a sentence)
+DRAW_LESS = "Draw a part with :focus:, or narrow it with :vhost:, :include: or :exclude:"
 
 #: what `visible` rewrites: control characters, the line and paragraph separators (line
 #: breaks to `str.splitlines`), bidirectional embeddings, overrides and isolates (which
