@@ -533,8 +533,8 @@ def _render(dot: str, source: str, args: argparse.Namespace) -> int:
     except DotTimeout:
         _report(source, [Problem(
             ERROR, "limit", f"{binary.name} did not lay out the diagram in {timeout:g} s "
-            f"(--dot-timeout), so {output} was not written; narrow it with --vhost, "
-            "--include or --exclude, or raise --dot-timeout")])
+            f"(--dot-timeout), so {output} was not written; draw a part with --focus, or "
+            "narrow it with --vhost, --include or --exclude, or raise --dot-timeout")])
         return 1
     except DotFailed as exc:
         say(f"sphinxext-rabbit: {binary.name} failed: {exc}")

@@ -65,8 +65,8 @@ def test_render_stops_a_slow_layout_at_its_limit_and_writes_nothing(tmp_path):
     assert completed.returncode == 1
     assert completed.stderr == (
         f"{source}: error: dot did not lay out the diagram in 0.5 s (--dot-timeout), so "
-        f"{image} was not written; narrow it with --vhost, --include or --exclude, or raise "
-        "--dot-timeout [rabbitmq.limit]\n")
+        f"{image} was not written; draw a part with --focus, or narrow it with --vhost, "
+        "--include or --exclude, or raise --dot-timeout [rabbitmq.limit]\n")
     assert elapsed < 10  # the layout alone takes longer; the limit stopped it
     assert list(image.parent.iterdir()) == []  # no image, no partial one
     assert no_process_mentions(image.parent)

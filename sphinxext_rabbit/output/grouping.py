@@ -140,9 +140,11 @@ class Grouped:
         return bool(self.groups) or self.edges_after < self.edges_before
 
 
-def node_count(view: VhostTopology) -> int:
-    """The nodes a drawing of *view* has without grouping (the default exchange aside)."""
-    return len(view.exchanges) + len(view.queues) + len(view.externals) + len(view.stubs)
+def node_count(view: VhostTopology, linked: dict[str, tuple[str, str, str]]) -> int:
+    """The nodes a drawing of *view* has without grouping (the default exchange aside); an
+    external drawn as another vhost's node (*linked*, `wording.linked_ends`) is none."""
+    return (len(view.exchanges) + len(view.queues) + len(view.externals) - len(linked)
+            + len(view.stubs))
 
 
 def group_views(views: list[VhostTopology], collapse: Collapse, budget: int,
@@ -150,7 +152,9 @@ def group_views(views: list[VhostTopology], collapse: Collapse, budget: int,
     """The groups of a diagram of *views*; None when it draws every queue as it is
     (``none``, or ``auto`` within the budget: of nodes, and of edges, EDGES_PER_NODE
     times as many)."""
-    before = sum(node_count(view) for view in views)
+    drawn = {view.vhost: view for view in views}
+    linked = [linked_ends(view, drawn) for view in views]
+    before = sum(node_count(view, ends) for view, ends in zip(views, linked, strict=True))
     edges = sum(len(view.edges) for view in views)
     within = before <= budget and edges <= EDGES_PER_NODE * budget
     if collapse.mode == "none" or (collapse.mode == "auto" and within):
@@ -177,12 +181,11 @@ def group_views(views: list[VhostTopology], collapse: Collapse, budget: int,
             coarse_after = _group_queues(indexes, coarse, coarse_after, budget)
             if coarse_after < after:
                 groupings, after = coarse, coarse_after
-    drawn = {view.vhost: view for view in views}
     edges_after = 0
-    for index, grouping in zip(indexes, groupings, strict=True):
+    for index, grouping, ends in zip(indexes, groupings, linked, strict=True):
         grouping.routes = index.drawn_routes(grouping)
         _describe(index, grouping)
-        edges_after += _drawn_edge_count(grouping, linked_ends(index.view, drawn))
+        edges_after += _drawn_edge_count(grouping, ends)
     return Grouped(groupings, before, after, budget, collapse, show_default_exchange, edges,
                    edges_after)
 
@@ -229,20 +232,14 @@ class _ViewIndex:
         incoming: dict[str, set[int]] = defaultdict(set)
         for edge in view.edges:
             kind = edge.kind
-            try:
-                source = numbers[edge.source_type][edge.source]
-            except KeyError:
-                source = self._number(edge.source_type, edge.source)
+            source = self._number(edge.source_type, edge.source)
             target_type, target_name = edge.destination_type, edge.destination
             # (of the edges to the default exchange, `goes_via_default_exchange` tells)
             shortcut = (shortcuts and target_name == DEFAULT_EXCHANGE
                         and goes_via_default_exchange(edge, queue_names))
             if shortcut:
                 target_type, target_name = "queue", edge.routing_key or ""
-            try:
-                target = numbers[target_type][target_name]
-            except KeyError:
-                target = self._number(target_type, target_name)
+            target = self._number(target_type, target_name)
             ends.append((source, target, kind, shortcut))
             if target_type == "queue":
                 incoming[target_name].add(sources.setdefault((kind, source), len(sources)))

@@ -28,8 +28,9 @@ CATALOG: dict[ProblemCode, tuple[Severity, str, str]] = {
               "--max-side (4,000 pt) on a side, too small to read shown whole (an error, "
               "no image written).",
               "Split the file or raise rabbitmq_topology_max_file_bytes; remove the "
-              "aliases or the nesting; narrow the diagram with :vhost:/:include:/:exclude: "
-              "or raise rabbitmq_topology_max_nodes or rabbitmq_topology_dot_timeout; "
+              "aliases or the nesting; draw a part with :focus:, or narrow the diagram with "
+              ":vhost:/:include:/:exclude:, or raise rabbitmq_topology_max_nodes or "
+              "rabbitmq_topology_dot_timeout; "
               "group it more (--collapse, --node-budget) or raise --max-side."),
     "schema": ("error", "An entry has the wrong shape: not an object, a name that is not a "
                "string, a flag that is not true/false, arguments that are not an object. "
@@ -162,8 +163,9 @@ CATALOG: dict[ProblemCode, tuple[Severity, str, str]] = {
                     "something on the way, such as a PNG too large for its bitmaps and "
                     "scaled down to fit, or a character whose width graphviz-pure does not "
                     "know; its words are passed on, at most 10 lines a diagram.",
-                    "Draw large diagrams as SVG, or narrow them with :vhost:/:include:/"
-                    ":exclude:; install Graphviz for graphviz-pure's font widths; or "
+                    "Draw large diagrams as SVG, or draw a part with :focus: or narrow them "
+                    "with :vhost:/:include:/:exclude:; install Graphviz for graphviz-pure's "
+                    "font widths; or "
                     "suppress rabbitmq.dot-warning."),
     "focus": ("warning", ":focus: (--focus) names an exchange or queue that the "
               "selection does not hold: a typo, an entity of a vhost that :vhost: leaves "
