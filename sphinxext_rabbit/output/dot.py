@@ -53,6 +53,7 @@ from .wording import (
     STUB_MARK,
     binding_terms,
     compact_json,
+    crosses,
     display_name,
     drawn_queue_names,
     entity_details,
@@ -400,7 +401,7 @@ class _VhostDrawing:
         routes: list[_Route] = []
         linked = self.linked
         for edge in view.edges:
-            if linked and self._crosses(edge):
+            if linked and crosses(edge, linked):
                 self._cross(edge)
                 continue
             source = (nodes[edge.source_type].get(edge.source)
@@ -424,11 +425,11 @@ class _VhostDrawing:
         linked = self.linked
         if linked:
             for edge in self.view.edges:
-                if self._crosses(edge):
+                if crosses(edge, linked):
                     self._cross(edge)
         routes = []
         for (source, target, _kind, shortcut), edges in grouping.routes.items():
-            if linked and self._crosses(edges[0]):
+            if linked and crosses(edges[0], linked):
                 continue  # (crossed above)
             routes.append(_Route(self._drawn_node(source, group_nodes),
                                  self._drawn_node(target, group_nodes), shortcut, edges))
@@ -454,11 +455,6 @@ class _VhostDrawing:
         if text is None:
             text = self._edge_texts[memo] = self._edge_text(edge, route.shortcut)
         return text
-
-    def _crosses(self, edge: Edge) -> bool:
-        """Whether an end of *edge* is in another vhost's drawing (`linked`)."""
-        return ((edge.source_type == "external" and edge.source in self.linked)
-                or (edge.destination_type == "external" and edge.destination in self.linked))
 
     def _cross(self, edge: Edge) -> None:
         """Keep an edge with an end in another vhost's drawing for `to_dot`."""

@@ -23,6 +23,7 @@ from typing import Literal
 from ..topology.model import DEFAULT_EXCHANGE, Edge, VhostTopology
 from .wording import (
     KEY_IGNORED_TYPES,
+    crosses,
     drawn_queue_names,
     goes_via_default_exchange,
     is_headers_binding,
@@ -194,12 +195,8 @@ def _drawn_edge_count(grouping: Grouping, linked: dict[str, tuple[str, str, str]
     """The edges a drawing of *grouping* has: a route is one, but an edge to or from an
     external drawn as another vhost's node (*linked*, `wording.linked_ends`) is drawn on
     its own, between the vhosts' boxes."""
-    count = 0
-    for (source, target, _kind, _shortcut), edges in grouping.routes.items():
-        crosses = any(not isinstance(end, int) and end[0] == "external" and end[1] in linked
-                      for end in (source, target))
-        count += len(edges) if crosses else 1
-    return count
+    return sum(len(edges) if crosses(edges[0], linked) else 1
+               for edges in grouping.routes.values())
 
 
 class _ViewIndex:

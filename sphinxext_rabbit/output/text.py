@@ -59,6 +59,15 @@ def _merged_terms(view: VhostTopology, edges: list[Edge]) -> list[str]:
     return [visible(edges[0].kind), *([keys] if keys else []), f"×{len(edges)}"]
 
 
+def _endpoint_once(view: VhostTopology, node: NodeKey, groups: dict[NodeKey, str],
+                   worded: dict[NodeKey, str]) -> str:
+    """`_text_endpoint` of *node*, worded once: kept in *worded*."""
+    text = worded.get(node)
+    if text is None:
+        text = worded[node] = _text_endpoint(view, *node, groups)
+    return text
+
+
 def to_text(views: list[VhostTopology], grouped: Grouped | None = None) -> str:
     """A readable fallback for text builders: every edge, then the unconnected entities;
     with *grouped*, its groups as one each and parallel edges as one line."""
@@ -72,16 +81,9 @@ def to_text(views: list[VhostTopology], grouped: Grouped | None = None) -> str:
         #: (source, destination, kind) as written -> the edges written so, in order
         written: dict[tuple[str, str, str], list[Edge]] = {}
         for edge in view.edges:
-            source_node = (edge.source_type, edge.source)
-            source_text = connected.get(source_node)
-            if source_text is None:
-                source_text = connected[source_node] = _text_endpoint(view, *source_node, groups)
-            destination_node = (edge.destination_type, edge.destination)
-            destination_text = connected.get(destination_node)
-            if destination_text is None:
-                destination_text = connected[destination_node] = _text_endpoint(
-                    view, *destination_node, groups)
-            ends = (source_text, destination_text,
+            ends = (_endpoint_once(view, (edge.source_type, edge.source), groups, connected),
+                    _endpoint_once(view, (edge.destination_type, edge.destination), groups,
+                                   connected),
                     edge.kind if grouping is not None else str(len(written)))
             written.setdefault(ends, []).append(edge)
         for (source, destination, _), edges in written.items():

@@ -228,6 +228,13 @@ def linked_ends(view: VhostTopology, drawn: dict[str, VhostTopology]
     return linked
 
 
+def crosses(edge: Edge, linked: dict[str, tuple[str, str, str]]) -> bool:
+    """Whether an end of *edge* is an external drawn as another vhost's node (*linked*,
+    `linked_ends`): such an edge is drawn on its own, between the vhosts' boxes."""
+    return ((edge.source_type == "external" and edge.source in linked)
+            or (edge.destination_type == "external" and edge.destination in linked))
+
+
 #: a queue type's plural, in a group's count
 _PLURALS = {"classic": "classic queues", "quorum": "quorum queues", "stream": "streams"}
 

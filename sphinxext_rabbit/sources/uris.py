@@ -81,19 +81,12 @@ def redact_value(value: Any) -> Any:
         return [redact_value(item) for item in value]
     if isinstance(value, dict):
         redacted = {}
-        # Most keys and values are text without an "@" or a "?", which `redact` leaves as
-        # it is: such text is told here, without a call (a queue's usual arguments are
-        # redacted in 40% fewer instructions).
         for key, item in value.items():
             if isinstance(key, str):
-                if "@" in key or "?" in key:
-                    key = redact(key)
+                key = redact(key)
                 if is_secret_key(key):
                     redacted[key] = REDACTED
                     continue
-            if isinstance(item, str):
-                redacted[key] = redact(item) if "@" in item or "?" in item else item
-            else:
-                redacted[key] = redact_value(item)
+            redacted[key] = redact_value(item)
         return redacted
     return value
