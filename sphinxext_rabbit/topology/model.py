@@ -1,9 +1,9 @@
 """The topology model: plain records shared by every stage and output.
 
-Records are slotted dataclasses, frozen only where they are hashed (a key of a set or a
-cache, as problems and brokers are): a frozen dataclass sets each field through
-``object.__setattr__``, six times slower, and on Python 3.11 making one costs three more
-generated methods (about 2M instructions each class, at import). No stage changes a record
+Records are made with `records.record` (slotted, with a dataclass's ``__init__``, repr and
+equality), frozen only where they are hashed (a key of a set or a cache, as problems and
+brokers are): a frozen record sets each field through ``object.__setattr__``, 2.5 times
+slower to make (10.4K instructions for six fields, against 4.2K). No stage changes a record
 it did not make.
 """
 

@@ -7,8 +7,7 @@ each record) or ``repr=False`` (a password stays out of reprs); `replace` copies
 with some fields changed. Records pickle and copy as dataclasses do (Sphinx pickles them in
 its environment). No inheritance between records, no ordering, no ``ClassVar``.
 """
-# What it buys: MEASURED (no `import dataclasses`, which imports inspect, ast, dis and
-# tokenize, and a record class costs less to make than a dataclass).
+# Buys 104M of the dot command's 846M instructions: no dataclasses import, classes 4x cheaper
 
 from __future__ import annotations
 
@@ -86,7 +85,9 @@ def _record(cls: type[RecordT], frozen: bool) -> type[RecordT]:
     namespace.pop("__dict__", None)
     namespace.pop("__weakref__", None)
     names = tuple(cls.__annotations__)
-    # __init__ is written out, as dataclasses does: as fast as a hand-written one
+    # __init__ is written out and exec'd, as dataclasses does: as fast to call as a
+    # hand-written one (4.2K instructions for six fields). The other methods are closures:
+    # one exec of them all made a class cost 1.6M to make instead of 0.7M (frozen 2.1M, 1.0M).
     globals_: dict[str, Any] = {"_MISSING": _MISSING, "_setattr": object.__setattr__}
     parameters = ["self"]
     body = []
