@@ -8,7 +8,6 @@ import json
 import os
 import sys
 from collections.abc import Callable
-from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from . import installed_version
@@ -26,6 +25,7 @@ from .sources import (
 )
 from .sources.uris import redact
 from .topology.model import ERROR, Problem, Topology, VhostTopology
+from .topology.records import replace
 from .topology.select import (
     PatternError,
     Selection,

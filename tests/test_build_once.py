@@ -9,7 +9,6 @@ import os
 import shutil
 import subprocess
 import sys
-from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -18,6 +17,7 @@ import sphinxext_rabbit.sources
 from sphinxext_rabbit.output.dot import to_dot
 from sphinxext_rabbit.output.text import to_text
 from sphinxext_rabbit.sources import read_path
+from sphinxext_rabbit.topology.records import replace
 from sphinxext_rabbit.topology.select import Model, Selection, parse_patterns, views
 from tests.helpers import build_output, page_text, write_project
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import stat
-from dataclasses import replace
 
 import pytest
 
@@ -13,6 +12,7 @@ from sphinxext_rabbit.output.definitions import METADATA_KEY, to_definitions, wr
 from sphinxext_rabbit.sources.definitions import load, parse
 from sphinxext_rabbit.topology.diff import differences
 from sphinxext_rabbit.topology.model import Exchange, Parameter, Policy, Queue, Topology
+from sphinxext_rabbit.topology.records import replace
 from sphinxext_rabbit.topology.select import Selection, views
 from tests.helpers import DEFINITION_FILES, FIXTURES, ROOT
 

@@ -8,7 +8,6 @@ import subprocess
 import sys
 import xml.etree.ElementTree as ET
 from collections.abc import Sequence
-from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -19,6 +18,7 @@ from sphinxext_rabbit.output.dot import dot_string, to_dot
 from sphinxext_rabbit.output.text import to_text
 from sphinxext_rabbit.output.wording import visible
 from sphinxext_rabbit.topology.model import Edge, Exchange, Policy, Queue, VhostTopology
+from sphinxext_rabbit.topology.records import replace
 from sphinxext_rabbit.topology.resolve import edge_sort_key
 
 SVG = "{http://www.w3.org/2000/svg}"

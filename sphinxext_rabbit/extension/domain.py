@@ -33,6 +33,7 @@ from sphinx.util.docutils import SphinxDirective
 from sphinx.util.nodes import make_id, make_refnode
 
 from ..topology.model import BUILTIN_EXCHANGES, Topology, VhostTopology
+from ..topology.records import record
 from .directive import rabbitmq_warning
 
 if TYPE_CHECKING:
@@ -62,6 +63,8 @@ _ENCODED = re.compile(r"[%}\s\x00-\x1f\x7f]")
 _SENTENCE = re.compile(r"(.+?[.!?])(?:\s|$)", re.DOTALL)
 
 
+# a tuple, not a record: keys are sorted, unpacked, and equal to the plain (kind, vhost,
+# name) tuples the environment keeps of what directives read
 class Key(NamedTuple):
     """An entity: its kind, vhost and name (a vhost's vhost and name are its own)."""
 
@@ -336,7 +339,8 @@ class EntityIndex(Index):
 
 # -- the domain ----------------------------------------------------------------------------
 
-class Description(NamedTuple):
+@record
+class Description:
     docname: str
     anchor: str
     line: int

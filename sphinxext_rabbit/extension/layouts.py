@@ -12,7 +12,6 @@ import os
 import posixpath
 import re
 from collections import OrderedDict
-from dataclasses import dataclass
 from hashlib import sha1
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING
@@ -21,6 +20,7 @@ from urllib.parse import quote
 from ..output.dot import LINK_ATTRIBUTES, dot_string
 from ..output.graphviz import DotBinary, DotFailed, DotTimeout, Drawing, wait_for_any
 from ..output.wording import DRAW_LESS
+from ..topology.records import record
 from .directive import rabbitmq_diagram, rabbitmq_warning
 
 if TYPE_CHECKING:
@@ -112,7 +112,7 @@ def linked_code(builder: Builder, docname: str, code: str, links: dict,
 _LINKED = re.compile(r"^(v\d+_[a-z]+\d+) " + re.escape(LINK_ATTRIBUTES) + "$", re.MULTILINE)
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True)
 class Layout:
     """One diagram as a builder draws it: the DOT text dot is given, and the files it is
     drawn into, each named by that text, the dot command and arguments and the format

@@ -9,7 +9,6 @@ import math
 import operator
 import re
 from collections.abc import Callable, Iterator
-from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from docutils import nodes
@@ -21,6 +20,7 @@ from sphinx.transforms.post_transforms import SphinxPostTransform
 from sphinx.util.nodes import is_smartquotable
 
 from ..output.tables import Cell, EntityRef, Span, Table
+from ..topology.records import replace
 from .i18n import translated
 
 if TYPE_CHECKING:

@@ -25,7 +25,6 @@ from __future__ import annotations
 import functools
 from collections import Counter, defaultdict
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from ..topology.model import (
@@ -36,6 +35,7 @@ from ..topology.model import (
     VhostTopology,
     routing_type,
 )
+from ..topology.records import record
 from .grouping import DrawnNode, Group, Grouped, Grouping, summary
 from .palette import (
     BLUE,
@@ -251,7 +251,7 @@ def _escaped(text: str, tooltip: bool = False) -> str:
     return dot_string(text, tooltip=tooltip)[1:-1]
 
 
-@dataclass(slots=True, frozen=True)
+@record(frozen=True)
 class _NodeDescription:
     """What a node shows besides its name."""
 
@@ -264,7 +264,7 @@ class _NodeDescription:
     tooltip_tail: tuple[str, ...]  # tooltip lines after it
 
 
-@dataclass(slots=True, frozen=True)
+@record(frozen=True)
 class _NodeTemplate:
     """A node statement's text around its names, escaped: before its label's name, between
     that and its tooltip's name, and after that but for the tooltip's last lines (which
@@ -280,7 +280,7 @@ class _NodeTemplate:
                 f'{self.tooltip_middle}{tooltip_end}"{attributes}];')
 
 
-@dataclass(slots=True)
+@record
 class _Node:
     """A node as the edges of its drawing need it: the routing type of the exchange of its
     name (by which bindings from it are labelled), and its ID and its type and name as edge
@@ -291,7 +291,7 @@ class _Node:
     tip: str = ""
 
 
-@dataclass(slots=True)  # not frozen: one per node or edge (see model.py)
+@record  # not frozen: one per node or edge (see model.py)
 class _Route:
     """An edge to write: its source, the node it is drawn to, whether that skips the default
     exchange, and the edges it stands for (with grouping, the parallel ones of one kind;
@@ -778,7 +778,7 @@ _FADED_EDGE = _attr_list({"color": GREY_LINE, "fontcolor": GREY_TEXT})[1:-1]
 _FADED_NODE = _attr_list({"color": GREY_TEXT, "fontcolor": GREY_TEXT})
 
 
-@dataclass(slots=True, frozen=True)
+@record(frozen=True)
 class Highlight:
     """What a message takes through a drawing: ``edges`` are indices into the view's edges,
     ``nodes`` (node type, name) keys; the rest is faded."""

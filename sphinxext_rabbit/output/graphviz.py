@@ -12,7 +12,8 @@ import subprocess
 import sys
 import tempfile
 import time
-from dataclasses import dataclass
+
+from ..topology.records import record
 
 PURE_NAME = "graphviz-pure"
 # graphviz-pure writes these (not pdf, not cmapx image maps)
@@ -37,7 +38,7 @@ _PDF_SIZE = re.compile(rb"/MediaBox\s*\[\s*[\d.]+\s+[\d.]+\s+([\d.]+)\s+([\d.]+)
 _PIXELS_PER_POINT = 96 / 72
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True)
 class DotBinary:
     """The Graphviz program a diagram is laid out with, found on PATH or configured."""
 

@@ -17,10 +17,10 @@ import fnmatch
 import re
 from collections import Counter, defaultdict
 from collections.abc import Iterable
-from dataclasses import dataclass, field
 from typing import Literal
 
 from ..topology.model import DEFAULT_EXCHANGE, Edge, VhostTopology
+from ..topology.records import field, record
 from .wording import (
     KEY_IGNORED_TYPES,
     crosses,
@@ -61,7 +61,7 @@ DrawnRoute = tuple[DrawnNode, DrawnNode, str, bool]
 CollapseMode = Literal["auto", "none", "globs"]
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True)
 class Collapse:
     """``:collapse:`` / ``--collapse``: ``auto`` groups only past the node budget, ``none``
     never, globs group the queues they match (and nothing else)."""
@@ -82,7 +82,7 @@ def parse_collapse(text: str | None) -> Collapse:
     return Collapse("globs", tuple(items))
 
 
-@dataclass(slots=True)
+@record
 class Group:
     """Queues (or exchanges) drawn as one node: what their names share (``pattern``), the
     members (sorted), their types with counts, the distinct routing keys of the bindings
@@ -97,7 +97,7 @@ class Group:
     keys: list[str] = field(default_factory=list)
 
 
-@dataclass(slots=True)
+@record
 class Grouping:
     """The groups of one view; ``group_of``: (node type, name) -> its group; ``routes``:
     the view's edges by the nodes they are drawn between (a group by its id), parallel ones
@@ -113,7 +113,7 @@ class Grouping:
             self.group_of[group.node_type, name] = group
 
 
-@dataclass(slots=True)
+@record
 class Grouped:
     """What grouping did to a diagram: a grouping per view, its node counts, and whether
     the default exchange is drawn (where routes through it are drawn to)."""

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass, field
 
 from ..topology.model import DEFAULT_EXCHANGE, Edge, Exchange, Origin, Queue, VhostTopology
 from ..topology.problems import CATALOG
+from ..topology.records import field, record
 from .grouping import Grouped, summary
 from .wording import (
     KEY_IGNORED_TYPES,
@@ -38,7 +38,7 @@ _DEAD_LETTER_ARGUMENTS = frozenset({"x-dead-letter-exchange", "x-dead-letter-rou
 EntityRef = tuple[str, str, str]
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True)
 class Span:
     """A piece of a cell; literal spans (names, keys, values) are printed verbatim. A span
     that names an entity says which, so that an output can link it."""
@@ -51,7 +51,7 @@ class Span:
 Cell = list[Span]
 
 
-@dataclass(slots=True)
+@record
 class Table:
     """A titled table whose cells are lists of spans; ``row_ids``: the rows' link targets
     (none, or one a row)."""

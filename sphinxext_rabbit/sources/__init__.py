@@ -17,13 +17,13 @@ import re
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 # the module, not its names: topology.resolve imports sources.uris, so this package may be
 # imported while topology.select is
 from ..topology import select
 from ..topology.model import ERROR, WARNING, Problem, Topology
+from ..topology.records import record, replace
 from . import definitions, k8s, management
 from .documents import DEFAULT_MAX_BYTES, Document, read_text
 from .uris import redact
@@ -43,7 +43,7 @@ class SourceError(Exception):
     """A source written so that it cannot be used (the message says why and what to do)."""
 
 
-@dataclass(slots=True, frozen=True)
+@record(frozen=True)
 class Broker:
     """A live broker: its name (the one conf.py gives it, else its URL), its management URL
     and where its credentials come from.
@@ -490,7 +490,7 @@ def once_per_build(cache_file: str, build: str, produce: Callable[[], Topology])
 
 # -- reading for a build -------------------------------------------------------------------
 
-@dataclass(slots=True, frozen=True)
+@record(frozen=True)
 class FileSource:
     """A file or folder a build draws: its path, and how its problems name it."""
 
@@ -498,7 +498,7 @@ class FileSource:
     name: str
 
 
-@dataclass(slots=True, frozen=True)
+@record(frozen=True)
 class Build:
     """How one build reads its sources, the same for every page and process of the build.
 

@@ -10,10 +10,10 @@ import os
 import re
 import sys
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 from ..topology.model import ERROR, Problem, ProblemCode
+from ..topology.records import record
 
 #: YAML aliases allowed in one file; more could expand into a "billion laughs".
 MAX_YAML_ALIASES = 100
@@ -285,7 +285,7 @@ def _too_big(size: int, max_bytes: int) -> Problem:
                    "allowed (rabbitmq_topology_max_file_bytes)")
 
 
-@dataclass(slots=True)
+@record
 class Document:
     """A file's text and what tells its kind: what each reader of `sources.READERS`
     detects (``detect(document)``) and reads (``read(document)``)."""

@@ -14,10 +14,10 @@ from __future__ import annotations
 import base64
 import json
 import time
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 from urllib.parse import SplitResult, quote, unquote, urlsplit
 
+from ..topology.records import field, record
 from .documents import unreadable_json
 from .uris import redact
 
@@ -72,7 +72,7 @@ class AccessRefused(FetchError):
     """The broker answered 401 or 403: wrong credentials, or a user without the rights."""
 
 
-@dataclass
+@record
 class Connection:
     """Where the management API is and how to log in.
 
@@ -114,7 +114,7 @@ class Connection:
         self.url = f"{scheme}://{host}{rest[authority_end:]}"
 
 
-@dataclass
+@record
 class _Answer:
     """An HTTP response, whatever its status."""
 

@@ -9,11 +9,11 @@ export gets, each problem located at the line of its manifest.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, replace
 from typing import Any
 
 from ..topology.endpoints import SECRET_SCHEME
 from ..topology.model import ERROR, WARNING, Problem, ProblemCode, Severity, Topology
+from ..topology.records import record, replace
 from .definitions import read_document
 from .documents import Document, ParseError, json_kind, read_yaml
 
@@ -108,7 +108,7 @@ def _secret_uri(secret: str, key: str) -> str:
     return f"{SECRET_SCHEME}{secret}/{key}"
 
 
-@dataclass(slots=True)
+@record
 class _Cluster:
     """The RabbitmqCluster a resource belongs to, as its rabbitmqClusterReference gives it."""
 
@@ -126,7 +126,7 @@ class _Cluster:
         return f"{what} {self.name!r}{where}"
 
 
-@dataclass(slots=True)
+@record
 class _Manifest:
     """One rabbitmq.com object: how problems name it and where its parts are."""
 

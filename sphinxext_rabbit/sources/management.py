@@ -15,7 +15,6 @@ import os
 import re
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, replace
 from typing import Any
 
 from ..topology.model import (
@@ -27,6 +26,7 @@ from ..topology.model import (
     Topology,
     is_builtin_exchange,
 )
+from ..topology.records import record, replace
 from .definitions import ENTITY_KEYS, TOP_LEVEL_KEYS, read_document
 from .documents import (
     DEFAULT_MAX_BYTES,
@@ -159,7 +159,7 @@ def _endpoint_name(name: Any) -> str | None:
 
 # -- turning bodies into an export's document -------------------------------------------
 
-@dataclass(slots=True)
+@record
 class _Body:
     """One endpoint's list of items, and how to find an item in the text it came from.
 

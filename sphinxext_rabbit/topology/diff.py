@@ -40,7 +40,6 @@ policy definitions the loader has already stripped of credentials.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
 from typing import Any
 
 from ..output.wording import DEFAULT_EXCHANGE_LABEL, compact_json, origin_words
@@ -54,6 +53,7 @@ from .model import (
     VhostTopology,
     is_builtin_exchange,
 )
+from .records import record
 
 #: Arguments whose effect the comparison sees as an edge or as the queue type.
 _DRAWN_ARGUMENTS = {
@@ -71,7 +71,7 @@ PRESENT = "present"
 _NOT_SET = "not set"
 
 
-@dataclass(slots=True, frozen=True)
+@record(frozen=True)
 class Difference:
     """One thing that differs between a left and a right topology.
 

@@ -15,7 +15,6 @@ that every such message takes).
 from __future__ import annotations
 
 from collections import deque
-from dataclasses import dataclass, field
 from typing import Any
 
 from .model import (
@@ -32,6 +31,7 @@ from .model import (
     VhostTopology,
     routing_type,
 )
+from .records import field, record
 from .resolve import edge_sort_key
 
 #: exchange types that deliver to exactly one of their bound destinations, by a hash or at
@@ -48,7 +48,7 @@ class MessageError(ValueError):
     """A message the broker would refuse; the text says why."""
 
 
-@dataclass(slots=True, frozen=True)
+@record(frozen=True)
 class Message:
     """What routing looks at: the routing keys (the key, then the CC, then the BCC header's)
     and the headers a headers exchange sees (the broker removes BCC before routing).
@@ -206,7 +206,7 @@ def _typed(value: Any) -> Any:
 # -- results --------------------------------------------------------------------------
 
 
-@dataclass(slots=True)
+@record
 class Hop:
     """One route a message takes: ``edge`` as the edges command prints it (a default-exchange
     route is made up, origin ``implicit``); ``key``: the routing key that matched, when keys
@@ -218,7 +218,7 @@ class Hop:
     again: bool = False
 
 
-@dataclass(slots=True, frozen=True)
+@record(frozen=True)
 class Choice:
     """An exchange that delivers to exactly one of its destinations: ``hops`` are its
     bindings (and the routes beyond them), ``alternatives`` the sorted queue names each
@@ -230,7 +230,7 @@ class Choice:
     alternatives: list[tuple[str, ...]]
 
 
-@dataclass(slots=True)
+@record
 class Route:
     """Where a message published to ``exchange`` lands.
 
@@ -282,7 +282,7 @@ class Route:
         return names
 
 
-@dataclass(slots=True, frozen=True)
+@record(frozen=True)
 class DeadLetter:
     """Where a message dead-lettered by ``queue`` goes: ``hop`` is its dead-letter edge,
     ``route`` the route from the dead-letter exchange; ``cycle``: the queues of the cycle

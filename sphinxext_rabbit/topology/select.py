@@ -11,7 +11,6 @@ import re
 import warnings
 from collections import defaultdict
 from collections.abc import Iterable
-from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from .lint import lint
@@ -28,10 +27,11 @@ from .model import (
     VhostTopology,
 )
 from .patterns import InvalidPattern, Matcher, Regex, compile_pattern, gave_up_on, subject
+from .records import field, record
 from .resolve import edge_sort_key, resolve
 
 
-@dataclass(slots=True)
+@record
 class Glob:
     """A shell glob: the regex it means (Python's re on the name), and the literal text
     every name it matches starts with, by which an index finds them."""
@@ -53,7 +53,7 @@ class PatternError(ValueError):
     """A selection pattern that cannot be used; the message says which and why."""
 
 
-@dataclass(slots=True)
+@record
 class Selection:
     """What the directive's options and the CLI's flags ask for (``vhosts`` None: every one)."""
 
@@ -171,7 +171,7 @@ def _split(text: str) -> list[str]:
     return [p.replace("\\,", ",").strip() for p in parts if p.strip()]
 
 
-@dataclass(slots=True)
+@record
 class VhostIndex:
     """Where a narrowed selection finds what it keeps in a resolved vhost without going
     through all of it: the queues' and exchanges' names sorted, with their positions in
@@ -333,7 +333,7 @@ def _kept(view: VhostTopology, kind: str, name: str) -> bool:
     return False
 
 
-@dataclass(slots=True)
+@record
 class Reached:
     """What a focus reached in one vhost: names, and the indices of their edges."""
 
