@@ -267,6 +267,8 @@ class LayoutPool:
         self.ended.clear()
 
 
+#: the attribute of a diagram's node that holds its `Layout` once it is laid out
+LAID_OUT = "rabbitmq_layout"
 #: this build's pool, in the process that made it; None when no diagram was read
 _pool: LayoutPool | None = None
 #: the diagrams of the pages read this build: docname -> [(DOT, links)], in reading order
@@ -331,15 +333,20 @@ def start_layouts(app: Sphinx, env: BuildEnvironment) -> None:
 
 
 def collect_layouts(app: Sphinx, doctree: nodes.document, docname: str) -> None:
-    """doctree-resolved: before a page is written (here, or by a writer
-    process forked with what this one holds), its diagrams are laid out, and what dot
-    said is said here, once; one that failed is shown as text."""
-    if _pool is None or _pool.pid != os.getpid():
+    """doctree-resolved: before a page is written (here, or by a writer process forked
+    with what this one holds), its diagrams are laid out (by the pool, or now), and what
+    dot said is said here, once; one that failed is shown as text. The writer is given
+    each layout on its node (`LAID_OUT`)."""
+    if binary_of(app.builder) is None or (_pool is not None and _pool.pid != os.getpid()):
         return
     for node in doctree.findall(rabbitmq_diagram):
-        if drawn(app.builder, node, docname) is None:
+        layout = drawn(app.builder, node, docname)
+        if layout is None:
             node["code"] = None  # the writer shows the text
-    _pool.pump()
+        else:
+            node[LAID_OUT] = layout
+    if _pool is not None:
+        _pool.pump()
 
 
 def end_layouts(app: Sphinx, exception: BaseException | None) -> None:
