@@ -212,19 +212,33 @@ def test_no_time_to_lay_out_shows_every_diagram_as_text(make_app, tmp_path, para
     assert "exchange as1.events -> queue as1.q0" in page_text(pages_of(app)["a1"])
 
 
-def test_j_2_draws_the_pages_written_without_being_read(make_app, tmp_path):
+@pytest.mark.parametrize("builder", ["html", "dirhtml", "singlehtml", "epub", "latex",
+                                     "texinfo", "text", "man"])
+def test_a_serial_build_lays_out_what_its_builder_shows_once(make_app, tmp_path, builder):
+    dot = counting_dot(tmp_path / "bin")
+    srcdir = project(tmp_path / "src", PAGES, graphviz_dot=str(dot), copyright="2026, us",
+                     version="1")
+    app = build(make_app, srcdir, builder)
+    assert warnings_of(app) == []
+    images = [path for path in app.outdir.rglob("rabbitmq-*")
+              if path.suffix in (".svg", ".png", ".pdf")]
+    assert dot_runs(dot) == len(images) == (0 if builder in ("text", "man") else 7)
+
+
+@pytest.mark.parametrize("parallel", [1, 2])
+def test_the_pages_written_without_being_read_are_drawn(make_app, tmp_path, parallel):
     """A page Sphinx writes again without reading it (its link now leads elsewhere) has
     no layout waiting: it is laid out when written, and what is unchanged is not."""
     dot = counting_dot(tmp_path / "bin")
     srcdir = project(tmp_path / "src", PAGES, graphviz_dot=str(dot),
                      rabbitmq_topology_default_show=["diagram", "queues"])
-    build(make_app, srcdir, parallel=2)
+    build(make_app, srcdir, parallel=parallel)
     assert dot_runs(dot) == 7
     # a description of a queue page a0 draws: a0 is read, and links its node to it
     (srcdir / "plain.rst").write_text(
         "Plain\n=====\n\n.. rabbitmq:queue:: as0.q0\n   :vhost: a\n\n   The first.\n",
         encoding="utf-8")
-    app = build(make_app, srcdir, parallel=2, freshenv=False)
+    app = build(make_app, srcdir, parallel=parallel, freshenv=False)
     assert build_output(app)[1] == ""
     assert dot_runs(dot) == 2  # a0's and every's diagram, which link to the description
     for name, page in pages_of(app).items():
