@@ -334,10 +334,10 @@ def start_layouts(app: Sphinx, env: BuildEnvironment) -> None:
 
 def collect_layouts(app: Sphinx, doctree: nodes.document, docname: str) -> None:
     """doctree-resolved: before a page is written (here, or by a writer process forked
-    with what this one holds), its diagrams are laid out (by the pool, or now), and what
-    dot said is said here, once; one that failed is shown as text. The writer is given
-    each layout on its node (`LAID_OUT`)."""
-    if binary_of(app.builder) is None or (_pool is not None and _pool.pid != os.getpid()):
+    with what this one holds), its diagrams are laid out, and what dot said is said here,
+    once; one that failed is shown as text. The writer is given each layout on its node
+    (`LAID_OUT`). Without a pool (no page was read), the writer lays them out."""
+    if _pool is None or _pool.pid != os.getpid():
         return
     for node in doctree.findall(rabbitmq_diagram):
         layout = drawn(app.builder, node, docname)
@@ -345,8 +345,7 @@ def collect_layouts(app: Sphinx, doctree: nodes.document, docname: str) -> None:
             node["code"] = None  # the writer shows the text
         else:
             node[LAID_OUT] = layout
-    if _pool is not None:
-        _pool.pump()
+    _pool.pump()
 
 
 def end_layouts(app: Sphinx, exception: BaseException | None) -> None:
