@@ -199,6 +199,19 @@ def test_a_serial_build_reads_its_sources_first_and_keeps_them_from_the_collecto
     assert gc.get_freeze_count() == 0
 
 
+def test_a_serial_build_fetches_no_broker_for_a_directive_commented_out(
+        make_app, tmp_path, monkeypatch):
+    fetched = []
+    monkeypatch.setattr(sphinxext_rabbit.sources, "read_live_or_snapshot",
+                        lambda broker, **kwargs: fetched.append(broker.name))
+    pages = {**PAGES, "notes": "..\n   .. rabbitmq-topology:: live\n"}
+    srcdir = project(tmp_path / "src", pages,
+                     rabbitmq_topology_brokers={"live": {"url": "http://127.0.0.1:9"}})
+    read, app = build_reading(make_app, srcdir, freshenv=True)
+    assert "notes" in read and not build_output(app)[1]
+    assert fetched == []
+
+
 @pytest.mark.parametrize("unbuffered", [False, True])
 def test_edges_writes_its_json_in_one_call(tmp_path, unbuffered):
     """On an unbuffered stdout (PYTHONUNBUFFERED=1, common in containers: each write goes to

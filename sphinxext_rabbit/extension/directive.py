@@ -287,7 +287,9 @@ def read_ahead(app: Sphinx, env: BuildEnvironment, docnames: list[str]) -> None:
     collecting = gc.isenabled()
     gc.disable()
     try:
-        read_what_pages_draw(env, docnames)
+        # (the readers of a parallel build share a fetch through a file anyway; a serial
+        # build fetches a broker when a page draws it, not for a directive commented out)
+        read_what_pages_draw(env, docnames, brokers=app.parallel > 1)
     finally:
         if collecting:
             gc.enable()
@@ -302,9 +304,9 @@ def read_ahead(app: Sphinx, env: BuildEnvironment, docnames: list[str]) -> None:
     _frozen = True
 
 
-def read_what_pages_draw(env: BuildEnvironment, docnames: list[str]) -> None:
-    """Read and resolve the sources the directives of the pages *docnames* draw and compare
-    with, and the digest each page records of them."""
+def read_what_pages_draw(env: BuildEnvironment, docnames: list[str], *, brokers: bool) -> None:
+    """Read and resolve the files (and with *brokers*, fetch the brokers) the directives of
+    the pages *docnames* draw and compare with, and the digest each page records of them."""
     assert _build is not None  # set when the build started
     default_compare = env.config.rabbitmq_topology_compare
     configured_views = env.config.rabbitmq_topology_views
@@ -327,7 +329,7 @@ def read_what_pages_draw(env: BuildEnvironment, docnames: list[str]) -> None:
                     targets = [target_of(spec, env, docname) for spec in specs]
                 except SourceError:
                     continue  # its reader warns
-                if targets and all(isinstance(t, Broker) or _build.allowed(t.path)
+                if targets and all(brokers if isinstance(t, Broker) else _build.allowed(t.path)
                                    for t in targets):
                     model = read_for_build(targets, vhost=options.get("vhost"), build=_build,
                                            name=" + ".join(specs))
