@@ -212,6 +212,16 @@ def test_no_time_to_lay_out_shows_every_diagram_as_text(make_app, tmp_path, para
     assert "exchange as1.events -> queue as1.q0" in page_text(pages_of(app)["a1"])
 
 
+@pytest.mark.parametrize("parallel", [1, 2])
+@pytest.mark.parametrize("timeout", [3e6, float("inf")])
+def test_a_limit_of_a_month_or_none_draws_every_diagram(make_app, tmp_path, parallel, timeout):
+    srcdir = project(tmp_path / "src", PAGES)
+    app = build(make_app, srcdir, parallel=parallel,
+                confoverrides={"rabbitmq_topology_dot_timeout": timeout})
+    assert warnings_of(app) == []
+    assert len(list((app.outdir / "_images").glob("rabbitmq-*.svg"))) == 7
+
+
 @pytest.mark.parametrize("builder", ["html", "dirhtml", "singlehtml", "epub", "latex",
                                      "texinfo", "text", "man"])
 def test_a_serial_build_lays_out_what_its_builder_shows_once(make_app, tmp_path, builder):
