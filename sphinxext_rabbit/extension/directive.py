@@ -274,11 +274,12 @@ def _records_digest(targets: list[Source]) -> bool:
 
 
 def read_ahead(app: Sphinx, env: BuildEnvironment, docnames: list[str]) -> None:
-    """env-before-read-docs: read what the pages about to be read draw, and resolve it,
-    before any of them is read, then move it out of the garbage collector's way: when pages
-    are read in parallel, the readers forked next share it and none parses what another
-    did; a serial read finds it cached. A page is only looked through for the lines of the
-    directives (reStructuredText): what that misses, its reader reads itself."""
+    """env-before-read-docs: read the files the pages about to be read draw (and, when they
+    are read in parallel, fetch their brokers), and resolve them, before any of them is
+    read, then move that out of the garbage collector's way: parallel readers, forked next,
+    share it and none parses what another did; a serial read finds it cached. A page is
+    only looked through for the lines of the directives (reStructuredText): what that
+    misses, its reader reads itself."""
     if not docnames:
         return
     # Parsing and resolving a big export makes a million objects that stay, none garbage:
