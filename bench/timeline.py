@@ -26,7 +26,7 @@ from typing import Any
 #: the phases of the main process: (name, the event it starts at, the one it ends at)
 MAIN_PHASES = [
     ("startup (to the extensions' setup)", None, "setup"),
-    ("reading ahead (-j: the shared parse)", "env-before-read-docs", "env-before-read-docs-end"),
+    ("reading ahead (the sources' parse)", "env-before-read-docs", "env-before-read-docs-end"),
     ("reading", "env-before-read-docs-end", "env-updated"),
     ("env-updated .. write-started", "env-updated", "write-started"),
     ("writing", "write-started", "finish>"),

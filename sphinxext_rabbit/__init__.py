@@ -165,7 +165,8 @@ def setup(app: Sphinx) -> ExtensionMetadata:
         start_layouts,
     )
 
-    # under -j N, diagrams are laid out N at a time once every page is read
+    # diagrams are laid out once every page is read, while pages are written (N at a time
+    # under -j N, one at a time in a serial build)
     app.connect("doctree-read", note_diagrams)
     app.connect("env-merge-info", merge_diagrams)
     app.connect("env-updated", start_layouts, priority=900)

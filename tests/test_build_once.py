@@ -4,6 +4,7 @@ process read, and ``edges`` writes its JSON in one call."""
 
 from __future__ import annotations
 
+import gc
 import json
 import os
 import shutil
@@ -164,6 +165,51 @@ def test_parallel_readers_share_what_the_main_process_read(make_app, tmp_path, m
     for page in pages:  # every diagram drawn, from what the main process read
         assert page.startswith("plain") or '<object data="_images/rabbitmq-' in (
             app.outdir / f"{page}.html").read_text(encoding="utf-8")
+
+
+def test_a_serial_build_reads_its_sources_first_and_keeps_them_from_the_collector(
+        make_app, tmp_path, monkeypatch):
+    """A serial build reads each (file, vhost) once, before its first page; while its pages
+    are read and written, what it read is in the collector's permanent generation, which
+    full collections pass over (they went through a big export's objects several times a
+    build); the build lets it go as it ends."""
+    events: list[tuple[str, object]] = []
+    read_path = sphinxext_rabbit.sources.read_path
+
+    def logged(path: str, **kwargs: object):
+        events.append(("read", kwargs.get("vhost")))
+        return read_path(path, **kwargs)
+
+    monkeypatch.setattr(sphinxext_rabbit.sources, "read_path", logged)
+    srcdir = project(tmp_path / "src", PAGES)
+    app = make_app("html", srcdir=srcdir, freshenv=True)
+    app.connect("doctree-read", lambda app, doctree: events.append(
+        ("page read", gc.get_freeze_count() > 0)))
+    app.connect("doctree-resolved", lambda app, doctree, docname: events.append(
+        ("page written", gc.get_freeze_count() > 0)))
+    assert gc.get_freeze_count() == 0
+    app.build()
+    assert not build_output(app)[1]
+    reads = [vhost for kind, vhost in events if kind == "read"]
+    assert sorted(reads, key=str) == [None, "a", "b"]
+    assert events[:len(reads)] == [("read", vhost) for vhost in reads]
+    pages = events[len(reads):]
+    assert len(pages) == 2 * (len(PAGES) + 1)  # (and the index)
+    assert all(frozen is True for _kind, frozen in pages)
+    assert gc.get_freeze_count() == 0
+
+
+def test_a_serial_build_fetches_no_broker_for_a_directive_commented_out(
+        make_app, tmp_path, monkeypatch):
+    fetched = []
+    monkeypatch.setattr(sphinxext_rabbit.sources, "read_live_or_snapshot",
+                        lambda broker, **kwargs: fetched.append(broker.name))
+    pages = {**PAGES, "notes": "..\n   .. rabbitmq-topology:: live\n"}
+    srcdir = project(tmp_path / "src", pages,
+                     rabbitmq_topology_brokers={"live": {"url": "http://127.0.0.1:9"}})
+    read, app = build_reading(make_app, srcdir, freshenv=True)
+    assert "notes" in read and not build_output(app)[1]
+    assert fetched == []
 
 
 @pytest.mark.parametrize("unbuffered", [False, True])

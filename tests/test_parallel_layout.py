@@ -1,18 +1,23 @@
-"""Under ``-j N`` diagrams are laid out N at a time once every page is read, and the pages
-come out as a serial build writes them; a PNG with links is laid out once for its image
-and its image map."""
+"""Diagrams are laid out once every page is read, while pages are written: one at a time
+beside a serial build, N at a time under ``-j N``, and the pages come out alike; a PNG with
+links is laid out once for its image and its image map."""
 
 from __future__ import annotations
 
 import html
 import json
+import os
 import re
 import shutil
+import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
 
-from tests.helpers import build_output, page_text, shown_type, write_project
+from tests.helpers import build_output, ended, page_text, shown_type, write_project
 from tests.test_build_once import counting_dot, dot_runs, drawing, subsystems
 from tests.test_domain import build, copy_root, warnings_of
 
@@ -80,19 +85,170 @@ def test_j_2_lays_out_two_diagrams_at_a_time_and_writes_what_a_serial_build_does
     assert built[1] == built[2]
 
 
-def test_j_2_draws_the_pages_written_without_being_read(make_app, tmp_path):
+def wait_for(condition, within: float = 5.0) -> bool:
+    deadline = time.monotonic() + within
+    while not condition() and time.monotonic() < deadline:
+        time.sleep(0.01)
+    return condition()
+
+
+def test_a_serial_build_lays_out_the_next_diagram_while_it_writes_a_page(make_app, tmp_path):
+    dot = watching_dot(tmp_path / "bin")
+    srcdir = project(tmp_path / "src", PAGES, graphviz_dot=str(dot))
+    app = make_app("html", srcdir=srcdir, freshenv=True)
+    with_diagrams = sorted(name for name in PAGES if name != "plain")
+    laid_out_meanwhile = {}
+
+    def writing(app, pagename, templatename, context, doctree) -> None:
+        if pagename in with_diagrams[:-1]:  # a page before the last one with a diagram
+            laid_out_meanwhile[pagename] = wait_for(
+                lambda: any(dot.parent.glob("running.*")))
+
+    app.connect("html-page-context", writing)
+    app.build()
+    app.cleanup()
+    assert build_output(app)[1] == ""
+    assert laid_out_meanwhile == dict.fromkeys(with_diagrams[:-1], True)
+    runs = runs_at_once(dot)
+    assert len(runs) == len(with_diagrams)
+    assert max(runs) == 1  # beside the build, one at a time
+
+
+def test_two_cold_serial_builds_write_the_same_bytes(make_app, tmp_path):
+    srcdir = project(tmp_path / "src", PAGES, rabbitmq_topology_default_show=["diagram", "queues"])
+    written = []
+    for _ in range(2):
+        shutil.rmtree(srcdir / "_build", ignore_errors=True)
+        app = build(make_app, srcdir)
+        assert build_output(app)[1] == ""
+        written.append({path.relative_to(app.outdir): path.read_bytes()
+                        for path in sorted(app.outdir.rglob("*")) if path.is_file()
+                        if path.suffix in (".html", ".svg")})
+    assert len([path for path in written[0] if path.suffix == ".svg"]) == 7
+    assert written[0] == written[1]
+
+
+#: a dot that never finishes laying out page a1's diagram (subsystem as1), writing the ids
+#: of its processes into its folder as ``shell.pid`` and ``sleep.pid``; it draws the others
+STUCK_DOT = """#!/bin/sh
+input=$(mktemp)
+cat > "$input"
+if grep -q 'as1[.]q0' "$input"; then
+    rm -f "$input"
+    echo $$ > "{folder}/shell.pid"
+    sleep 300 &
+    echo $! > "{folder}/sleep.pid"
+    wait
+    exit 1
+fi
+"{dot}" "$@" < "$input"
+code=$?
+rm -f "$input"
+exit $code
+"""
+#: a conf.py's: while page a0 is written, once page a1's diagram is being laid out, the
+#: build is stopped (by an error, or by Ctrl-C)
+STOP_WHILE_A0_IS_WRITTEN = """
+import os, signal, time
+from pathlib import Path
+
+def stop(app, pagename, *_):
+    if pagename != "a0":
+        return
+    deadline = time.monotonic() + 10
+    while not Path({pid!r}).exists() and time.monotonic() < deadline:
+        time.sleep(0.01)
+    if {interrupt!r}:
+        os.kill(os.getpid(), signal.SIGINT)
+        time.sleep(10)  # (interrupted)
+    raise RuntimeError("stopped while a0 is written")
+
+def setup(app):
+    app.connect("html-page-context", stop)
+"""
+
+
+@pytest.mark.parametrize("how", ["error", "interrupt"])
+def test_a_serial_build_that_stops_early_leaves_no_dot_running(tmp_path, how):
+    """An error ends the build with build-finished; Ctrl-C ends the process without it."""
+    folder = tmp_path / "bin"
+    folder.mkdir()
+    script = folder / "dot"
+    script.write_text(STUCK_DOT.format(folder=folder, dot=shutil.which("dot")),
+                      encoding="utf-8")
+    script.chmod(0o755)
+    srcdir = project(tmp_path / "src", PAGES, graphviz_dot=str(script),
+                     rabbitmq_topology_dot_timeout=300)
+    with (srcdir / "conf.py").open("a", encoding="utf-8") as conf:
+        conf.write(STOP_WHILE_A0_IS_WRITTEN.format(pid=str(folder / "sleep.pid"),
+                                                   interrupt=how == "interrupt"))
+    started = time.monotonic()
+    completed = subprocess.run(
+        [sys.executable, "-m", "sphinx", "-q", "-b", "html", str(srcdir),
+         str(tmp_path / "out")], capture_output=True, text=True, timeout=120,
+        env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])},
+        # as at a terminal (see test_an_interrupted_render_leaves_no_dot_running)
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    assert time.monotonic() - started < 60
+    assert completed.returncode == 2
+    assert ("Interrupted!" if how == "interrupt" else "stopped while a0 is written"
+            ) in completed.stderr
+    # page a1's layout ran beside the writing of page a0, and was ended with the build
+    for pid_file in ("shell.pid", "sleep.pid"):
+        assert ended(int((folder / pid_file).read_text()))
+
+
+@pytest.mark.parametrize("parallel", [1, 2])
+@pytest.mark.parametrize("timeout", [0, -1])
+def test_no_time_to_lay_out_shows_every_diagram_as_text(make_app, tmp_path, parallel,
+                                                        timeout):
+    srcdir = project(tmp_path / "src", PAGES, rabbitmq_topology_dot_timeout=timeout)
+    app = build(make_app, srcdir, parallel=parallel)
+    warnings = warnings_of(app)
+    assert len(warnings) == 7
+    assert all(f"in {timeout:g} s (rabbitmq_topology_dot_timeout); shown as text" in warning
+               and warning.endswith(shown_type("limit")) for warning in warnings)
+    assert not list(app.outdir.rglob("*.svg"))
+    assert "exchange as1.events -> queue as1.q0" in page_text(pages_of(app)["a1"])
+
+
+@pytest.mark.parametrize("parallel", [1, 2])
+@pytest.mark.parametrize("timeout", [3e6, float("inf")])
+def test_a_limit_of_a_month_or_none_draws_every_diagram(make_app, tmp_path, parallel, timeout):
+    srcdir = project(tmp_path / "src", PAGES)
+    app = build(make_app, srcdir, parallel=parallel,
+                confoverrides={"rabbitmq_topology_dot_timeout": timeout})
+    assert warnings_of(app) == []
+    assert len(list((app.outdir / "_images").glob("rabbitmq-*.svg"))) == 7
+
+
+@pytest.mark.parametrize("builder", ["html", "dirhtml", "singlehtml", "epub", "latex",
+                                     "texinfo", "text", "man"])
+def test_a_serial_build_lays_out_what_its_builder_shows_once(make_app, tmp_path, builder):
+    dot = counting_dot(tmp_path / "bin")
+    srcdir = project(tmp_path / "src", PAGES, graphviz_dot=str(dot), copyright="2026, us",
+                     version="1")
+    app = build(make_app, srcdir, builder)
+    assert warnings_of(app) == []
+    images = [path for path in app.outdir.rglob("rabbitmq-*")
+              if path.suffix in (".svg", ".png", ".pdf")]
+    assert dot_runs(dot) == len(images) == (0 if builder in ("text", "man") else 7)
+
+
+@pytest.mark.parametrize("parallel", [1, 2])
+def test_the_pages_written_without_being_read_are_drawn(make_app, tmp_path, parallel):
     """A page Sphinx writes again without reading it (its link now leads elsewhere) has
     no layout waiting: it is laid out when written, and what is unchanged is not."""
     dot = counting_dot(tmp_path / "bin")
     srcdir = project(tmp_path / "src", PAGES, graphviz_dot=str(dot),
                      rabbitmq_topology_default_show=["diagram", "queues"])
-    build(make_app, srcdir, parallel=2)
+    build(make_app, srcdir, parallel=parallel)
     assert dot_runs(dot) == 7
     # a description of a queue page a0 draws: a0 is read, and links its node to it
     (srcdir / "plain.rst").write_text(
         "Plain\n=====\n\n.. rabbitmq:queue:: as0.q0\n   :vhost: a\n\n   The first.\n",
         encoding="utf-8")
-    app = build(make_app, srcdir, parallel=2, freshenv=False)
+    app = build(make_app, srcdir, parallel=parallel, freshenv=False)
     assert build_output(app)[1] == ""
     assert dot_runs(dot) == 2  # a0's and every's diagram, which link to the description
     for name, page in pages_of(app).items():

@@ -1,6 +1,7 @@
 """Laying out diagrams: the DOT text each diagram is drawn from for the builder and the
-files it is drawn into (named by that text), one ``dot`` run for all of them, and, under
-``-j N``, a pool of N runs started once every page is read.
+files it is drawn into (named by that text), one ``dot`` run for all of them, and a pool
+of runs started once every page is read, laid out while pages are written: one run at a
+time in a serial build, N under ``-j N``.
 
 dot is run here, not through sphinx.ext.graphviz's render_dot, which has no time limit
 and drops what dot says; its settings (graphviz_dot, graphviz_dot_args) are honoured."""
@@ -210,7 +211,7 @@ def drawn(builder: Builder, node: rabbitmq_diagram, docname: str) -> Layout | No
     return layout
 
 
-# -- under -j N: laid out N at a time once every page is read --------------------------------
+# -- laid out once every page is read, while pages are written --------------------------------
 
 class LayoutPool:
     """Layouts waiting to be drawn, at most *size* dot runs at a time, started in the
@@ -266,7 +267,9 @@ class LayoutPool:
         self.ended.clear()
 
 
-#: this build's pool, in the process that made it; None in a serial build
+#: the attribute of a diagram's node that holds its `Layout` once it is laid out
+LAID_OUT = "rabbitmq_layout"
+#: this build's pool, in the process that made it; None when no diagram was read
 _pool: LayoutPool | None = None
 #: the diagrams of the pages read this build: docname -> [(DOT, links)], in reading order
 _DIAGRAMS = "rabbitmq_diagrams"
@@ -274,8 +277,9 @@ _DIAGRAMS = "rabbitmq_diagrams"
 
 def note_diagrams(app: Sphinx, doctree: nodes.document) -> None:
     """doctree-read: the diagrams of the page just read (here or in a parallel reader,
-    merged with `merge_diagrams`), for the pool."""
-    if app.parallel <= 1:
+    merged with `merge_diagrams`), for the pool; none for a builder that shows text."""
+    binary = binary_of(app.builder)
+    if binary is None or image_format_of(app.builder, binary) is None:
         return
     found = [(node["code"], node.get("links")) for node in doctree.findall(rabbitmq_diagram)
              if node["code"] is not None]
@@ -300,19 +304,22 @@ def merge_diagrams(app: Sphinx, env: BuildEnvironment, docnames: set[str],
 
 
 def start_layouts(app: Sphinx, env: BuildEnvironment) -> None:
-    """env-updated, under -j N: every page is read, so each diagram's links are known;
-    lay out those of the pages read, N at a time, page by page in the order pages are
-    written, while Sphinx goes on to write them (`collect_layouts`). What the pool does not
-    have (a page written without being read) is laid out when written."""
+    """env-updated: every page is read, so each diagram's links are known; lay out those
+    of the pages read, page by page in the order pages are written, while Sphinx goes on
+    to write them (`collect_layouts`). What the pool does not have (a page written without
+    being read) is laid out when written."""
     global _pool
     diagrams: dict[str, list] = env.__dict__.pop(_DIAGRAMS, None) or {}  # (not pickled)
     if _pool is not None:
         _pool.close()
         atexit.unregister(_pool.close)
         _pool = None
-    if app.parallel <= 1 or not diagrams:
+    if not diagrams:
         return
-    pool = LayoutPool(app.builder, app.parallel)
+    # -j N allows N processes: N dot runs at a time. A serial build is one Sphinx process,
+    # and one dot run beside it is what -j 1 allows: the next page's diagram is laid out
+    # while this one is written
+    pool = LayoutPool(app.builder, max(1, app.parallel))
     for docname in sorted(diagrams):
         for code, links in diagrams[docname]:
             layout = layout_of(app.builder, docname, code, links)
@@ -326,14 +333,18 @@ def start_layouts(app: Sphinx, env: BuildEnvironment) -> None:
 
 
 def collect_layouts(app: Sphinx, doctree: nodes.document, docname: str) -> None:
-    """doctree-resolved, under -j N: before a page is written (here, or by a writer
-    process forked with what this one holds), its diagrams are laid out, and what dot
-    said is said here, once; one that failed is shown as text."""
+    """doctree-resolved: before a page is written (here, or by a writer process forked
+    with what this one holds), its diagrams are laid out, and what dot said is said here,
+    once; one that failed is shown as text. The writer is given each layout on its node
+    (`LAID_OUT`). Without a pool (no page was read), the writer lays them out."""
     if _pool is None or _pool.pid != os.getpid():
         return
     for node in doctree.findall(rabbitmq_diagram):
-        if drawn(app.builder, node, docname) is None:
+        layout = drawn(app.builder, node, docname)
+        if layout is None:
             node["code"] = None  # the writer shows the text
+        else:
+            node[LAID_OUT] = layout
     _pool.pump()
 
 

@@ -14,7 +14,7 @@ from sphinx.util import logging
 
 from ..output.graphviz import find_dot
 from .directive import rabbitmq_warning
-from .layouts import Layout, drawn
+from .layouts import LAID_OUT, Layout, drawn
 from .table_nodes import (
     LATEX_LITERAL_BREAKS,
     LATEX_PAGE_LINES,
@@ -130,7 +130,8 @@ def _drawn(translator: nodes.NodeVisitor, node: rabbitmq_diagram) -> tuple[Layou
     """The diagram laid out, and its image's path relative to the page; None when the
     text fallback is wanted."""
     builder = translator.builder  # type: ignore[attr-defined]
-    layout = drawn(builder, node, getattr(builder, "current_docname", ""))
+    # laid out as the page was resolved (layouts.collect_layouts), else now
+    layout = node.get(LAID_OUT) or drawn(builder, node, getattr(builder, "current_docname", ""))
     if layout is None:
         return None
     return layout, posixpath.join(builder.imgpath, layout.image.name)

@@ -140,24 +140,29 @@ class Drawing:
                          for image_format, output in outputs]
         self._outcome: list[str] | Exception | None = None
         self.deadline = time.monotonic() + timeout
+        self._process: subprocess.Popen[bytes] | None = None
+        self._exit_fd: int | None = None
+        self._stderr = tempfile.TemporaryFile()
+        if timeout <= 0:
+            # no time at all: not started, so that a run collected after it ended (by a
+            # pool, busy meanwhile) is never taken as laid out in time
+            self._finish(DotTimeout(f"{binary.name} did not finish in {timeout:g} s"))
+            return
         # the text is read from a file and what dot says written to one: no pipe to keep
         # fed or drained while it runs
         with tempfile.TemporaryFile() as stdin:
             stdin.write(code.encode())
             stdin.seek(0)
-            self._stderr = tempfile.TemporaryFile()
-            self._exit_fd: int | None = None
             # a session of its own: on a timeout the whole group goes, also what a
             # wrapper script started
             try:
-                self._process: subprocess.Popen[bytes] | None = subprocess.Popen(
+                self._process = subprocess.Popen(
                     [binary.path, *arguments,
                      *(f"-{flag}{value}" for image_format, _, partial in self.partials
                        for flag, value in (("T", image_format), ("o", partial)))],
                     stdin=stdin, stdout=subprocess.DEVNULL, stderr=self._stderr,
                     start_new_session=True)
             except OSError as exc:  # not executable, not a program
-                self._process = None
                 self._finish(DotFailed(f"{binary.path} cannot be run: {exc.strerror or exc}"))
             else:
                 self._exit_fd = _exit_fd(self._process.pid)
