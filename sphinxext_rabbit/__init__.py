@@ -158,6 +158,7 @@ def setup(app: Sphinx) -> ExtensionMetadata:
     app.connect("doctree-resolved", keep_text_names_whole)
     app.connect("doctree-resolved", fit_latex_tables)
     from .extension.layouts import (
+        check_dot_timeout,
         collect_layouts,
         end_layouts,
         merge_diagrams,
@@ -167,6 +168,7 @@ def setup(app: Sphinx) -> ExtensionMetadata:
 
     # diagrams are laid out once every page is read, while pages are written (N at a time
     # under -j N, one at a time in a serial build)
+    app.connect("config-inited", check_dot_timeout)
     app.connect("doctree-read", note_diagrams)
     app.connect("env-merge-info", merge_diagrams)
     app.connect("env-updated", start_layouts, priority=900)

@@ -311,3 +311,61 @@ def test_a_png_with_links_is_laid_out_once_for_its_image_and_its_map(
     name = re.search(r'<img [^>]*usemap="#([^"]+)"', page).group(1)
     assert f'<map id="{name}" name="{name}">' in page
     assert '<area shape="rect" href="../index.html#rabbitmq-queue-orders.created"' in page
+
+
+def test_a_layout_that_ended_past_its_limit_is_text_however_late_the_build_looked(
+        make_app, tmp_path):
+    """The background run of page a1 takes 1.5 s against a limit of 1 s while page a0 is
+    written for 3 s: by the time the build looks, dot has long ended, but it wrote its image
+    past the limit, so a1 is text with a `limit` warning, as when the build waits."""
+    folder = tmp_path / "bin"
+    folder.mkdir()
+    script = folder / "dot"
+    script.write_text(f'#!/bin/sh\nsleep 1.5\nexec "{shutil.which("dot")}" "$@"\n',
+                      encoding="utf-8")
+    script.chmod(0o755)
+    pages = {"a0": drawing("a", "as0.*"), "a1": drawing("a", "as1.*")}
+    srcdir = project(tmp_path / "src", pages, graphviz_dot=str(script),
+                     rabbitmq_topology_dot_timeout=1)
+    app = make_app("html", srcdir=srcdir, freshenv=True)
+
+    def writing(app, pagename, *_):
+        if pagename == "a0":
+            time.sleep(3)
+
+    app.connect("html-page-context", writing)
+    app.build()
+    app.cleanup()
+    warnings = warnings_of(app)
+    assert len(warnings) == 2, warnings  # a0 waited for at its limit, a1 judged late
+    assert all("a0.rst:" in warning or "a1.rst:" in warning for warning in warnings)
+    assert all("in 1 s (rabbitmq_topology_dot_timeout); shown as text" in warning
+               and warning.endswith(shown_type("limit")) for warning in warnings)
+    assert not list(app.outdir.rglob("*.svg"))
+
+
+@pytest.mark.parametrize("value", [float("nan"), "30"])
+def test_a_limit_that_is_no_number_is_warned_of_and_the_default_used(make_app, tmp_path,
+                                                                     value):
+    if isinstance(value, str):  # (only conf.py can set one: Sphinx refuses the override)
+        srcdir = project(tmp_path / "src", PAGES, rabbitmq_topology_dot_timeout=value)
+        app = build(make_app, srcdir)
+    else:
+        srcdir = project(tmp_path / "src", PAGES)
+        app = build(make_app, srcdir, confoverrides={"rabbitmq_topology_dot_timeout": value})
+    ours = [warning for warning in warnings_of(app) if "not a number of seconds" in warning]
+    assert ours == [f"WARNING: rabbitmq_topology_dot_timeout is {value!r}, not a number of "
+                    f"seconds; 30 is used{shown_type('option')}"]
+    assert len(list((app.outdir / "_images").glob("rabbitmq-*.svg"))) == 7
+
+
+def test_a_diagram_only_another_builder_shows_is_not_laid_out(make_app, tmp_path):
+    dot = counting_dot(tmp_path / "bin")
+    pages = {"a0": drawing("a", "as0.*"),
+             "a1": ".. only:: latex\n\n" + "".join(f"   {line}\n" for line in
+                                                  drawing("a", "as1.*").splitlines())}
+    srcdir = project(tmp_path / "src", pages, graphviz_dot=str(dot))
+    app = build(make_app, srcdir)
+    assert warnings_of(app) == []
+    assert dot_runs(dot) == 1
+    assert len(list((app.outdir / "_images").glob("rabbitmq-*.svg"))) == 1

@@ -15,7 +15,7 @@ from sphinxext_rabbit.output.tables import Span, Table
 from sphinxext_rabbit.sources import Broker
 from sphinxext_rabbit.sources.fetch import Connection
 from sphinxext_rabbit.topology.model import Binding, Exchange, Problem, Queue, Topology
-from sphinxext_rabbit.topology.records import record, replace
+from sphinxext_rabbit.topology.records import field, record, replace
 from tests.helpers import FIXTURES, ROOT
 
 SECRET = "s3cret-Passw0rd"
@@ -161,3 +161,32 @@ def test_the_dot_command_imports_neither_dataclasses_nor_inspect():
                 if line.startswith("import time:")}
     assert "sphinxext_rabbit.topology.records" in imported
     assert not imported & {"dataclasses", "inspect", "ast", "dis", "tokenize"}
+
+
+def test_a_record_a_dataclass_would_refuse_is_refused_with_its_name():
+    with pytest.raises(TypeError, match="Late: b has no default but comes after"):
+        @record
+        class Late:
+            a: int = 1
+            b: int
+    with pytest.raises(TypeError, match="Empty: fields"):
+        @record
+        class Empty:
+            pass
+    with pytest.raises(TypeError, match="none a ClassVar"):
+        @record
+        class Counted:
+            total: ClassVar[int] = 0  # noqa: F821 - (a string: the annotations are)
+            name: str
+    with pytest.raises(ValueError, match="not both"):
+        field(default=1, default_factory=list)
+
+
+def test_a_record_keeps_its_qualified_name_and_its_init_names_it():
+    class Outer:
+        @record
+        class Inner:
+            a: int
+    assert Outer.Inner.__qualname__.endswith("Outer.Inner")
+    with pytest.raises(TypeError, match=r"Outer\.Inner\.__init__\(\) missing"):
+        Outer.Inner()

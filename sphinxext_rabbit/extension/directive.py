@@ -290,10 +290,12 @@ def read_ahead(app: Sphinx, env: BuildEnvironment, docnames: list[str]) -> None:
     try:
         # (the readers of a parallel build share a fetch through a file anyway; a serial
         # build fetches a broker when a page draws it, not for a directive commented out)
-        read_what_pages_draw(env, docnames, brokers=app.parallel > 1)
+        read = read_what_pages_draw(env, docnames, brokers=app.parallel > 1)
     finally:
         if collecting:
             gc.enable()
+    if not read:
+        return
     # what was read, and Sphinx's own state, go to the collector's permanent generation:
     # later collections (a parallel reader's, the pages' while they are written) neither
     # go through them nor copy the pages they are on (measured: a third of the parallel
@@ -305,10 +307,12 @@ def read_ahead(app: Sphinx, env: BuildEnvironment, docnames: list[str]) -> None:
     _frozen = True
 
 
-def read_what_pages_draw(env: BuildEnvironment, docnames: list[str], *, brokers: bool) -> None:
+def read_what_pages_draw(env: BuildEnvironment, docnames: list[str], *, brokers: bool) -> bool:
     """Read and resolve the files (and with *brokers*, fetch the brokers) the directives of
-    the pages *docnames* draw and compare with, and the digest each page records of them."""
+    the pages *docnames* draw and compare with, and the digest each page records of them;
+    whether there was any."""
     assert _build is not None  # set when the build started
+    read = False
     default_compare = env.config.rabbitmq_topology_compare
     configured_views = env.config.rabbitmq_topology_views
     for docname in docnames:
@@ -335,11 +339,13 @@ def read_what_pages_draw(env: BuildEnvironment, docnames: list[str], *, brokers:
                     model = read_for_build(targets, vhost=options.get("vhost"), build=_build,
                                            name=" + ".join(specs))
                     model.resolve_all()
+                    read = True
                     if _records_digest(targets):
                         # what each reader records of the page (`RabbitmqTopology.read`): a
                         # digest costs a walk over every entity, which a forked reader pays
                         # again in copied memory
                         model.digest(options.get("vhost"))
+    return read
 
 
 def thaw(app: Sphinx, exception: BaseException | None) -> None:

@@ -18,8 +18,17 @@ from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING
 from urllib.parse import quote
 
+from sphinx import addnodes
+
 from ..output.dot import LINK_ATTRIBUTES, dot_string
-from ..output.graphviz import DotBinary, DotFailed, DotTimeout, Drawing, wait_for_any
+from ..output.graphviz import (
+    DEFAULT_TIMEOUT,
+    DotBinary,
+    DotFailed,
+    DotTimeout,
+    Drawing,
+    wait_for_any,
+)
 from ..output.wording import DRAW_LESS
 from ..topology.records import record
 from .directive import rabbitmq_diagram, rabbitmq_warning
@@ -28,6 +37,7 @@ if TYPE_CHECKING:
     from docutils import nodes
     from sphinx.application import Sphinx
     from sphinx.builders import Builder
+    from sphinx.config import Config
     from sphinx.environment import BuildEnvironment
 
 _PREFIX = "rabbitmq"
@@ -269,7 +279,7 @@ class LayoutPool:
 
 #: the attribute of a diagram's node that holds its `Layout` once it is laid out
 LAID_OUT = "rabbitmq_layout"
-#: this build's pool, in the process that made it; None when no diagram was read
+#: this build's pool, in the process that made it; None when it has nothing to lay out
 _pool: LayoutPool | None = None
 #: the diagrams of the pages read this build: docname -> [(DOT, links)], in reading order
 _DIAGRAMS = "rabbitmq_diagrams"
@@ -282,13 +292,39 @@ def note_diagrams(app: Sphinx, doctree: nodes.document) -> None:
     if binary is None or image_format_of(app.builder, binary) is None:
         return
     found = [(node["code"], node.get("links")) for node in doctree.findall(rabbitmq_diagram)
-             if node["code"] is not None]
+             if node["code"] is not None and _shown(app.builder, node)]
     if found:
         diagrams = getattr(app.env, _DIAGRAMS, None)
         if diagrams is None:
             diagrams = {}
             setattr(app.env, _DIAGRAMS, diagrams)
         diagrams[app.env.docname] = found
+
+
+def _shown(builder: Builder, node: rabbitmq_diagram) -> bool:
+    """Whether the builder shows *node*: not inside an ``only`` whose condition is false
+    for its tags (Sphinx takes those out as it writes; laid out, their image would be
+    written for no page)."""
+    parent = node.parent
+    while parent is not None:
+        if isinstance(parent, addnodes.only):
+            try:
+                if not builder.tags.eval_condition(parent["expr"]):
+                    return False
+            except Exception:  # noqa: BLE001 - Sphinx warns of it and keeps the content
+                pass
+        parent = parent.parent
+    return True
+
+
+def check_dot_timeout(app: Sphinx, config: Config) -> None:
+    """config-inited: a time limit that is not a number of seconds (a string, NaN) is
+    warned of once, and the default used, instead of failing every diagram."""
+    value = config.rabbitmq_topology_dot_timeout
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or value != value:
+        rabbitmq_warning(f"rabbitmq_topology_dot_timeout is {value!r}, not a number of "
+                         f"seconds; {DEFAULT_TIMEOUT:g} is used", subtype="option")
+        config.rabbitmq_topology_dot_timeout = DEFAULT_TIMEOUT
 
 
 def merge_diagrams(app: Sphinx, env: BuildEnvironment, docnames: set[str],
@@ -316,9 +352,8 @@ def start_layouts(app: Sphinx, env: BuildEnvironment) -> None:
         _pool = None
     if not diagrams:
         return
-    # -j N allows N processes: N dot runs at a time. A serial build is one Sphinx process,
-    # and one dot run beside it is what -j 1 allows: the next page's diagram is laid out
-    # while this one is written
+    # -j N: N dot runs at a time. A serial build runs one beside it (a choice: one
+    # more process, so the next page's diagram is laid out while this one is written)
     pool = LayoutPool(app.builder, max(1, app.parallel))
     for docname in sorted(diagrams):
         for code, links in diagrams[docname]:

@@ -140,13 +140,15 @@ class Drawing:
                          for image_format, output in outputs]
         self._outcome: list[str] | Exception | None = None
         self.deadline = time.monotonic() + timeout
+        #: the deadline by the wall clock, which the files' times are told by
+        self.latest_write = time.time() + timeout
         self._process: subprocess.Popen[bytes] | None = None
         self._exit_fd: int | None = None
         self._stderr = tempfile.TemporaryFile()
         if timeout <= 0:
             # no time at all: not started, so that a run collected after it ended (by a
             # pool, busy meanwhile) is never taken as laid out in time
-            self._finish(DotTimeout(f"{binary.name} did not finish in {timeout:g} s"))
+            self._finish(self._timeout())
             return
         # the text is read from a file and what dot says written to one: no pipe to keep
         # fed or drained while it runs
@@ -174,7 +176,12 @@ class Drawing:
             wait_for_any([self], wait)
             assert self._process is not None  # (set until there is an outcome)
             if self._process.poll() is not None:
-                self._collect()
+                if time.monotonic() >= self.deadline and not self._written_in_time():
+                    # looked at late (a pool busy writing a page meanwhile): when dot
+                    # wrote its files tells whether it was in time, not when it was seen
+                    self._finish(self._timeout())
+                else:
+                    self._collect()
             elif time.monotonic() >= self.deadline:
                 self._time_out()
         return self._outcome is not None
@@ -199,7 +206,19 @@ class Drawing:
     def _time_out(self) -> None:
         assert self._process is not None
         _kill_group(self._process)
-        self._finish(DotTimeout(f"{self.binary.name} did not finish in {self.timeout:g} s"))
+        self._finish(self._timeout())
+
+    def _timeout(self) -> DotTimeout:
+        return DotTimeout(f"{self.binary.name} did not finish in {self.timeout:g} s")
+
+    def _written_in_time(self) -> bool:
+        """Whether the files of a dot that ended were all written by its deadline (one
+        that wrote none failed: `_collect` says so)."""
+        try:
+            written = max(os.stat(partial).st_mtime for _, _, partial in self.partials)
+        except OSError:
+            return True
+        return written <= self.latest_write
 
     def _collect(self) -> None:
         assert self._process is not None

@@ -47,6 +47,8 @@ def field(*, default: Any = _MISSING, default_factory: Callable[[], Any] | None 
           repr: bool = True) -> Any:  # noqa: A002 - the name dataclasses gives it
     """A field's default (or the factory that makes one for each record), and whether the
     record's repr shows it."""
+    if default is not _MISSING and default_factory is not None:
+        raise ValueError("a field has a default or a default_factory, not both")
     return Field(default, default_factory, repr)
 
 
@@ -85,6 +87,11 @@ def _record(cls: type[RecordT], frozen: bool) -> type[RecordT]:
     namespace.pop("__dict__", None)
     namespace.pop("__weakref__", None)
     names = tuple(cls.__annotations__)
+    if not names or any(str(annotation).startswith(("ClassVar", "typing.ClassVar"))
+                        or name in ("self", "_MISSING", "_setattr")
+                        for name, annotation in cls.__annotations__.items()):
+        raise TypeError(f"record {cls.__qualname__}: fields, none a ClassVar or named "
+                        "self, _MISSING or _setattr")
     # __init__ is written out and exec'd, as dataclasses does: as fast to call as a
     # hand-written one (4.2K instructions for six fields). The other methods are closures
     # or shared: one exec of them all made a class cost 1.6M instructions instead of 0.7M
@@ -110,6 +117,9 @@ def _record(cls: type[RecordT], frozen: bool) -> type[RecordT]:
                                  "mutable, shared by every record: give a default_factory")
             globals_["_default_" + name] = spec.default
             parameters.append(f"{name}=_default_{name}")
+        elif len(parameters) > 1 and "=" in parameters[-1]:
+            raise TypeError(f"record {cls.__qualname__}: {name} has no default but comes "
+                            "after a field that has one")
         else:
             parameters.append(name)
         body.append(f"_setattr(self, {name!r}, {value})" if frozen
@@ -118,7 +128,11 @@ def _record(cls: type[RecordT], frozen: bool) -> type[RecordT]:
         body.append("self.__post_init__()")
     exec(f"def __init__({', '.join(parameters)}):\n    " + "\n    ".join(body or ["pass"]),
          globals_)
-    namespace["__init__"] = globals_["__init__"]
+    init = globals_["__init__"]
+    init.__qualname__ = f"{cls.__qualname__}.__init__"  # what a TypeError of a call names
+    init.__module__ = cls.__module__
+    namespace["__init__"] = init
+    namespace["__qualname__"] = cls.__qualname__
     namespace["__slots__"] = names
     namespace["__repr__"] = _repr_of(tuple(shown))
     namespace["__eq__"] = _eq_of(values := attrgetter(*names))
