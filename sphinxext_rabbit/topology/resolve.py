@@ -118,6 +118,8 @@ class _Resolver:
     def effective_policies(self) -> None:
         #: id of a policy -> its compiled pattern and its literal start
         self.compiled: dict[int, tuple[Regex, str]] = {}
+        if not self.view.policies:
+            return  # (without policies the entities need no index)
         compiled = self.compiled
         for policy in self.view.policies:
             try:
