@@ -14,6 +14,7 @@ type whose names are alike are grouped as well, and the queues again.
 from __future__ import annotations
 
 import fnmatch
+import itertools
 import re
 from collections import Counter, defaultdict
 from collections.abc import Iterable
@@ -199,6 +200,22 @@ def _drawn_edge_count(grouping: Grouping, linked: dict[str, tuple[str, str, str]
                for edges in grouping.routes.values())
 
 
+class _Numbers(dict[str, int]):
+    """Name -> node number, for the nodes of one type: a name not numbered yet (the end of
+    an edge that the view does not hold) is given the next number when first looked up."""
+
+    def __init__(self, node_type: str, nodes: list[NodeKey]) -> None:
+        super().__init__()
+        self.node_type = node_type
+        #: node number -> the node, shared by the types
+        self.nodes = nodes
+
+    def __missing__(self, name: str) -> int:
+        number = self[name] = len(self.nodes)
+        self.nodes.append((self.node_type, name))
+        return number
+
+
 class _ViewIndex:
     """What grouping asks of one view, worked out once for all its passes: where each edge
     is drawn (a route through the default exchange straight to the queue its key names,
@@ -212,11 +229,11 @@ class _ViewIndex:
         #: node number -> the node, and node type -> name -> its number: every node of the
         #: view first, then the ends of edges it does not hold, as met
         self.nodes: list[NodeKey] = []
-        numbers: dict[str, dict[str, int]] = {}
+        numbers: dict[str, _Numbers] = {}
         for node_type, names in (("exchange", view.exchanges), ("queue", view.queues),
                                  ("external", view.externals)):
-            numbers[node_type] = {name: len(self.nodes) + number
-                                  for number, name in enumerate(names)}
+            numbers[node_type] = _Numbers(node_type, self.nodes)
+            numbers[node_type].update(zip(names, itertools.count(len(self.nodes))))
             self.nodes += [(node_type, name) for name in names]
         self.numbers = numbers
         #: each edge's ends as drawn, by number, its kind, whether it is a shortcut
@@ -229,14 +246,14 @@ class _ViewIndex:
         incoming: dict[str, set[int]] = defaultdict(set)
         for edge in view.edges:
             kind = edge.kind
-            source = self._number(edge.source_type, edge.source)
+            source = numbers[edge.source_type][edge.source]
             target_type, target_name = edge.destination_type, edge.destination
             # (of the edges to the default exchange, `goes_via_default_exchange` tells)
             shortcut = (shortcuts and target_name == DEFAULT_EXCHANGE
                         and goes_via_default_exchange(edge, queue_names))
             if shortcut:
                 target_type, target_name = "queue", edge.routing_key or ""
-            target = self._number(target_type, target_name)
+            target = numbers[target_type][target_name]
             ends.append((source, target, kind, shortcut))
             if target_type == "queue":
                 incoming[target_name].add(sources.setdefault((kind, source), len(sources)))
@@ -248,15 +265,6 @@ class _ViewIndex:
         self.pieces: dict[str, list[str]] = {}
         #: exchange name -> the type it routes as
         self.routing_types = routing_types(view)
-
-    def _number(self, node_type: str, name: str) -> int:
-        """The number of a node, given when first asked for."""
-        named = self.numbers.setdefault(node_type, {})
-        number = named.get(name)
-        if number is None:
-            number = named[name] = len(self.nodes)
-            self.nodes.append((node_type, name))
-        return number
 
     def drawn_as(self, grouping: Grouping) -> dict[int, Group]:
         """Node number -> its group, for each grouped node."""
@@ -274,10 +282,10 @@ class _ViewIndex:
                          for number, group in enumerate(groups)}
         for number, group in self.drawn_as(grouping).items():
             drawn[number] = group_numbers[id(group)]
-        numbered: dict[tuple[int, int, str, bool], list[Edge]] = {}
+        numbered: defaultdict[tuple[int, int, str, bool], list[Edge]] = defaultdict(list)
         for edge, (source, target, kind, shortcut) in zip(self.view.edges, self.ends,
                                                            strict=True):
-            numbered.setdefault((drawn[source], drawn[target], kind, shortcut), []).append(edge)
+            numbered[drawn[source], drawn[target], kind, shortcut].append(edge)
 
         def node(number: int) -> DrawnNode:
             return (self.nodes[number] if number < len(self.nodes)

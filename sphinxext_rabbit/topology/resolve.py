@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import bisect
-import itertools
 import json
 import re
+from collections import defaultdict
+from collections.abc import Sequence
 from typing import Any
 from urllib.parse import unquote
 
@@ -45,6 +46,8 @@ Candidate = tuple[Policy, Regex, str]
 
 _FEDERATION_KEYS = frozenset({"federation-upstream", "federation-upstream-set"})
 _QUEUE_APPLY_TO = {"classic": "classic_queues", "quorum": "quorum_queues", "stream": "streams"}
+#: what a policy's apply-to is checked against (`_kind_applied_to`)
+_APPLIES = ("exchange", *_QUEUE_APPLY_TO, "other")
 # AMQP 1.0 shovel addresses: /queues/NAME, /exchanges/NAME[/KEY] (names percent-encoded);
 # compiled by `re` when first used, as few vhosts have shovels
 _AMQP10_ADDRESS = r"/(?P<kind>queues|exchanges)/(?P<name>[^/]*)(?:/(?P<key>.*))?"
@@ -115,6 +118,8 @@ class _Resolver:
     def effective_policies(self) -> None:
         #: id of a policy -> its compiled pattern and its literal start
         self.compiled: dict[int, tuple[Regex, str]] = {}
+        if not self.view.policies:
+            return  # (without policies the entities need no index)
         compiled = self.compiled
         for policy in self.view.policies:
             try:
@@ -122,30 +127,42 @@ class _Resolver:
                                         _literal_prefix(policy.pattern))
             except InvalidPattern:  # (loading has reported it; a policy built in code)
                 continue
-        # per (operator?, entity kind) the policies that may apply, highest priority first
-        candidates: dict[tuple[bool, str], _Candidates] = {}
-        for operator in (False, True):
-            ordered = sorted((p for p in self.view.policies if p.operator == operator),
-                             key=lambda p: (-p.priority, p.name))
-            for applies in ("exchange", *_QUEUE_APPLY_TO, "other"):
-                candidates[operator, applies] = _Candidates([
-                    (p, *compiled[id(p)]) for p in ordered
-                    if id(p) in compiled and _applies_to(p.apply_to, applies)])
+        #: the declared queues and exchanges, in order: (kind, name, what a policy's
+        #: apply-to is checked against), and their names indexed
+        self.declared = [(kind, name, _kind_applied_to(kind, entity))
+                         for kind, listed in (("queue", self.view.queues),
+                                              ("exchange", self.view.exchanges))
+                         for name, entity in listed.items() if entity.origin == "declared"]
+        self.names = _NameIndex([name for _, name, _ in self.declared])
         # (most vhosts have no operator policies: their pass is skipped)
-        passes = [(operator, found) for operator, found in (
+        passes = [(found, self.candidates(operator)) for operator, found in (
             (False, self.view.effective_policies), (True, self.view.effective_operator_policies))
             if any(p.operator == operator for p in self.view.policies)]
-        for kind, entities in (("queue", self.view.queues), ("exchange", self.view.exchanges)):
-            for name, entity in entities.items():
-                if entity.origin != "declared":
-                    continue
-                applies = _kind_applied_to(kind, entity)
-                for operator, found in passes:
-                    chosen = self.pick(candidates[operator, applies].of(name), kind, name)
+        for position, (kind, name, _) in enumerate(self.declared):
+            for found, candidates in passes:
+                listed = candidates.get(position)
+                if listed is not None:
+                    chosen = self.pick(listed, kind, name)
                     if chosen is not None:
                         found[(kind, name)] = chosen
         self.unmatched_policies()
         self.report_gave_up()
+
+    def candidates(self, operator: bool) -> dict[int, list[Candidate]]:
+        """Position in `declared` -> the policies (or operator policies) that may apply to
+        that entity, highest priority first; an entity that none may is left out. A policy
+        may apply to the entities of its apply-to whose names start with its literal start."""
+        ordered = sorted((p for p in self.view.policies
+                          if p.operator == operator and id(p) in self.compiled),
+                         key=lambda p: (-p.priority, p.name))
+        found: defaultdict[int, list[Candidate]] = defaultdict(list)
+        for policy in ordered:
+            pattern, start = self.compiled[id(policy)]
+            covered = {applies for applies in _APPLIES if _applies_to(policy.apply_to, applies)}
+            for position in self.names.starting_with(start):
+                if self.declared[position][2] in covered:
+                    found[position].append((policy, pattern, start))
+        return found
 
     def pick(self, candidates: list[Candidate], kind: str, name: str) -> Policy | None:
         best: Policy | None = None
@@ -175,25 +192,16 @@ class _Resolver:
                      if id(p) not in applied and id(p) in self.compiled]
         if not unapplied:
             return
-        entities = [(kind, name, _kind_applied_to(kind, entity))
-                    for kind, listed in (("queue", self.view.queues),
-                                         ("exchange", self.view.exchanges))
-                    for name, entity in listed.items() if entity.origin == "declared"]
-        declared = {kind for kind, _, _ in entities}
-        # the names sorted, with their positions: a pattern's literal start finds the only
-        # names it may match, which are then searched in their order, as without it
-        by_name = sorted((name, position) for position, (_, name, _) in enumerate(entities))
-        names = [name for name, _ in by_name]
+        declared = {kind for kind, _, _ in self.declared}
         for policy in unapplied:
             pattern, start = self.compiled[id(policy)]
             kinds = {"exchanges": ("exchange",), "all": ("exchange", "queue")}.get(
                 policy.apply_to, ("queue",))
             if not any(kind in declared for kind in kinds):
                 continue  # a source without queues or exchanges (a policies file) cannot tell
-            candidates = entities
-            if start:
-                candidates = [entities[position]
-                              for position in _starting_with(start, names, by_name)]
+            # the only names it may match, searched in their order
+            candidates = [self.declared[position]
+                          for position in self.names.starting_with(start)]
             if not self.matches_some(pattern, policy.apply_to, candidates):
                 what = "operator policy" if policy.operator else "policy"
                 kind = _APPLY_TO_WORDS.get(policy.apply_to, "entity")
@@ -229,11 +237,13 @@ class _Resolver:
                          f"gives up at its match limit for {gave_up_on(labels)}: the broker "
                          f"counts such a name as not matched, and so does the drawing{quick}")
 
-    def policy_value(self, kind: str, name: str, key: str) -> tuple[Any, Origin | None]:
+    def policy_of(self, kind: str, name: str) -> tuple[dict[str, Any], Origin | None]:
+        """The definition of the policy that applies to an entity, and that policy as the
+        origin of what it sets; ({}, None) when none does."""
         policy = self.view.effective_policies.get((kind, name))
-        if policy is not None and key in policy.definition:
-            return policy.definition[key], ("policy", policy.name)
-        return None, None
+        if policy is None:
+            return {}, None
+        return policy.definition, ("policy", policy.name)
 
     # -- edges ---------------------------------------------------------------------------
 
@@ -258,10 +268,11 @@ class _Resolver:
 
     def dead_letter_edges(self) -> None:
         for name, queue in list(self.view.queues.items()):
+            definition, policy = self.policy_of("queue", name)
             exchange = queue.arguments.get("x-dead-letter-exchange")
             origin: Origin | None = ("queue-argument", None)
             if exchange is None:
-                exchange, origin = self.policy_value("queue", name, "dead-letter-exchange")
+                exchange, origin = definition.get("dead-letter-exchange"), policy
             if exchange is None or origin is None:
                 continue
             if not isinstance(exchange, str):
@@ -270,7 +281,7 @@ class _Resolver:
                 continue
             routing_key = queue.arguments.get("x-dead-letter-routing-key")
             if routing_key is None:
-                routing_key, _ = self.policy_value("queue", name, "dead-letter-routing-key")
+                routing_key = definition.get("dead-letter-routing-key")
             # the default exchange is drawn only on request; the referrer is worded only
             # for an exchange without a node yet
             if exchange != "" and exchange not in self.view.exchanges:
@@ -285,7 +296,8 @@ class _Resolver:
             alternate = exchange.arguments.get("alternate-exchange")
             origin: Origin | None = ("exchange-argument", None)
             if alternate is None:
-                alternate, origin = self.policy_value("exchange", name, "alternate-exchange")
+                definition, origin = self.policy_of("exchange", name)
+                alternate = definition.get("alternate-exchange")
             if not isinstance(alternate, str) or origin is None:
                 continue
             if alternate not in self.view.exchanges:
@@ -471,45 +483,26 @@ def _shovel_address(value: dict[str, Any], side: str) -> tuple[str, str, str | N
     return None
 
 
-class _Candidates:
-    """The policies that may apply to one kind of entity, in their order of precedence, and
-    those a name may match, found by the name's start: most patterns start ``^literal``, and
-    a policy whose literal start a name lacks cannot match it."""
+class _NameIndex:
+    """Names sorted, by which a pattern's literal start finds the only ones it may match:
+    most patterns start ``^literal``, and a name without that start cannot match."""
 
-    def __init__(self, ranked: list[Candidate]) -> None:
-        self.ranked = ranked
-        #: the ranks of the policies without a literal start, which any name may match
-        self.unanchored: list[int] = []
-        #: literal start -> the ranks of the policies with it
-        self.by_start: dict[str, list[int]] = {}
-        for rank, (_policy, _pattern, start) in enumerate(ranked):
-            if start:
-                self.by_start.setdefault(start, []).append(rank)
-            else:
-                self.unanchored.append(rank)
-        self.lengths = sorted({len(start) for start in self.by_start})
+    def __init__(self, names: list[str]) -> None:
+        self.count = len(names)
+        #: the positions of the names, in the names' order
+        self.order = sorted(range(len(names)), key=names.__getitem__)
+        self.sorted = [names[position] for position in self.order]
 
-    def of(self, name: str) -> list[Candidate]:
-        """The policies *name* may match, in order of precedence."""
-        ranks = self.unanchored
-        for length in self.lengths:
-            if length > len(name):
+    def starting_with(self, start: str) -> Sequence[int]:
+        """The positions of the names that start with *start* (every one for ""), in order."""
+        if not start:
+            return range(self.count)
+        found = []
+        for index in range(bisect.bisect_left(self.sorted, start), self.count):
+            if not self.sorted[index].startswith(start):
                 break
-            found = self.by_start.get(name[:length])
-            if found is not None:
-                ranks = sorted(ranks + found) if ranks else found
-        return [self.ranked[rank] for rank in ranks]
-
-
-def _starting_with(start: str, names: list[str], by_name: list[tuple[str, int]]) -> list[int]:
-    """The positions of the names that start with *start*, in order; *names* sorted, and
-    *by_name* the same with each name's position."""
-    found = []
-    for name, position in itertools.islice(by_name, bisect.bisect_left(names, start), None):
-        if not name.startswith(start):
-            break
-        found.append(position)
-    return sorted(found)
+            found.append(self.order[index])
+        return sorted(found)
 
 
 _LITERAL_START = re.compile(r"\^((?:[\w-]|\\[.\-/])*)")

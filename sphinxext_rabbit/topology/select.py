@@ -247,16 +247,17 @@ def select(view: VhostTopology, selection: Selection, matcher: Matcher,
         edges = _edges_at(view, index, [*kept.queues, *exchanges])
 
     narrowed = selection.narrowed or reached is not None
-    kept_names: dict[str, dict[str, Queue] | dict[str, Exchange]] = {
-        "queue": kept.queues, "exchange": exchanges}  # by node type
+    # by node type (an external is no entity: it is drawn as the end of its edges)
+    kept_names: dict[str, dict[str, Queue] | dict[str, Exchange] | dict[str, None]] = {
+        "queue": kept.queues, "exchange": exchanges, "external": {}}
     for edge in edges:
         if hidden and (
             (edge.source_type == "queue" and edge.source in hidden)
             or (edge.destination_type == "queue" and edge.destination in hidden)
         ):
             continue  # a hidden queue's routes go with it, not even as a stub
-        source_kept = edge.source in kept_names.get(edge.source_type, ())
-        destination_kept = edge.destination in kept_names.get(edge.destination_type, ())
+        source_kept = edge.source in kept_names[edge.source_type]
+        destination_kept = edge.destination in kept_names[edge.destination_type]
         if edge.destination == DEFAULT_EXCHANGE and edge.destination_type == "exchange":
             # dead-lettering through the default exchange: the renderer draws it
             destination_kept = destination_kept or source_kept
@@ -284,7 +285,7 @@ def select(view: VhostTopology, selection: Selection, matcher: Matcher,
                                kept.effective_operator_policies)):
         if reached is None and index is None:
             kept_found.update((key, policy) for key, policy in found.items()
-                              if _kept(kept, *key))
+                              if key[1] in kept_names[key[0]])
         else:  # (only what was kept is looked up)
             kept_found.update((key, found[key]) for kind, names in kept_names.items()
                               for name in names if (key := (kind, name)) in found)
