@@ -147,7 +147,7 @@ rm -f "$input"
 exit $code
 """
 #: a conf.py's: while page a0 is written, once page a1's diagram is being laid out, the
-#: build is stopped (by an error, or by Ctrl-C)
+#: build is stopped (by an error, by Ctrl-C, or by SIGTERM)
 STOP_WHILE_A0_IS_WRITTEN = """
 import os, signal, time
 from pathlib import Path
@@ -158,9 +158,9 @@ def stop(app, pagename, *_):
     deadline = time.monotonic() + 10
     while not Path({pid!r}).exists() and time.monotonic() < deadline:
         time.sleep(0.01)
-    if {interrupt!r}:
-        os.kill(os.getpid(), signal.SIGINT)
-        time.sleep(10)  # (interrupted)
+    if {signal_name!r}:
+        os.kill(os.getpid(), getattr(signal, {signal_name!r}))
+        time.sleep(10)  # (interrupted, or ended)
     raise RuntimeError("stopped while a0 is written")
 
 def setup(app):
@@ -168,9 +168,10 @@ def setup(app):
 """
 
 
-@pytest.mark.parametrize("how", ["error", "interrupt"])
+@pytest.mark.parametrize("how", ["error", "SIGINT", "SIGTERM"])
 def test_a_serial_build_that_stops_early_leaves_no_dot_running(tmp_path, how):
-    """An error ends the build with build-finished; Ctrl-C ends the process without it."""
+    """An error ends the build with build-finished; Ctrl-C (SIGINT) and SIGTERM (a cancelled
+    CI job) end the process without it."""
     folder = tmp_path / "bin"
     folder.mkdir()
     script = folder / "dot"
@@ -181,7 +182,7 @@ def test_a_serial_build_that_stops_early_leaves_no_dot_running(tmp_path, how):
                      rabbitmq_topology_dot_timeout=300)
     with (srcdir / "conf.py").open("a", encoding="utf-8") as conf:
         conf.write(STOP_WHILE_A0_IS_WRITTEN.format(pid=str(folder / "sleep.pid"),
-                                                   interrupt=how == "interrupt"))
+                                                   signal_name=how != "error" and how))
     started = time.monotonic()
     completed = subprocess.run(
         [sys.executable, "-m", "sphinx", "-q", "-b", "html", str(srcdir),
@@ -190,9 +191,12 @@ def test_a_serial_build_that_stops_early_leaves_no_dot_running(tmp_path, how):
         # as at a terminal (see test_an_interrupted_render_leaves_no_dot_running)
         preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     assert time.monotonic() - started < 60
-    assert completed.returncode == 2
-    assert ("Interrupted!" if how == "interrupt" else "stopped while a0 is written"
-            ) in completed.stderr
+    if how == "SIGTERM":
+        assert completed.returncode == -signal.SIGTERM  # ended as SIGTERM ends it
+    else:
+        assert completed.returncode == 2
+        assert ("Interrupted!" if how == "SIGINT" else "stopped while a0 is written"
+                ) in completed.stderr
     # page a1's layout ran beside the writing of page a0, and was ended with the build
     for pid_file in ("shell.pid", "sleep.pid"):
         assert ended(int((folder / pid_file).read_text()))

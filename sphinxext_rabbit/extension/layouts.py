@@ -12,6 +12,8 @@ import atexit
 import os
 import posixpath
 import re
+import signal
+import threading
 from collections import OrderedDict
 from hashlib import sha1
 from pathlib import Path, PurePosixPath
@@ -346,10 +348,7 @@ def start_layouts(app: Sphinx, env: BuildEnvironment) -> None:
     being read) is laid out when written."""
     global _pool
     diagrams: dict[str, list] = env.__dict__.pop(_DIAGRAMS, None) or {}  # (not pickled)
-    if _pool is not None:
-        _pool.close()
-        atexit.unregister(_pool.close)
-        _pool = None
+    _end_pool()
     if not diagrams:
         return
     # -j N: N dot runs at a time. A serial build runs one beside it (a choice: one
@@ -362,9 +361,34 @@ def start_layouts(app: Sphinx, env: BuildEnvironment) -> None:
                 pool.add(layout)
     if pool.waiting:
         _pool = pool
-        # Sphinx emits no build-finished for Ctrl-C: no run outlives the process either
+        # Sphinx emits no build-finished for Ctrl-C, nor for SIGTERM (a cancelled CI job,
+        # `timeout`, `docker stop`): no run outlives the process either
         atexit.register(pool.close)
+        if (signal.getsignal(signal.SIGTERM) == signal.SIG_DFL
+                and threading.current_thread() is threading.main_thread()):
+            signal.signal(signal.SIGTERM, _end_on_terminate)
         pool.pump()
+
+
+def _end_on_terminate(signum: int, frame: object) -> None:
+    """SIGTERM, while the pool may run dot: end the runs, then the process as SIGTERM
+    would have (a forked writer holds no run: it ends at once)."""
+    if _pool is not None:
+        _pool.close()
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    os.kill(os.getpid(), signal.SIGTERM)
+
+
+def _end_pool() -> None:
+    """End this build's pool, if any: what still runs, and what it set up to end them."""
+    global _pool
+    if _pool is None:
+        return
+    _pool.close()
+    atexit.unregister(_pool.close)
+    if signal.getsignal(signal.SIGTERM) is _end_on_terminate:
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    _pool = None
 
 
 def collect_layouts(app: Sphinx, doctree: nodes.document, docname: str) -> None:
@@ -385,8 +409,4 @@ def collect_layouts(app: Sphinx, doctree: nodes.document, docname: str) -> None:
 
 def end_layouts(app: Sphinx, exception: BaseException | None) -> None:
     """build-finished: no run outlives the build."""
-    global _pool
-    if _pool is not None:
-        _pool.close()
-        atexit.unregister(_pool.close)
-    _pool = None
+    _end_pool()
