@@ -373,3 +373,62 @@ def test_a_diagram_only_another_builder_shows_is_not_laid_out(make_app, tmp_path
     assert warnings_of(app) == []
     assert dot_runs(dot) == 1
     assert len(list((app.outdir / "_images").glob("rabbitmq-*.svg"))) == 1
+
+
+def test_a_layout_that_ended_in_time_is_drawn_however_late_the_build_looked(make_app,
+                                                                           tmp_path):
+    """The other side of the late look: a1's real dot ends well within 1 s while page a0
+    is written for 3 s, and the build, looking only then, still takes its image."""
+    pages = {"a0": drawing("a", "as0.*"), "a1": drawing("a", "as1.*")}
+    srcdir = project(tmp_path / "src", pages, rabbitmq_topology_dot_timeout=1)
+    app = make_app("html", srcdir=srcdir, freshenv=True)
+
+    def writing(app, pagename, *_):
+        if pagename == "a0":
+            time.sleep(3)
+
+    app.connect("html-page-context", writing)
+    before = signal.getsignal(signal.SIGTERM)
+    app.build()
+    app.cleanup()
+    assert warnings_of(app) == []
+    assert len(list(app.outdir.rglob("rabbitmq-*.svg"))) == 2
+    assert signal.getsignal(signal.SIGTERM) == before  # the build put SIGTERM's back
+
+
+#: a process that has a dot run (a wrapper that sleeps) and takes SIGTERM while it waits
+#: inside Popen's own lock, as when the signal comes during a poll for the run's end
+TERMINATED_WHILE_WAITING = """
+import os, signal, sys, time
+from pathlib import Path
+from sphinxext_rabbit.extension import layouts
+from sphinxext_rabbit.output.graphviz import DotBinary, Drawing
+
+folder = Path(sys.argv[1])
+drawing = Drawing(DotBinary(str(folder / "dot"), "dot"), "digraph {}",
+                  [("svg", str(folder / "out.svg"))], timeout=300)
+layouts._end_on_terminate.add(drawing)
+while not (folder / "sleep.pid").exists():
+    time.sleep(0.01)
+with drawing._process._waitpid_lock:
+    os.kill(os.getpid(), signal.SIGTERM)
+    time.sleep(30)
+"""
+
+
+def test_sigterm_while_waiting_for_dot_ends_the_process_and_its_run(tmp_path):
+    folder = tmp_path / "bin"
+    folder.mkdir()
+    script = folder / "dot"
+    script.write_text(f'#!/bin/sh\necho $$ > "{folder}/shell.pid"\nsleep 300 &\n'
+                      f'echo $! > "{folder}/sleep.pid"\nwait\n', encoding="utf-8")
+    script.chmod(0o755)
+    started = time.monotonic()
+    completed = subprocess.run(
+        [sys.executable, "-c", TERMINATED_WHILE_WAITING, str(folder)], capture_output=True,
+        text=True, timeout=60,
+        env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])})
+    assert time.monotonic() - started < 20  # not stuck on the lock it was holding
+    assert completed.returncode == -signal.SIGTERM, completed.stderr
+    for pid_file in ("shell.pid", "sleep.pid"):
+        assert ended(int((folder / pid_file).read_text()))

@@ -9,11 +9,13 @@ and drops what dot says; its settings (graphviz_dot, graphviz_dot_args) are hono
 from __future__ import annotations
 
 import atexit
+import math
 import os
 import posixpath
 import re
 import signal
 import threading
+import weakref
 from collections import OrderedDict
 from hashlib import sha1
 from pathlib import Path, PurePosixPath
@@ -184,9 +186,46 @@ def start(builder: Builder, layout: Layout, outputs: list[tuple[str, str]]) -> D
     assert binary is not None  # (a layout is only made with one)
     for _format, path in outputs:
         os.makedirs(os.path.dirname(path), exist_ok=True)
-    return Drawing(binary, layout.code, outputs,
-                   timeout=builder.config.rabbitmq_topology_dot_timeout,
-                   arguments=list(builder.config.graphviz_dot_args))
+    drawing = Drawing(binary, layout.code, outputs,
+                      timeout=builder.config.rabbitmq_topology_dot_timeout,
+                      arguments=list(builder.config.graphviz_dot_args))
+    _end_on_terminate.add(drawing)
+    return drawing
+
+
+class _EndOnTerminate:
+    """SIGTERM (a cancelled CI job, `timeout`, `docker stop`) while this process runs dot:
+    Sphinx emits no build-finished for it, and dot runs in a session of its own, so the runs
+    this process started are killed (without waiting: the signal may come while this
+    process waits for one), then the process ends as SIGTERM would have ended it. Set only
+    where SIGTERM had its default action; put back when the build finishes."""
+
+    def __init__(self) -> None:
+        self.runs: weakref.WeakSet[Drawing] = weakref.WeakSet()
+        self.pid = os.getpid()
+
+    def add(self, drawing: Drawing) -> None:
+        if self.pid != os.getpid():  # a forked writer: its parent's runs are not its own
+            self.runs, self.pid = weakref.WeakSet(), os.getpid()
+        self.runs.add(drawing)
+        if (signal.getsignal(signal.SIGTERM) == signal.SIG_DFL
+                and threading.current_thread() is threading.main_thread()):
+            signal.signal(signal.SIGTERM, self)
+
+    def __call__(self, signum: int, frame: object) -> None:
+        if self.pid == os.getpid():
+            for drawing in list(self.runs):
+                drawing.kill()
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        os.kill(os.getpid(), signal.SIGTERM)
+
+    def remove(self) -> None:
+        if (signal.getsignal(signal.SIGTERM) is self
+                and threading.current_thread() is threading.main_thread()):
+            signal.signal(signal.SIGTERM, signal.SIG_DFL)
+
+
+_end_on_terminate = _EndOnTerminate()
 
 
 def drawn(builder: Builder, node: rabbitmq_diagram, docname: str) -> Layout | None:
@@ -323,7 +362,11 @@ def check_dot_timeout(app: Sphinx, config: Config) -> None:
     """config-inited: a time limit that is not a number of seconds (a string, NaN) is
     warned of once, and the default used, instead of failing every diagram."""
     value = config.rabbitmq_topology_dot_timeout
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or value != value:
+    try:
+        seconds = float(value) if isinstance(value, (int, float)) else math.nan
+    except OverflowError:  # an int past floats: no clock reaches it
+        seconds = math.nan
+    if isinstance(value, bool) or math.isnan(seconds):
         rabbitmq_warning(f"rabbitmq_topology_dot_timeout is {value!r}, not a number of "
                          f"seconds; {DEFAULT_TIMEOUT:g} is used", subtype="option")
         config.rabbitmq_topology_dot_timeout = DEFAULT_TIMEOUT
@@ -361,33 +404,19 @@ def start_layouts(app: Sphinx, env: BuildEnvironment) -> None:
                 pool.add(layout)
     if pool.waiting:
         _pool = pool
-        # Sphinx emits no build-finished for Ctrl-C, nor for SIGTERM (a cancelled CI job,
-        # `timeout`, `docker stop`): no run outlives the process either
+        # Sphinx emits no build-finished for Ctrl-C: no run outlives the process either
+        # (SIGTERM: `_EndOnTerminate`)
         atexit.register(pool.close)
-        if (signal.getsignal(signal.SIGTERM) == signal.SIG_DFL
-                and threading.current_thread() is threading.main_thread()):
-            signal.signal(signal.SIGTERM, _end_on_terminate)
         pool.pump()
 
 
-def _end_on_terminate(signum: int, frame: object) -> None:
-    """SIGTERM, while the pool may run dot: end the runs, then the process as SIGTERM
-    would have (a forked writer holds no run: it ends at once)."""
-    if _pool is not None:
-        _pool.close()
-    signal.signal(signal.SIGTERM, signal.SIG_DFL)
-    os.kill(os.getpid(), signal.SIGTERM)
-
-
 def _end_pool() -> None:
-    """End this build's pool, if any: what still runs, and what it set up to end them."""
+    """End this build's pool, if any, and what still runs."""
     global _pool
     if _pool is None:
         return
     _pool.close()
     atexit.unregister(_pool.close)
-    if signal.getsignal(signal.SIGTERM) is _end_on_terminate:
-        signal.signal(signal.SIGTERM, signal.SIG_DFL)
     _pool = None
 
 
@@ -410,3 +439,4 @@ def collect_layouts(app: Sphinx, doctree: nodes.document, docname: str) -> None:
 def end_layouts(app: Sphinx, exception: BaseException | None) -> None:
     """build-finished: no run outlives the build."""
     _end_pool()
+    _end_on_terminate.remove()

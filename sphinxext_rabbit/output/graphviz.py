@@ -186,6 +186,12 @@ class Drawing:
                 self._time_out()
         return self._outcome is not None
 
+    def kill(self) -> None:
+        """Kill dot's process group at once, and wait for nothing: for a process about to
+        end (on SIGTERM), which must not block on what it was doing when the signal came."""
+        if self._outcome is None and self._process is not None:
+            _signal_group(self._process)
+
     def stop(self) -> None:
         """End dot now, if it runs (no image is written)."""
         if self._outcome is None:
@@ -313,6 +319,11 @@ def dot_messages(binary: DotBinary, stderr: str) -> list[str]:
 
 
 def _kill_group(process: subprocess.Popen[bytes]) -> None:
+    _signal_group(process)
+    process.wait()
+
+
+def _signal_group(process: subprocess.Popen[bytes]) -> None:
     if os.name == "posix":
         try:
             os.killpg(process.pid, signal.SIGKILL)
@@ -320,7 +331,6 @@ def _kill_group(process: subprocess.Popen[bytes]) -> None:
             pass
     else:  # no process groups: the process alone
         process.kill()
-    process.wait()
 
 
 def _remove(path: str) -> None:

@@ -87,7 +87,7 @@ def _record(cls: type[RecordT], frozen: bool) -> type[RecordT]:
     namespace.pop("__dict__", None)
     namespace.pop("__weakref__", None)
     names = tuple(cls.__annotations__)
-    if not names or any(str(annotation).startswith(("ClassVar", "typing.ClassVar"))
+    if not names or any(_is_class_var(annotation)
                         or name in ("self", "_MISSING", "_setattr")
                         for name, annotation in cls.__annotations__.items()):
         raise TypeError(f"record {cls.__qualname__}: fields, none a ClassVar or named "
@@ -117,7 +117,7 @@ def _record(cls: type[RecordT], frozen: bool) -> type[RecordT]:
                                  "mutable, shared by every record: give a default_factory")
             globals_["_default_" + name] = spec.default
             parameters.append(f"{name}=_default_{name}")
-        elif len(parameters) > 1 and "=" in parameters[-1]:
+        elif "=" in parameters[-1]:
             raise TypeError(f"record {cls.__qualname__}: {name} has no default but comes "
                             "after a field that has one")
         else:
@@ -146,6 +146,12 @@ def _record(cls: type[RecordT], frozen: bool) -> type[RecordT]:
         namespace["__hash__"] = None
     made: type[RecordT] = type(cls.__name__, cls.__bases__, namespace)
     return made
+
+
+def _is_class_var(annotation: object) -> bool:
+    """Whether an annotation (a string: every module's are) is ``ClassVar[...]``, however
+    typing is named (``t.ClassVar``)."""
+    return str(annotation).split("[", 1)[0].rsplit(".", 1)[-1].strip() == "ClassVar"
 
 
 def _repr_of(shown: tuple[str, ...]) -> Callable[[Any], str]:
