@@ -178,6 +178,11 @@ def test_a_record_a_dataclass_would_refuse_is_refused_with_its_name():
         class Counted:
             total: ClassVar[int] = 0  # noqa: F821 - (a string: the annotations are)
             name: str
+    with pytest.raises(TypeError, match="none a ClassVar"):
+        @record
+        class CountedToo:
+            total: t.ClassVar[int] = 0  # noqa: F821 - (a string: the annotations are)
+            name: str
     with pytest.raises(ValueError, match="not both"):
         field(default=1, default_factory=list)
 
