@@ -17,6 +17,8 @@ as a quantifier.
 
 from __future__ import annotations
 
+import bisect
+from collections.abc import Sequence
 from functools import lru_cache
 
 import pcre2
@@ -108,3 +110,26 @@ def gave_up_on(labels: list[str]) -> str:
     """The names a pattern gave up on, for a message: the first and how many more."""
     more = len(labels) - 1
     return labels[0] + (f" (and {more} other name{'s' if more > 1 else ''})" if more else "")
+
+
+class NameIndex:
+    """Names sorted, by which a pattern's literal start (a policy's ``^literal``, a
+    selection glob's text before its first wildcard) finds the only names it may match: a
+    name without that start cannot match. Positions are those of the names as given."""
+
+    def __init__(self, names: list[str]) -> None:
+        self.names = names
+        #: the positions of the names, in the names' order
+        self.order = sorted(range(len(names)), key=names.__getitem__)
+        self.sorted = [names[position] for position in self.order]
+
+    def starting_with(self, start: str) -> Sequence[int]:
+        """The positions of the names that start with *start* (every one for ""), in order."""
+        if not start:
+            return range(len(self.names))
+        found = []
+        for index in range(bisect.bisect_left(self.sorted, start), len(self.sorted)):
+            if not self.sorted[index].startswith(start):
+                break
+            found.append(self.order[index])
+        return sorted(found)

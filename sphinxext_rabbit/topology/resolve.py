@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import bisect
 import json
 import re
 from collections import defaultdict
-from collections.abc import Sequence
 from typing import Any
 from urllib.parse import unquote
 
@@ -35,6 +33,7 @@ from .patterns import (
     QUICK_LIMIT,
     InvalidPattern,
     Matcher,
+    NameIndex,
     Regex,
     compile_pattern,
     gave_up_on,
@@ -133,7 +132,7 @@ class _Resolver:
                          for kind, listed in (("queue", self.view.queues),
                                               ("exchange", self.view.exchanges))
                          for name, entity in listed.items() if entity.origin == "declared"]
-        self.names = _NameIndex([name for _, name, _ in self.declared])
+        self.names = NameIndex([name for _, name, _ in self.declared])
         # (most vhosts have no operator policies: their pass is skipped)
         passes = [(found, self.candidates(operator)) for operator, found in (
             (False, self.view.effective_policies), (True, self.view.effective_operator_policies))
@@ -481,28 +480,6 @@ def _shovel_address(value: dict[str, Any], side: str) -> tuple[str, str, str | N
         return ("exchange" if field.endswith("exchange") else "queue", candidate,
                 key if isinstance(key, str) else None)
     return None
-
-
-class _NameIndex:
-    """Names sorted, by which a pattern's literal start finds the only ones it may match:
-    most patterns start ``^literal``, and a name without that start cannot match."""
-
-    def __init__(self, names: list[str]) -> None:
-        self.count = len(names)
-        #: the positions of the names, in the names' order
-        self.order = sorted(range(len(names)), key=names.__getitem__)
-        self.sorted = [names[position] for position in self.order]
-
-    def starting_with(self, start: str) -> Sequence[int]:
-        """The positions of the names that start with *start* (every one for ""), in order."""
-        if not start:
-            return range(self.count)
-        found = []
-        for index in range(bisect.bisect_left(self.sorted, start), self.count):
-            if not self.sorted[index].startswith(start):
-                break
-            found.append(self.order[index])
-        return sorted(found)
 
 
 _LITERAL_START = re.compile(r"\^((?:[\w-]|\\[.\-/])*)")

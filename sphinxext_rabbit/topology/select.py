@@ -3,10 +3,8 @@ with its depth and direction, stubs; and the named views of conf.py that set the
 
 from __future__ import annotations
 
-import bisect
 import fnmatch
 import functools
-import itertools
 import re
 import warnings
 from collections import defaultdict
@@ -26,7 +24,15 @@ from .model import (
     Topology,
     VhostTopology,
 )
-from .patterns import InvalidPattern, Matcher, Regex, compile_pattern, gave_up_on, subject
+from .patterns import (
+    InvalidPattern,
+    Matcher,
+    NameIndex,
+    Regex,
+    compile_pattern,
+    gave_up_on,
+    subject,
+)
 from .records import field, record
 from .resolve import edge_sort_key, resolve
 
@@ -177,8 +183,8 @@ class VhostIndex:
     through all of it: the queues' and exchanges' names sorted, with their positions in
     the vhost, and the edges at each name."""
 
-    #: node type -> the names sorted, and each name's position in the vhost
-    names: dict[str, tuple[list[str], dict[str, int]]]
+    #: node type -> its names, in the vhost's order, indexed by their starts
+    names: dict[str, NameIndex]
     #: name (of a queue or an exchange) -> positions in ``edges`` of the edges at it
     edges_at: dict[str, list[int]]
 
@@ -189,7 +195,7 @@ class VhostIndex:
             edges_at.setdefault(edge.source, []).append(position)
             if edge.destination != edge.source:
                 edges_at.setdefault(edge.destination, []).append(position)
-        names = {kind: (sorted(entities), {name: n for n, name in enumerate(entities)})
+        names = {kind: NameIndex(list(entities))
                  for kind, entities in (("queue", view.queues), ("exchange", view.exchanges))}
         return cls(names, edges_at)
 
@@ -297,23 +303,17 @@ def select(view: VhostTopology, selection: Selection, matcher: Matcher,
 
 
 def _wanted(entities: dict[str, Any], selection: Selection, matcher: Matcher,
-            names: tuple[list[str], dict[str, int]] | None) -> dict[str, Any]:
+            names: NameIndex | None) -> dict[str, Any]:
     """The entities whose names the selection wants (a copy, in their order). With their
-    *names* sorted (and positions), when every include pattern is a glob that starts with
-    some text, only the names that start so are looked at."""
+    *names* indexed, when every include pattern is a glob that starts with some text, only
+    the names that start so are looked at."""
     if not selection.narrowed:
         return dict(entities)
     candidates: Iterable[str] = entities
     starts = [p.start for p in selection.include if isinstance(p, Glob) and p.start]
     if names is not None and starts and len(starts) == len(selection.include):
-        ordered, position = names
-        found: set[str] = set()
-        for start in starts:
-            for name in itertools.islice(ordered, bisect.bisect_left(ordered, start), None):
-                if not name.startswith(start):
-                    break
-                found.add(name)
-        candidates = sorted(found, key=position.__getitem__)
+        found = {position for start in starts for position in names.starting_with(start)}
+        candidates = [names.names[position] for position in sorted(found)]
     return {name: entities[name] for name in candidates if selection.wants(name, matcher)}
 
 
