@@ -231,17 +231,23 @@ def edge_label(view: VhostTopology, edge: Edge) -> list[str]:
     return [head] + ([key_text(edge.routing_key)] if edge.routing_key is not None else [])
 
 
-def merged_edge_label(view: VhostTopology, edges: list[Edge]) -> list[str]:
+def merged_edge_label(view: VhostTopology, edges: list[Edge],
+                      routing_keys: set[str] | None = None) -> list[str]:
     """The label of parallel edges of one kind drawn as one: their common label, or the
-    keys they share, and their count."""
+    keys they share (*routing_keys*: their distinct keys, when known), and their count."""
     first = edge_label(view, edges[0])
     count = f"×{len(edges)}"
     if all(edge_label(view, edge) == first for edge in edges[1:]):  # (stops at the first other)
         return [*first, count]
     head = [] if edges[0].kind == "binding" else [visible(edges[0].kind)]
-    keys = keys_text(*summary({edge.routing_key for edge in edges
-                               if edge.routing_key is not None}))
+    if routing_keys is None:
+        routing_keys = _routing_keys(edges)
+    keys = keys_text(*summary(routing_keys))
     return [*head, *([keys] if keys else []), count]
+
+
+def _routing_keys(edges: list[Edge]) -> set[str]:
+    return {edge.routing_key for edge in edges if edge.routing_key is not None}
 
 
 @functools.lru_cache(maxsize=65536)  # keys, origins and node descriptions repeat
@@ -467,12 +473,12 @@ class _VhostDrawing:
 
     def _merged_text(self, edges: list[Edge], shortcut: bool) -> tuple[str, str]:
         """`_edge_text` of parallel edges drawn as one; the tooltip names their keys."""
-        lines = merged_edge_label(self.view, edges)
+        routing_keys = _routing_keys(edges)
+        lines = merged_edge_label(self.view, edges, routing_keys)
         if shortcut:
             lines[0] += " via default exchange"
         tail = "\\n" + _escaped(self.vhost_line, True)
-        named = sorted({key_text(key) for key in {edge.routing_key for edge in edges}
-                        if key is not None})
+        named = sorted({key_text(key) for key in routing_keys})
         if named:
             more = f" and {len(named) - MAX_TOOLTIP_NAMES} more" if len(
                 named) > MAX_TOOLTIP_NAMES else ""
