@@ -228,7 +228,7 @@ def edge_label(view: VhostTopology, edge: Edge) -> list[str]:
         if edge.kind == "shovel" and kind == "parameter" and name is not None
         else visible(edge.kind)
     )
-    return [head] + ([key_text(edge.routing_key)] if edge.routing_key is not None else [])
+    return [head] if edge.routing_key is None else [head, key_text(edge.routing_key)]
 
 
 def merged_edge_label(view: VhostTopology, edges: list[Edge],

@@ -361,7 +361,6 @@ def _candidates(index: _ViewIndex, grouping: Grouping,
     nodes = index.nodes
     # each source as drawn: itself, or from its node's group (numbered after the others)
     drawn_source = list(range(len(index.sources)))
-    grouped_sources: set[int] = set()
     group_sources: dict[tuple[str, int], int] = {}
     #: each grouped source -> the id of its node's group
     source_groups: dict[int, int] = {}
@@ -371,7 +370,6 @@ def _candidates(index: _ViewIndex, grouping: Grouping,
             if group is not None:
                 drawn_source[pair] = group_sources.setdefault(
                     (kind, id(group)), len(index.sources) + len(group_sources))
-                grouped_sources.add(pair)
                 source_groups[pair] = id(group)
     nothing: frozenset[int] = frozenset()
     incoming = index.incoming
@@ -384,12 +382,13 @@ def _candidates(index: _ViewIndex, grouping: Grouping,
     if len(names) < MIN_GROUP:
         return []
     alike: dict[frozenset[int], list[str]] = defaultdict(list)
-    for name in names:
-        sources = incoming.get(name, nothing)
-        if grouped_sources and not sources.isdisjoint(grouped_sources):
-            alike[frozenset(map(drawn_source.__getitem__, sources))].append(name)
-        else:
-            alike[sources].append(name)
+    if group_sources:  # (else each source is drawn as itself)
+        as_drawn = drawn_source.__getitem__
+        for name in names:
+            alike[frozenset(map(as_drawn, incoming.get(name, nothing)))].append(name)
+    else:
+        for name in names:
+            alike[incoming.get(name, nothing)].append(name)
     return [Group(pattern, members) for bucket in alike.values() if len(bucket) >= MIN_GROUP
             for pattern, members in _families(bucket, index.pieces)]
 
