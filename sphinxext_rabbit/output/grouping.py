@@ -256,10 +256,11 @@ class _ViewIndex:
                 source = numbers[source_type][source_name]
                 pair = None
             target_type, target_name = edge.destination_type, edge.destination
+            shortcut = False
             # (of the edges to the default exchange, `goes_via_default_exchange` tells)
-            shortcut = (shortcuts and target_name == DEFAULT_EXCHANGE
-                        and goes_via_default_exchange(edge, queue_names))
-            if shortcut:
+            if (target_type == "exchange" and shortcuts and target_name == DEFAULT_EXCHANGE
+                    and goes_via_default_exchange(edge, queue_names)):
+                shortcut = True
                 target_type, target_name = "queue", edge.routing_key or ""
             if target_type == "queue":
                 target = queue_numbers[target_name]
@@ -373,11 +374,15 @@ def _candidates(index: _ViewIndex, grouping: Grouping,
                 source_groups[pair] = id(group)
     nothing: frozenset[int] = frozenset()
     incoming = index.incoming
-    names = (index.groupable if not group_of
-             else [name for name in index.groupable if ("queue", name) not in group_of])
+    fed: set[int] | None = None
     if added is not None:
         new = {id(group) for group in added}
         fed = {pair for pair, group_id in source_groups.items() if group_id in new}
+        if not fed:
+            return []
+    names = (index.groupable if not group_of
+             else [name for name in index.groupable if ("queue", name) not in group_of])
+    if fed is not None:
         names = [name for name in names if not fed.isdisjoint(incoming.get(name, nothing))]
     if len(names) < MIN_GROUP:
         return []
