@@ -359,10 +359,14 @@ class _VhostDrawing:
         default_exchange = exchanges.pop(DEFAULT_EXCHANGE, None)
         externals = [name for name in view.externals if name not in self.linked]
         group_of = self.grouping.group_of if self.grouping is not None else {}
+        #: node type -> the names drawn as a node of their own (not in a group)
+        own: dict[str, list[str]] = {}
         for node_type, names in (("exchange", exchanges), ("queue", view.queues),
                                  ("external", externals)):
-            nodes[node_type] = {name: _Node(self.routing_types.get(name)) for name in names
-                                if (node_type, name) not in group_of}
+            own[node_type] = ([name for name in names if (node_type, name) not in group_of]
+                              if group_of else list(names))
+            nodes[node_type] = {name: _Node(self.routing_types.get(name))
+                                for name in own[node_type]}
         #: a group's id -> its node
         group_nodes: dict[int, _Node] = {}
         if self.grouping is not None:
@@ -383,7 +387,9 @@ class _VhostDrawing:
             # routes to it may hold its node already
             nodes["exchange"][DEFAULT_EXCHANGE] = self._outside_node(*_DEFAULT_EXCHANGE_KEY)
             del self.outside[_DEFAULT_EXCHANGE_KEY]
-        self._write_nodes(exchanges)
+            if _DEFAULT_EXCHANGE_KEY not in group_of:
+                own["exchange"].append(DEFAULT_EXCHANGE)
+        self._write_nodes(exchanges, own)
 
         # a shortcut's tooltip still names the default exchange it goes through
         default_tip = f"exchange {_escaped_visible(display_name(*_DEFAULT_EXCHANGE_KEY), True)}"
@@ -496,15 +502,14 @@ class _VhostDrawing:
             found = self.outside[node_type, name] = _Node(self.routing_types.get(name))
         return found
 
-    def _write_nodes(self, exchanges: dict[str, Exchange]) -> None:
+    def _write_nodes(self, exchanges: dict[str, Exchange], own: dict[str, list[str]]) -> None:
         """The statement of every node, in order: *exchanges*, queues, groups, externals and
-        stubs."""
+        stubs (*own*: node type -> the names not in a group)."""
         view = self.view
         nodes = self.nodes
-        group_of = self.grouping.group_of if self.grouping is not None else {}
-        for name in sorted(name for name in exchanges if ("exchange", name) not in group_of):
+        for name in sorted(own["exchange"]):
             self._entity("exchange", "x", exchanges[name])
-        for name in sorted(name for name in view.queues if ("queue", name) not in group_of):
+        for name in sorted(own["queue"]):
             self._entity("queue", "q", view.queues[name])
         for group in self.grouping.groups if self.grouping is not None else ():
             self._group(group)

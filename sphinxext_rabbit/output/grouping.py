@@ -380,7 +380,7 @@ def _candidates(index: _ViewIndex, grouping: Grouping,
         fed = {pair for pair, group_id in source_groups.items() if group_id in new}
         if not fed:
             return []
-    names = (index.groupable if not group_of
+    names = (index.groupable if not any(group.node_type == "queue" for group in grouping.groups)
              else [name for name in index.groupable if ("queue", name) not in group_of])
     if fed is not None:
         names = [name for name in names if not fed.isdisjoint(incoming.get(name, nothing))]
