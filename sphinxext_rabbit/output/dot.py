@@ -374,7 +374,7 @@ class _VhostDrawing:
                 # (an exchange group's members route alike: one type)
                 group_node = group_nodes[id(group)] = _Node(
                     self.routing_types.get(group.members[0]))
-                nodes[group.node_type].update((name, group_node) for name in group.members)
+                nodes[group.node_type].update(dict.fromkeys(group.members, group_node))
         routes = (self._routes(show_default_exchange) if self.grouping is None
                   else self._grouped_routes(self.grouping, group_nodes))
         draw_default = _DEFAULT_EXCHANGE_KEY in self.outside or (

@@ -484,10 +484,11 @@ def _describe(index: _ViewIndex, grouping: Grouping) -> None:
                       else group.pattern)
     keys = _binding_keys(index, grouping)
     for group in grouping.groups:
-        group.types = dict(sorted(Counter(
-            view.queues[name].type if group.node_type == "queue"
-            else index.routing_types.get(name) or view.exchanges[name].type
-            for name in group.members).items()))
+        types = (Counter(view.queues[name].type for name in group.members)
+                 if group.node_type == "queue"
+                 else Counter(index.routing_types.get(name) or view.exchanges[name].type
+                              for name in group.members))
+        group.types = dict(sorted(types.items()))
         group.keys = sorted(keys.get(id(group), ())) if group.node_type == "queue" else []
 
 
