@@ -3,11 +3,18 @@ build show of sample_docs/large (248 queues), and of small sources (nothing grou
 
 from __future__ import annotations
 
+import itertools
 import json
+import random
 import re
 import subprocess
 import sys
 
+from sphinxext_rabbit.output.grouping import Collapse, group_views
+from sphinxext_rabbit.output.wording import KEY_IGNORED_TYPES, is_headers_binding, routed_keys
+from sphinxext_rabbit.topology.model import Edge, Exchange, Queue, VhostTopology
+from sphinxext_rabbit.topology.records import replace
+from sphinxext_rabbit.topology.resolve import edge_sort_key
 from tests.helpers import ROOT, cli, run_dot, svg_text, write_project
 
 LARGE = "sample_docs/large/definitions.json"
@@ -243,3 +250,84 @@ def test_the_note_counts_edges_to_another_vhosts_node_as_the_dot_draws_them(tmp_
     assert note is not None, completed.stderr
     assert (int(note[1]), int(note[2])) == (36, len(edges))
     run_dot(completed.stdout)
+
+
+def _grouping_of(view, show_default_exchange, budget):
+    """What group_views makes of *view*, in terms that do not depend on its edges' order:
+    each group, and each route's edges as their indices in the view."""
+    grouped = group_views([view], Collapse(), budget, show_default_exchange=show_default_exchange)
+    (grouping,) = grouped.groupings
+    names = {id(group): group.name for group in grouping.groups}
+    position = {id(edge): number for number, edge in enumerate(view.edges)}
+    routes = {(names.get(source, source), names.get(target, target), kind, shortcut):
+              sorted(position[id(edge)] for edge in edges)
+              for (source, target, kind, shortcut), edges in grouping.routes.items()}
+    return ([(group.name, group.members, group.types, group.keys) for group in grouping.groups],
+            routes, grouped.nodes_after, grouped.edges_after)
+
+
+def _tricky_view():
+    """A view whose edges meet what grouping looks up once per run of edges from one
+    source: one name as an exchange and as a queue, one source with two kinds of edge,
+    routes through the default exchange (straight to a queue, or to a missing one),
+    headers and fanout bindings (no keys) and x-match arguments."""
+    exchanges = {name: Exchange("/", name, kind) for name, kind in
+                 [("a.1", "topic"), ("a.2", "topic"), ("h", "headers"), ("f", "fanout"),
+                  ("q.1", "direct")]}
+    queues = {f"q.{n}": Queue("/", f"q.{n}") for n in range(1, 9)}
+    queues["dlx.1"] = Queue("/", "dlx.1")
+    queues["dlx.2"] = Queue("/", "dlx.2")
+
+    def edge(kind, source_type, source, destination_type, destination, key=None, **arguments):
+        return Edge(kind, "/", source, source_type, destination, destination_type, key,
+                    arguments, ("binding", None) if kind == "binding" else ("policy", "p"))
+
+    edges = []
+    for n in range(1, 9):
+        edges.append(edge("binding", "exchange", "a.1" if n % 2 else "a.2", "queue",
+                          f"q.{n}", f"k.{n}"))
+        edges.append(edge("binding", "exchange", "h", "queue", f"q.{n}", None,
+                          **{"x-match": "any"}))
+        edges.append(edge("binding", "exchange", "q.1", "queue", f"q.{n}", "same",
+                          **({"x-match": "all"} if n == 3 else {})))
+        edges.append(edge("dead-letter", "queue", f"q.{n}", "exchange", "f"))
+        edges.append(edge("dead-letter", "queue", f"q.{n}", "exchange", "", f"dlx.{n % 2 + 1}"))
+        edges.append(edge("alternate", "queue", f"q.{n}", "exchange", "", "nowhere"))
+    edges.append(edge("binding", "exchange", "f", "queue", "dlx.1", "ignored"))
+    edges.append(edge("shovel", "exchange", "q.1", "queue", "q.2"))
+    edges.append(edge("shovel", "queue", "q.1", "queue", "q.3"))
+    edges.append(edge("binding", "exchange", "f", "queue", "dlx.2", "ignored"))
+    return VhostTopology("/", exchanges, queues, edges=edges)
+
+
+def test_grouping_does_not_depend_on_the_order_of_the_edges():
+    # Edges come sorted by kind and source, and grouping looks a run's source up once;
+    # in any other order it must find the same groups and routes.
+    view = _tricky_view()
+    view.edges.sort(key=edge_sort_key)
+    for show_default_exchange, budget in itertools.product((False, True), (4, 12)):
+        expected = _grouping_of(view, show_default_exchange, budget)
+        assert any(keys for _name, _members, _types, keys in expected[0])
+        if budget == 12:  # queues bound from a.1 and from a.2 are not alike
+            assert [members for _name, members, _types, _keys in expected[0]] == [
+                ["q.1", "q.5", "q.7"], ["q.4", "q.6", "q.8"]]
+        for seed in range(5):
+            edges = view.edges.copy()
+            random.Random(seed).shuffle(edges)
+            shuffled = replace(view, edges=edges)
+            position = {id(edge): view.edges.index(edge) for edge in edges}
+            groups, routes, nodes, drawn_edges = _grouping_of(shuffled, show_default_exchange,
+                                                              budget)
+            assert (groups, nodes, drawn_edges) == (expected[0], expected[2], expected[3])
+            assert {route: sorted(position[id(shuffled.edges[index])] for index in indices)
+                    for route, indices in routes.items()} == expected[1]
+
+
+def test_the_keys_a_group_shows_are_those_its_exchanges_route_by():
+    edges = _tricky_view().edges
+    for exchange_type in ["topic", "direct", "headers", "x-consistent-hash", None,
+                          *KEY_IGNORED_TYPES]:
+        slow = set() if exchange_type in KEY_IGNORED_TYPES else {
+            edge.routing_key for edge in edges if edge.routing_key is not None
+            and not is_headers_binding(edge, exchange_type)}
+        assert routed_keys(edges, exchange_type) == slow

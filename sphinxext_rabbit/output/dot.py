@@ -228,20 +228,26 @@ def edge_label(view: VhostTopology, edge: Edge) -> list[str]:
         if edge.kind == "shovel" and kind == "parameter" and name is not None
         else visible(edge.kind)
     )
-    return [head] + ([key_text(edge.routing_key)] if edge.routing_key is not None else [])
+    return [head] if edge.routing_key is None else [head, key_text(edge.routing_key)]
 
 
-def merged_edge_label(view: VhostTopology, edges: list[Edge]) -> list[str]:
+def merged_edge_label(view: VhostTopology, edges: list[Edge],
+                      routing_keys: set[str] | None = None) -> list[str]:
     """The label of parallel edges of one kind drawn as one: their common label, or the
-    keys they share, and their count."""
+    keys they share (*routing_keys*: their distinct keys, when known), and their count."""
     first = edge_label(view, edges[0])
     count = f"×{len(edges)}"
     if all(edge_label(view, edge) == first for edge in edges[1:]):  # (stops at the first other)
         return [*first, count]
     head = [] if edges[0].kind == "binding" else [visible(edges[0].kind)]
-    keys = keys_text(*summary({edge.routing_key for edge in edges
-                               if edge.routing_key is not None}))
+    if routing_keys is None:
+        routing_keys = _routing_keys(edges)
+    keys = keys_text(*summary(routing_keys))
     return [*head, *([keys] if keys else []), count]
+
+
+def _routing_keys(edges: list[Edge]) -> set[str]:
+    return {edge.routing_key for edge in edges if edge.routing_key is not None}
 
 
 @functools.lru_cache(maxsize=65536)  # keys, origins and node descriptions repeat
@@ -353,10 +359,14 @@ class _VhostDrawing:
         default_exchange = exchanges.pop(DEFAULT_EXCHANGE, None)
         externals = [name for name in view.externals if name not in self.linked]
         group_of = self.grouping.group_of if self.grouping is not None else {}
+        #: node type -> the names drawn as a node of their own (not in a group)
+        own: dict[str, list[str]] = {}
         for node_type, names in (("exchange", exchanges), ("queue", view.queues),
                                  ("external", externals)):
-            nodes[node_type] = {name: _Node(self.routing_types.get(name)) for name in names
-                                if (node_type, name) not in group_of}
+            own[node_type] = ([name for name in names if (node_type, name) not in group_of]
+                              if group_of else list(names))
+            nodes[node_type] = {name: _Node(self.routing_types.get(name))
+                                for name in own[node_type]}
         #: a group's id -> its node
         group_nodes: dict[int, _Node] = {}
         if self.grouping is not None:
@@ -364,7 +374,7 @@ class _VhostDrawing:
                 # (an exchange group's members route alike: one type)
                 group_node = group_nodes[id(group)] = _Node(
                     self.routing_types.get(group.members[0]))
-                nodes[group.node_type].update((name, group_node) for name in group.members)
+                nodes[group.node_type].update(dict.fromkeys(group.members, group_node))
         routes = (self._routes(show_default_exchange) if self.grouping is None
                   else self._grouped_routes(self.grouping, group_nodes))
         draw_default = _DEFAULT_EXCHANGE_KEY in self.outside or (
@@ -377,7 +387,9 @@ class _VhostDrawing:
             # routes to it may hold its node already
             nodes["exchange"][DEFAULT_EXCHANGE] = self._outside_node(*_DEFAULT_EXCHANGE_KEY)
             del self.outside[_DEFAULT_EXCHANGE_KEY]
-        self._write_nodes(exchanges)
+            if _DEFAULT_EXCHANGE_KEY not in group_of:
+                own["exchange"].append(DEFAULT_EXCHANGE)
+        self._write_nodes(exchanges, own)
 
         # a shortcut's tooltip still names the default exchange it goes through
         default_tip = f"exchange {_escaped_visible(display_name(*_DEFAULT_EXCHANGE_KEY), True)}"
@@ -467,12 +479,12 @@ class _VhostDrawing:
 
     def _merged_text(self, edges: list[Edge], shortcut: bool) -> tuple[str, str]:
         """`_edge_text` of parallel edges drawn as one; the tooltip names their keys."""
-        lines = merged_edge_label(self.view, edges)
+        routing_keys = _routing_keys(edges)
+        lines = merged_edge_label(self.view, edges, routing_keys)
         if shortcut:
             lines[0] += " via default exchange"
         tail = "\\n" + _escaped(self.vhost_line, True)
-        named = sorted({key_text(key) for key in {edge.routing_key for edge in edges}
-                        if key is not None})
+        named = sorted({key_text(key) for key in routing_keys})
         if named:
             more = f" and {len(named) - MAX_TOOLTIP_NAMES} more" if len(
                 named) > MAX_TOOLTIP_NAMES else ""
@@ -490,15 +502,14 @@ class _VhostDrawing:
             found = self.outside[node_type, name] = _Node(self.routing_types.get(name))
         return found
 
-    def _write_nodes(self, exchanges: dict[str, Exchange]) -> None:
+    def _write_nodes(self, exchanges: dict[str, Exchange], own: dict[str, list[str]]) -> None:
         """The statement of every node, in order: *exchanges*, queues, groups, externals and
-        stubs."""
+        stubs (*own*: node type -> the names not in a group)."""
         view = self.view
         nodes = self.nodes
-        group_of = self.grouping.group_of if self.grouping is not None else {}
-        for name in sorted(name for name in exchanges if ("exchange", name) not in group_of):
+        for name in sorted(own["exchange"]):
             self._entity("exchange", "x", exchanges[name])
-        for name in sorted(name for name in view.queues if ("queue", name) not in group_of):
+        for name in sorted(own["queue"]):
             self._entity("queue", "q", view.queues[name])
         for group in self.grouping.groups if self.grouping is not None else ():
             self._group(group)

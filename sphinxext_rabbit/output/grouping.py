@@ -23,12 +23,11 @@ from typing import Literal
 from ..topology.model import DEFAULT_EXCHANGE, Edge, VhostTopology
 from ..topology.records import field, record
 from .wording import (
-    KEY_IGNORED_TYPES,
     crosses,
     drawn_queue_names,
     goes_via_default_exchange,
-    is_headers_binding,
     linked_ends,
+    routed_keys,
     routing_types,
 )
 
@@ -236,6 +235,7 @@ class _ViewIndex:
             numbers[node_type].update(zip(names, itertools.count(len(self.nodes))))
             self.nodes += [(node_type, name) for name in names]
         self.numbers = numbers
+        queue_numbers = numbers["queue"]
         #: each edge's ends as drawn, by number, its kind, whether it is a shortcut
         self.ends: list[tuple[int, int, str, bool]] = []
         ends = self.ends
@@ -243,21 +243,35 @@ class _ViewIndex:
         #: of each queue (by name), by those numbers
         self.sources: dict[tuple[str, int], int] = {}
         sources = self.sources
-        incoming: dict[str, set[int]] = defaultdict(set)
+        incoming: dict[int, set[int]] = defaultdict(set)  # by the queue's number
+        # Edges come sorted by kind and source (resolve.edge_sort_key): the source of a
+        # run of them is looked up once.
+        kind = source_type = source_name = ""
+        source = -1
+        pair: int | None = None
         for edge in view.edges:
-            kind = edge.kind
-            source = numbers[edge.source_type][edge.source]
+            if (edge.source != source_name or edge.source_type != source_type
+                    or edge.kind != kind):
+                kind, source_type, source_name = edge.kind, edge.source_type, edge.source
+                source = numbers[source_type][source_name]
+                pair = None
             target_type, target_name = edge.destination_type, edge.destination
+            shortcut = False
             # (of the edges to the default exchange, `goes_via_default_exchange` tells)
-            shortcut = (shortcuts and target_name == DEFAULT_EXCHANGE
-                        and goes_via_default_exchange(edge, queue_names))
-            if shortcut:
+            if (target_type == "exchange" and shortcuts and target_name == DEFAULT_EXCHANGE
+                    and goes_via_default_exchange(edge, queue_names)):
+                shortcut = True
                 target_type, target_name = "queue", edge.routing_key or ""
-            target = numbers[target_type][target_name]
-            ends.append((source, target, kind, shortcut))
             if target_type == "queue":
-                incoming[target_name].add(sources.setdefault((kind, source), len(sources)))
-        self.incoming = {name: frozenset(pairs) for name, pairs in incoming.items()}
+                target = queue_numbers[target_name]
+                if pair is None:
+                    pair = sources.setdefault((kind, source), len(sources))
+                incoming[target].add(pair)
+            else:
+                target = numbers[target_type][target_name]
+            ends.append((source, target, kind, shortcut))
+        nodes = self.nodes
+        self.incoming = {nodes[number][1]: frozenset(pairs) for number, pairs in incoming.items()}
         #: the queues a group may take: declared ones (a missing one stays in sight), sorted
         self.groupable = sorted(name for name, queue in view.queues.items()
                                 if queue.origin != "missing")
@@ -266,11 +280,6 @@ class _ViewIndex:
         #: exchange name -> the type it routes as
         self.routing_types = routing_types(view)
 
-    def drawn_as(self, grouping: Grouping) -> dict[int, Group]:
-        """Node number -> its group, for each grouped node."""
-        return {self.numbers[node_type][name]: group
-                for (node_type, name), group in grouping.group_of.items()}
-
     def drawn_routes(self, grouping: Grouping) -> dict[DrawnRoute, list[Edge]]:
         """The edges by the nodes they are drawn between with *grouping*: parallel ones of
         one kind are one, in the order of the first of each."""
@@ -278,10 +287,10 @@ class _ViewIndex:
         # group's (numbered after the nodes)
         drawn = list(range(len(self.nodes)))
         groups = grouping.groups
-        group_numbers = {id(group): len(self.nodes) + number
-                         for number, group in enumerate(groups)}
-        for number, group in self.drawn_as(grouping).items():
-            drawn[number] = group_numbers[id(group)]
+        for number, group in enumerate(groups, len(self.nodes)):
+            node_numbers = self.numbers[group.node_type]
+            for name in group.members:
+                drawn[node_numbers[name]] = number
         numbered: defaultdict[tuple[int, int, str, bool], list[Edge]] = defaultdict(list)
         for edge, (source, target, kind, shortcut) in zip(self.view.edges, self.ends,
                                                            strict=True):
@@ -350,35 +359,41 @@ def _candidates(index: _ViewIndex, grouping: Grouping,
     """Groups of the ungrouped queues that receive from the same drawn nodes: of every
     one (*added* None), or of those fed by a group of *added*."""
     group_of = grouping.group_of
-    drawn_as = index.drawn_as(grouping)
+    nodes = index.nodes
     # each source as drawn: itself, or from its node's group (numbered after the others)
     drawn_source = list(range(len(index.sources)))
-    grouped_sources: set[int] = set()
     group_sources: dict[tuple[str, int], int] = {}
-    for (kind, node), pair in index.sources.items():
-        group = drawn_as.get(node)
-        if group is not None:
-            drawn_source[pair] = group_sources.setdefault(
-                (kind, id(group)), len(index.sources) + len(group_sources))
-            grouped_sources.add(pair)
+    #: each grouped source -> the id of its node's group
+    source_groups: dict[int, int] = {}
+    if group_of:
+        for (kind, node), pair in index.sources.items():
+            group = group_of.get(nodes[node])
+            if group is not None:
+                drawn_source[pair] = group_sources.setdefault(
+                    (kind, id(group)), len(index.sources) + len(group_sources))
+                source_groups[pair] = id(group)
     nothing: frozenset[int] = frozenset()
     incoming = index.incoming
-    names = (index.groupable if not group_of
-             else [name for name in index.groupable if ("queue", name) not in group_of])
+    fed: set[int] | None = None
     if added is not None:
         new = {id(group) for group in added}
-        fed = {pair for (_kind, node), pair in index.sources.items()
-               if node in drawn_as and id(drawn_as[node]) in new}
+        fed = {pair for pair, group_id in source_groups.items() if group_id in new}
+        if not fed:
+            return []
+    names = (index.groupable if not any(group.node_type == "queue" for group in grouping.groups)
+             else [name for name in index.groupable if ("queue", name) not in group_of])
+    if fed is not None:
         names = [name for name in names if not fed.isdisjoint(incoming.get(name, nothing))]
     if len(names) < MIN_GROUP:
         return []
     alike: dict[frozenset[int], list[str]] = defaultdict(list)
-    for name in names:
-        sources = incoming.get(name, nothing)
-        if grouped_sources and not sources.isdisjoint(grouped_sources):
-            alike[frozenset(map(drawn_source.__getitem__, sources))].append(name)
-        else:
-            alike[sources].append(name)
+    if group_sources:  # (else each source is drawn as itself)
+        as_drawn = drawn_source.__getitem__
+        for name in names:
+            alike[frozenset(map(as_drawn, incoming.get(name, nothing)))].append(name)
+    else:
+        for name in names:
+            alike[incoming.get(name, nothing)].append(name)
     return [Group(pattern, members) for bucket in alike.values() if len(bucket) >= MIN_GROUP
             for pattern, members in _families(bucket, index.pieces)]
 
@@ -469,10 +484,11 @@ def _describe(index: _ViewIndex, grouping: Grouping) -> None:
                       else group.pattern)
     keys = _binding_keys(index, grouping)
     for group in grouping.groups:
-        group.types = dict(sorted(Counter(
-            view.queues[name].type if group.node_type == "queue"
-            else index.routing_types.get(name) or view.exchanges[name].type
-            for name in group.members).items()))
+        types = (Counter(view.queues[name].type for name in group.members)
+                 if group.node_type == "queue"
+                 else Counter(index.routing_types.get(name) or view.exchanges[name].type
+                              for name in group.members))
+        group.types = dict(sorted(types.items()))
         group.keys = sorted(keys.get(id(group), ())) if group.node_type == "queue" else []
 
 
@@ -485,8 +501,5 @@ def _binding_keys(index: _ViewIndex, grouping: Grouping) -> dict[int, set[str]]:
             continue
         # one source exchange, or a group of exchanges of one routing type
         exchange_type = index.routing_types.get(edges[0].source)
-        if exchange_type not in KEY_IGNORED_TYPES:
-            keys[target] |= {edge.routing_key for edge in edges
-                             if edge.routing_key is not None
-                             and not is_headers_binding(edge, exchange_type)}
+        keys[target] |= routed_keys(edges, exchange_type)
     return keys
