@@ -37,7 +37,7 @@ from .patterns import (
     Regex,
     compile_pattern,
     gave_up_on,
-    subject,
+    label,
 )
 
 #: a policy, its compiled pattern and the literal text the pattern starts with
@@ -165,11 +165,10 @@ class _Resolver:
 
     def pick(self, candidates: list[Candidate], kind: str, name: str) -> Policy | None:
         best: Policy | None = None
-        encoded = subject(name) if candidates else b""
         for policy, pattern, _start in candidates:
             if best is not None and policy.priority < best.priority:
                 break
-            if not self.matcher.search(pattern, encoded, f"{kind} {name!r}"):
+            if not self.matcher.search(pattern, name, kind):
                 continue
             if best is None:
                 best = policy
@@ -218,8 +217,7 @@ class _Resolver:
         for kind, name, applies in entities:
             if not _applies_to(apply_to, applies):
                 continue
-            label = f"{kind} {name!r}"
-            if label not in given_up and self.matcher.search(pattern, subject(name), label):
+            if label(name, kind) not in given_up and self.matcher.search(pattern, name, kind):
                 return True
         return False
 
@@ -266,14 +264,19 @@ class _Resolver:
                         ("binding", None)))
 
     def dead_letter_edges(self) -> None:
+        policies, append = self.view.effective_policies, self.edges.append
         for name, queue in list(self.view.queues.items()):
-            definition, policy = self.policy_of("queue", name)
+            # (policy_of, inlined: this runs for every queue)
+            policy = policies.get(("queue", name))
+            definition = policy.definition if policy is not None else {}
             exchange = queue.arguments.get("x-dead-letter-exchange")
-            origin: Origin | None = ("queue-argument", None)
+            origin: Origin = ("queue-argument", None)
             if exchange is None:
-                exchange, origin = definition.get("dead-letter-exchange"), policy
-            if exchange is None or origin is None:
-                continue
+                if policy is None:
+                    continue
+                exchange, origin = definition.get("dead-letter-exchange"), ("policy", policy.name)
+                if exchange is None:
+                    continue
             if not isinstance(exchange, str):
                 self.problem(WARNING, "schema", f"queue {name!r} has a dead-letter exchange "
                              "that is not a string; ignored")
@@ -285,8 +288,8 @@ class _Resolver:
             # for an exchange without a node yet
             if exchange != "" and exchange not in self.view.exchanges:
                 self.exchange(exchange, f"the dead-letter setting of queue {name!r}")
-            self.add("dead-letter", name, "queue", exchange, "exchange",
-                     routing_key if isinstance(routing_key, str) else None, {}, origin)
+            append(Edge("dead-letter", self.vhost, name, "queue", exchange, "exchange",
+                        routing_key if isinstance(routing_key, str) else None, {}, origin))
 
     def alternate_edges(self) -> None:
         for name, exchange in list(self.view.exchanges.items()):
