@@ -311,9 +311,12 @@ class _Resolver:
                      if p.component == "federation-upstream" and isinstance(p.value, dict)}
         sets = {p.name: p.value for p in self.parameters
                 if p.component == "federation-upstream-set"}
-        # (only the entities of policies that federate are sorted: most vhosts have none)
+        # (only the entities of policies that federate are looked at, and sorted: most
+        # vhosts have none)
+        federates = {id(policy) for policy in self.view.policies
+                     if not _FEDERATION_KEYS.isdisjoint(policy.definition)}
         federating = [(key, policy) for key, policy in self.view.effective_policies.items()
-                      if _FEDERATION_KEYS & policy.definition.keys()]
+                      if id(policy) in federates] if federates else []
         for (kind, name), policy in sorted(federating, key=lambda item: item[0]):
             definition = policy.definition
             chosen: list[str] = []
