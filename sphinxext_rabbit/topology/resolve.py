@@ -45,7 +45,7 @@ Candidate = tuple[Policy, Regex, str]
 
 _FEDERATION_KEYS = frozenset({"federation-upstream", "federation-upstream-set"})
 _QUEUE_APPLY_TO = {"classic": "classic_queues", "quorum": "quorum_queues", "stream": "streams"}
-#: what a policy's apply-to is checked against (`_kind_applied_to`)
+#: what a policy's apply-to is checked against: "exchange", a queue type, or "other"
 _APPLIES = ("exchange", *_QUEUE_APPLY_TO, "other")
 # AMQP 1.0 shovel addresses: /queues/NAME, /exchanges/NAME[/KEY] (names percent-encoded);
 # compiled by `re` when first used, as few vhosts have shovels
@@ -128,10 +128,12 @@ class _Resolver:
                 continue
         #: the declared queues and exchanges, in order: (kind, name, what a policy's
         #: apply-to is checked against), and their names indexed
-        self.declared = [(kind, name, _kind_applied_to(kind, entity))
-                         for kind, listed in (("queue", self.view.queues),
-                                              ("exchange", self.view.exchanges))
-                         for name, entity in listed.items() if entity.origin == "declared"]
+        self.declared = [
+            ("queue", name, queue.type if queue.type in _QUEUE_APPLY_TO else "other")
+            for name, queue in self.view.queues.items() if queue.origin == "declared"]
+        self.declared += [("exchange", name, "exchange")
+                          for name, exchange in self.view.exchanges.items()
+                          if exchange.origin == "declared"]
         self.names = NameIndex([name for _, name, _ in self.declared])
         # (most vhosts have no operator policies: their pass is skipped)
         passes = [(found, self.candidates(operator)) for operator, found in (
@@ -509,13 +511,6 @@ def _literal_prefix(pattern: str) -> str:
 _APPLY_TO_WORDS = {"all": "queue or exchange", "queues": "queue", "exchanges": "exchange",
                    "classic_queues": "classic queue", "quorum_queues": "quorum queue",
                    "streams": "stream"}
-
-
-def _kind_applied_to(kind: str, entity: Exchange | Queue) -> str:
-    """What a policy's apply-to is checked against: "exchange", a queue type, or "other"."""
-    if kind == "exchange":
-        return kind
-    return entity.type if entity.type in _QUEUE_APPLY_TO else "other"
 
 
 def _applies_to(apply_to: str, applies: str) -> bool:
