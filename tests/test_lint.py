@@ -66,6 +66,26 @@ def test_cycles_are_named_in_order_once_and_only_when_every_queue_expires():
     assert lints(keyed) == []
 
 
+def test_a_ttl_counts_from_an_operator_policy_and_only_from_a_queue_s_own_policy():
+    loop = {"exchanges": [{"name": "x", "type": "fanout"}],
+            "queues": [_q("a", x_message_ttl=5, x_dead_letter_exchange="x"),
+                       _q("b", x_dead_letter_exchange="", x_dead_letter_routing_key="a")],
+            "bindings": [_b("x", "b")]}
+    assert lints(loop) == []  # b has no TTL
+    # an exchange named b with a TTL in its policy gives the queue b none
+    named_alike = json.loads(json.dumps(loop))
+    named_alike["exchanges"].append({"name": "b", "type": "direct"})
+    named_alike["policies"] = [{"name": "ttl", "pattern": "^b$", "apply-to": "exchanges",
+                                "definition": {"message-ttl": 1000}}]
+    assert lints(named_alike) == []
+    # an operator policy's TTL counts like a policy's
+    operator = json.loads(json.dumps(loop))
+    operator["parameters"] = [{"vhost": "/", "component": "operator_policy", "name": "ttl",
+                               "value": {"pattern": "^b$", "apply-to": "queues",
+                                         "definition": {"message-ttl": 1000}}}]
+    assert [code for code, _ in lints(operator)] == ["dead-letter-cycle"]
+
+
 def test_a_binding_from_the_default_exchange_and_a_refused_x_match():
     doc = {"exchanges": [{"name": "h", "type": "headers"}, {"name": "d", "type": "direct"}],
            "queues": [_q("q")],

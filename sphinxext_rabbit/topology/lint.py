@@ -32,7 +32,9 @@ def lint(view: VhostTopology) -> list[Problem]:
                     f"a binding from the default exchange to {edge.destination_type} "
                     f"{edge.destination!r}: the broker refuses to bind the default "
                     "exchange (it routes to every queue by name already)")
-        mode = edge.arguments.get("x-match", "all") if edge.arguments else "all"
+        if not edge.arguments:
+            continue  # (x-match is "all")
+        mode = edge.arguments.get("x-match", "all")
         if mode not in X_MATCH_MODES and (exchange := view.exchanges.get(edge.source)
                                           ) is not None and routing_type(exchange) == "headers":
             problem(WARNING, "x-match", f"the headers binding from {edge.source!r} to "
@@ -52,16 +54,16 @@ def _shown(value: object) -> str:
     return repr(value) if isinstance(value, str) else f"{value!r} (not a string)"
 
 
-def expires_messages(view: VhostTopology, name: str) -> bool:
-    """Whether a queue has a message TTL, so messages leave it with nobody doing anything."""
-    queue = view.queues[name]
-    if _TTL_ARGUMENT in queue.arguments:
-        return True
-    for policies in (view.effective_policies, view.effective_operator_policies):
-        policy = policies.get(("queue", name))
-        if policy is not None and _TTL_POLICY_KEY in policy.definition:
-            return True
-    return False
+def expiring_queues(view: VhostTopology) -> set[str]:
+    """The queues that have a message TTL, so messages leave them with nobody doing
+    anything (streams do not expire messages; a missing queue has none)."""
+    by_policy = {name for policies in (view.effective_policies,
+                                       view.effective_operator_policies)
+                 for (kind, name), policy in policies.items()
+                 if kind == "queue" and _TTL_POLICY_KEY in policy.definition}
+    return {name for name, queue in view.queues.items()
+            if queue.origin != "missing" and queue.type != "stream"
+            and (_TTL_ARGUMENT in queue.arguments or name in by_policy)}
 
 
 def dead_letter_cycles(view: VhostTopology) -> list[list[str]]:
@@ -73,9 +75,7 @@ def dead_letter_cycles(view: VhostTopology) -> list[list[str]]:
     of the step before; a first step without one stands for any keys).
     """
     # only queues that expire messages can be on such a cycle: most vhosts have none
-    expiring = {name for name, queue in view.queues.items()
-                if queue.origin != "missing" and queue.type != "stream"
-                and expires_messages(view, name)}
+    expiring = expiring_queues(view)
     if not expiring:
         return []
     # imported here: the routing simulator is needed only where queues expire messages, and

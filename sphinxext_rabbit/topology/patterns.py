@@ -95,15 +95,23 @@ class Matcher:
         #: pattern -> what it gave up on (the callers' labels, in order)
         self.gave_up: dict[Regex, list[str]] = {}
 
-    def search(self, regex: Regex, name: bytes, label: str) -> bool:
-        """Whether *regex* matches *name*; False, noted under *label*, when PCRE gives up
-        (the broker then counts the name as not matched)."""
+    def search(self, regex: Regex, name: str, kind: str | None = None) -> bool:
+        """Whether *regex* matches *name*; False, noted as the name's repr (after *kind*,
+        as in ``queue 'q1'``), when PCRE gives up (the broker then counts the name as not
+        matched)."""
         failed = self.gave_up.get(regex)
         try:
-            return regex.search(name, quick=failed is not None and len(failed) >= FULL_TRIES)
-        except GaveUp:
-            self.gave_up.setdefault(regex, []).append(label)
+            if failed is None:  # (the usual case, without a second call through Regex.search)
+                return regex.code.search(subject(name)) is not None
+            return regex.search(subject(name), quick=len(failed) >= FULL_TRIES)
+        except (GaveUp, pcre2.LibraryError):  # the match, depth or heap limit
+            self.gave_up.setdefault(regex, []).append(label(name, kind))
             return False
+
+
+def label(name: str, kind: str | None = None) -> str:
+    """How a give-up note names *name*: its repr, after *kind* when given."""
+    return repr(name) if kind is None else f"{kind} {name!r}"
 
 
 def gave_up_on(labels: list[str]) -> str:

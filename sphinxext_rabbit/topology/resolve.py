@@ -37,7 +37,7 @@ from .patterns import (
     Regex,
     compile_pattern,
     gave_up_on,
-    subject,
+    label,
 )
 
 #: a policy, its compiled pattern and the literal text the pattern starts with
@@ -45,7 +45,7 @@ Candidate = tuple[Policy, Regex, str]
 
 _FEDERATION_KEYS = frozenset({"federation-upstream", "federation-upstream-set"})
 _QUEUE_APPLY_TO = {"classic": "classic_queues", "quorum": "quorum_queues", "stream": "streams"}
-#: what a policy's apply-to is checked against (`_kind_applied_to`)
+#: what a policy's apply-to is checked against: "exchange", a queue type, or "other"
 _APPLIES = ("exchange", *_QUEUE_APPLY_TO, "other")
 # AMQP 1.0 shovel addresses: /queues/NAME, /exchanges/NAME[/KEY] (names percent-encoded);
 # compiled by `re` when first used, as few vhosts have shovels
@@ -128,10 +128,12 @@ class _Resolver:
                 continue
         #: the declared queues and exchanges, in order: (kind, name, what a policy's
         #: apply-to is checked against), and their names indexed
-        self.declared = [(kind, name, _kind_applied_to(kind, entity))
-                         for kind, listed in (("queue", self.view.queues),
-                                              ("exchange", self.view.exchanges))
-                         for name, entity in listed.items() if entity.origin == "declared"]
+        self.declared = [
+            ("queue", name, queue.type if queue.type in _QUEUE_APPLY_TO else "other")
+            for name, queue in self.view.queues.items() if queue.origin == "declared"]
+        self.declared += [("exchange", name, "exchange")
+                          for name, exchange in self.view.exchanges.items()
+                          if exchange.origin == "declared"]
         self.names = NameIndex([name for _, name, _ in self.declared])
         # (most vhosts have no operator policies: their pass is skipped)
         passes = [(found, self.candidates(operator)) for operator, found in (
@@ -165,11 +167,10 @@ class _Resolver:
 
     def pick(self, candidates: list[Candidate], kind: str, name: str) -> Policy | None:
         best: Policy | None = None
-        encoded = subject(name) if candidates else b""
         for policy, pattern, _start in candidates:
             if best is not None and policy.priority < best.priority:
                 break
-            if not self.matcher.search(pattern, encoded, f"{kind} {name!r}"):
+            if not self.matcher.search(pattern, name, kind):
                 continue
             if best is None:
                 best = policy
@@ -218,8 +219,7 @@ class _Resolver:
         for kind, name, applies in entities:
             if not _applies_to(apply_to, applies):
                 continue
-            label = f"{kind} {name!r}"
-            if label not in given_up and self.matcher.search(pattern, subject(name), label):
+            if label(name, kind) not in given_up and self.matcher.search(pattern, name, kind):
                 return True
         return False
 
@@ -266,14 +266,19 @@ class _Resolver:
                         ("binding", None)))
 
     def dead_letter_edges(self) -> None:
+        policies, append = self.view.effective_policies, self.edges.append
         for name, queue in list(self.view.queues.items()):
-            definition, policy = self.policy_of("queue", name)
+            # (policy_of, inlined: this runs for every queue)
+            policy = policies.get(("queue", name))
+            definition = policy.definition if policy is not None else {}
             exchange = queue.arguments.get("x-dead-letter-exchange")
-            origin: Origin | None = ("queue-argument", None)
+            origin: Origin = ("queue-argument", None)
             if exchange is None:
-                exchange, origin = definition.get("dead-letter-exchange"), policy
-            if exchange is None or origin is None:
-                continue
+                if policy is None:
+                    continue
+                exchange, origin = definition.get("dead-letter-exchange"), ("policy", policy.name)
+                if exchange is None:
+                    continue
             if not isinstance(exchange, str):
                 self.problem(WARNING, "schema", f"queue {name!r} has a dead-letter exchange "
                              "that is not a string; ignored")
@@ -285,8 +290,8 @@ class _Resolver:
             # for an exchange without a node yet
             if exchange != "" and exchange not in self.view.exchanges:
                 self.exchange(exchange, f"the dead-letter setting of queue {name!r}")
-            self.add("dead-letter", name, "queue", exchange, "exchange",
-                     routing_key if isinstance(routing_key, str) else None, {}, origin)
+            append(Edge("dead-letter", self.vhost, name, "queue", exchange, "exchange",
+                        routing_key if isinstance(routing_key, str) else None, {}, origin))
 
     def alternate_edges(self) -> None:
         for name, exchange in list(self.view.exchanges.items()):
@@ -308,9 +313,12 @@ class _Resolver:
                      if p.component == "federation-upstream" and isinstance(p.value, dict)}
         sets = {p.name: p.value for p in self.parameters
                 if p.component == "federation-upstream-set"}
-        # (only the entities of policies that federate are sorted: most vhosts have none)
+        # (only the entities of policies that federate are looked at, and sorted: most
+        # vhosts have none)
+        federates = {id(policy) for policy in self.view.policies
+                     if not _FEDERATION_KEYS.isdisjoint(policy.definition)}
         federating = [(key, policy) for key, policy in self.view.effective_policies.items()
-                      if _FEDERATION_KEYS & policy.definition.keys()]
+                      if id(policy) in federates] if federates else []
         for (kind, name), policy in sorted(federating, key=lambda item: item[0]):
             definition = policy.definition
             chosen: list[str] = []
@@ -503,13 +511,6 @@ def _literal_prefix(pattern: str) -> str:
 _APPLY_TO_WORDS = {"all": "queue or exchange", "queues": "queue", "exchanges": "exchange",
                    "classic_queues": "classic queue", "quorum_queues": "quorum queue",
                    "streams": "stream"}
-
-
-def _kind_applied_to(kind: str, entity: Exchange | Queue) -> str:
-    """What a policy's apply-to is checked against: "exchange", a queue type, or "other"."""
-    if kind == "exchange":
-        return kind
-    return entity.type if entity.type in _QUEUE_APPLY_TO else "other"
 
 
 def _applies_to(apply_to: str, applies: str) -> bool:

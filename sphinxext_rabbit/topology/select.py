@@ -31,7 +31,6 @@ from .patterns import (
     Regex,
     compile_pattern,
     gave_up_on,
-    subject,
 )
 from .records import field, record
 from .resolve import edge_sort_key, resolve
@@ -168,7 +167,7 @@ def close_to(word: str, choices: Iterable[str]) -> str:
 
 def _matches(pattern: NamePattern, name: str, matcher: Matcher) -> bool:
     if isinstance(pattern, Regex):
-        return matcher.search(pattern, subject(name), repr(name))
+        return matcher.search(pattern, name)
     return pattern.regex.match(name) is not None  # (translate ends the regex with \Z)
 
 
