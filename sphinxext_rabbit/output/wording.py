@@ -135,11 +135,10 @@ def is_headers_binding(edge: Edge, exchange_type: str | None) -> bool:
 def routed_keys(edges: list[Edge], exchange_type: str | None) -> set[str]:
     """The distinct routing keys of bindings *edges* from an exchange of *exchange_type*
     that it routes by: not a fanout-like exchange's, nor a headers binding's."""
-    if exchange_type in KEY_IGNORED_TYPES or exchange_type == "headers":
+    if exchange_type in KEY_IGNORED_TYPES:
         return set()
-    # `is_headers_binding` of the rest, written out: thousands of bindings are asked
     return {edge.routing_key for edge in edges
-            if edge.routing_key is not None and "x-match" not in edge.arguments}
+            if edge.routing_key is not None and not is_headers_binding(edge, exchange_type)}
 
 
 def argument_terms(arguments: dict[str, Any], *, headers: bool = False) -> list[str]:

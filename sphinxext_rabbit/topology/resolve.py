@@ -266,19 +266,14 @@ class _Resolver:
                         ("binding", None)))
 
     def dead_letter_edges(self) -> None:
-        policies, append = self.view.effective_policies, self.edges.append
         for name, queue in list(self.view.queues.items()):
-            # (policy_of, inlined: this runs for every queue)
-            policy = policies.get(("queue", name))
-            definition = policy.definition if policy is not None else {}
+            definition, policy = self.policy_of("queue", name)
             exchange = queue.arguments.get("x-dead-letter-exchange")
-            origin: Origin = ("queue-argument", None)
+            origin: Origin | None = ("queue-argument", None)
             if exchange is None:
-                if policy is None:
-                    continue
-                exchange, origin = definition.get("dead-letter-exchange"), ("policy", policy.name)
-                if exchange is None:
-                    continue
+                exchange, origin = definition.get("dead-letter-exchange"), policy
+            if exchange is None or origin is None:
+                continue
             if not isinstance(exchange, str):
                 self.problem(WARNING, "schema", f"queue {name!r} has a dead-letter exchange "
                              "that is not a string; ignored")
@@ -290,8 +285,8 @@ class _Resolver:
             # for an exchange without a node yet
             if exchange != "" and exchange not in self.view.exchanges:
                 self.exchange(exchange, f"the dead-letter setting of queue {name!r}")
-            append(Edge("dead-letter", self.vhost, name, "queue", exchange, "exchange",
-                        routing_key if isinstance(routing_key, str) else None, {}, origin))
+            self.add("dead-letter", name, "queue", exchange, "exchange",
+                     routing_key if isinstance(routing_key, str) else None, {}, origin)
 
     def alternate_edges(self) -> None:
         for name, exchange in list(self.view.exchanges.items()):
