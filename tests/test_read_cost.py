@@ -157,3 +157,23 @@ def test_the_model_shares_what_holds_no_secret_and_reading_changes_nothing(tmp_p
         again = read_file(str(path), vhost=vhost, source="d")
         assert again == parse(text, vhost=vhost, source="d")
     assert json.loads(text) == SHARED
+
+
+def test_a_binding_of_any_wrong_destination_type_is_reported_as_before():
+    def binding(destination_type, source="x"):
+        return {"source": source, "vhost": "/", "destination": "q",
+                "destination_type": destination_type, "routing_key": "", "arguments": {}}
+    doc = {"bindings": [binding("queue"), binding("topic"), binding(3), binding(None),
+                        binding(["queue"]), binding({"queue": 1}), binding("queue", source=7),
+                        binding("Queue", source=None), binding("exchange")]}
+    topology = parse(json.dumps(doc))
+    assert [(p.severity, p.code, p.where) for p in topology.problems] == [
+        ("error", "destination-type", "bindings[1]"),
+        ("error", "schema", "bindings[2].destination_type"),
+        ("error", "schema", "bindings[3]"),
+        ("error", "schema", "bindings[4].destination_type"),
+        ("error", "schema", "bindings[5].destination_type"),
+        ("error", "schema", "bindings[6].source"),
+        ("error", "schema", "bindings[7]"),
+    ]
+    assert [b.destination_type for b in topology.bindings] == ["queue", "exchange"]

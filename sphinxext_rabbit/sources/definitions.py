@@ -67,6 +67,8 @@ ENTITY_KEYS = {
 }
 #: The fields of the parameters that hold AMQP URIs, by component.
 _URI_FIELDS = {"shovel": ("src-uri", "dest-uri"), "federation-upstream": ("uri",)}
+#: (a tuple: a destination_type of the wrong type may be unhashable)
+_DESTINATION_TYPES = ("queue", "exchange")
 _APPLY_TO = frozenset({"all", "queues", "exchanges", "classic_queues", "quorum_queues",
                        "streams"})
 
@@ -345,7 +347,7 @@ class _Reader:
             destination_type = item.get("destination_type")
             routing_key = item.get("routing_key", "")
             if not (isinstance(source, str) and isinstance(destination, str)
-                    and isinstance(destination_type, str) and isinstance(routing_key, str)):
+                    and destination_type in _DESTINATION_TYPES and isinstance(routing_key, str)):
                 source = self.text("bindings", index, "source", source)
                 destination = self.text("bindings", index, "destination", destination)
                 destination_type = self.text("bindings", index, "destination_type",
@@ -354,12 +356,12 @@ class _Reader:
                 if (source is None or destination is None or destination_type is None
                         or routing_key is None):
                     continue
-            if destination_type not in ("queue", "exchange"):
-                self.problem(ERROR, "destination-type",
-                             f"bindings[{index}]: binding from {source!r} to {destination!r} "
-                             f"has destination_type {destination_type!r}; it must be "
-                             "'queue' or 'exchange'; skipped", ("bindings", index))
-                continue
+                if destination_type not in _DESTINATION_TYPES:
+                    self.problem(ERROR, "destination-type",
+                                 f"bindings[{index}]: binding from {source!r} to "
+                                 f"{destination!r} has destination_type {destination_type!r}; "
+                                 "it must be 'queue' or 'exchange'; skipped", ("bindings", index))
+                    continue
             arguments = item.get("arguments")
             if not isinstance(arguments, dict) or arguments:  # anything but the usual {}
                 arguments = self.mapping("bindings", index, "arguments", arguments)

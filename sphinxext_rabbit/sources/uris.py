@@ -86,13 +86,11 @@ def redact_value(value: Any, *, max_depth: int | None = None) -> Any:
     copy is made), else a copy; nothing read is ever changed, so sharing it is safe.
     ``max_depth``: containers nested deeper raise `TooDeep` (whether or not they hold a
     secret), checked in the same walk; without it, nesting is bounded by the caller."""
-    if isinstance(value, str):
-        return redact(value)
-    if not isinstance(value, (dict, list)):
+    if isinstance(value, (dict, list)):
+        if _holds_secret(value, math.inf if max_depth is None else max_depth):
+            return _redacted_copy(value)
         return value
-    if not _holds_secret(value, math.inf if max_depth is None else max_depth):
-        return value
-    return _redacted_copy(value)
+    return redact(value) if isinstance(value, str) else value
 
 
 def _holds_secret(value: dict[Any, Any] | list[Any], depth: float) -> bool:
