@@ -33,7 +33,7 @@ from .documents import (
     read_text,
     read_yaml,
 )
-from .uris import REDACTED, redact_value
+from .uris import REDACTED, TooDeep, redact_value
 
 #: (index in its list, object, vhost) of an entity the document declares
 Entry = tuple[int, dict[str, Any], str]
@@ -67,6 +67,8 @@ ENTITY_KEYS = {
 }
 #: The fields of the parameters that hold AMQP URIs, by component.
 _URI_FIELDS = {"shovel": ("src-uri", "dest-uri"), "federation-upstream": ("uri",)}
+#: (a tuple: a destination_type of the wrong type may be unhashable)
+_DESTINATION_TYPES = ("queue", "exchange")
 _APPLY_TO = frozenset({"all", "queues", "exchanges", "classic_queues", "quorum_queues",
                        "streams"})
 
@@ -171,7 +173,7 @@ class _Reader:
                              (key, index))
                 continue
             vhost = item.get("vhost") if common_vhost is None else common_vhost
-            if wanted is not None and vhost != wanted and isinstance(vhost, str):
+            if vhost != wanted and wanted is not None and isinstance(vhost, str):
                 continue  # another vhost's: neither read nor checked
             objects.append(item)
             if known is not None and not known.issuperset(item):
@@ -223,11 +225,12 @@ class _Reader:
     def mapping(self, key: str, index: int, field: str, value: Any) -> dict[str, Any]:
         """Arguments or a definition, with its secrets redacted (uris.redact_value)."""
         if isinstance(value, dict):
-            if _too_deep(value):
+            try:
+                return redact_value(value, max_depth=MAX_DEPTH)
+            except TooDeep:
                 self.problem(WARNING, "limit", f"{key}[{index}].{field} is nested more than "
                              f"{MAX_DEPTH} levels deep; ignored", (key, index, field))
                 return {}
-            return redact_value(value)
         if value is None or value == []:  # real exports write [] for "no arguments"
             return {}
         self.problem(WARNING, "schema", f"{key}[{index}].{field} should be an object, "
@@ -344,7 +347,7 @@ class _Reader:
             destination_type = item.get("destination_type")
             routing_key = item.get("routing_key", "")
             if not (isinstance(source, str) and isinstance(destination, str)
-                    and isinstance(destination_type, str) and isinstance(routing_key, str)):
+                    and destination_type in _DESTINATION_TYPES and isinstance(routing_key, str)):
                 source = self.text("bindings", index, "source", source)
                 destination = self.text("bindings", index, "destination", destination)
                 destination_type = self.text("bindings", index, "destination_type",
@@ -353,12 +356,12 @@ class _Reader:
                 if (source is None or destination is None or destination_type is None
                         or routing_key is None):
                     continue
-            if destination_type not in ("queue", "exchange"):
-                self.problem(ERROR, "destination-type",
-                             f"bindings[{index}]: binding from {source!r} to {destination!r} "
-                             f"has destination_type {destination_type!r}; it must be "
-                             "'queue' or 'exchange'; skipped", ("bindings", index))
-                continue
+                if destination_type not in _DESTINATION_TYPES:
+                    self.problem(ERROR, "destination-type",
+                                 f"bindings[{index}]: binding from {source!r} to "
+                                 f"{destination!r} has destination_type {destination_type!r}; "
+                                 "it must be 'queue' or 'exchange'; skipped", ("bindings", index))
+                    continue
             arguments = item.get("arguments")
             if not isinstance(arguments, dict) or arguments:  # anything but the usual {}
                 arguments = self.mapping("bindings", index, "arguments", arguments)
@@ -410,7 +413,9 @@ class _Reader:
             if component is None or name is None:
                 continue
             value = item.get("value")
-            if _too_deep(value):
+            try:
+                redacted = redact_value(value, max_depth=MAX_DEPTH)
+            except TooDeep:
                 self.problem(WARNING, "limit", f"parameters[{index}].value is nested more "
                              f"than {MAX_DEPTH} levels deep; skipped", ("parameters", index))
                 continue
@@ -422,10 +427,9 @@ class _Reader:
                                  f"{name!r} should have an object value; skipped",
                                  ("parameters", index))
                 continue
-            value = redact_value(value)
-            if component in _URI_FIELDS and isinstance(value, dict):
-                self.check_uris(index, component, name, value)
-            self.topology.parameters.append(Parameter(vhost, component, name, value))
+            if component in _URI_FIELDS and isinstance(redacted, dict):
+                self.check_uris(index, component, name, redacted)
+            self.topology.parameters.append(Parameter(vhost, component, name, redacted))
 
     def check_uris(self, index: int, component: str, name: str, value: dict[str, Any]) -> None:
         """One warning for each URI of a shovel or upstream that is no AMQP URI, such as a
@@ -445,24 +449,6 @@ def _default_queue_type(vhost: dict[str, Any]) -> str | None:
     found = metadata.get("default_queue_type") if isinstance(metadata, dict) else None
     found = found or vhost.get("default_queue_type")
     return found if isinstance(found, str) and found != "undefined" else None
-
-
-def _too_deep(value: Any) -> bool:
-    """Whether containers nest deeper than MAX_DEPTH (checked without recursion, a level
-    at a time: the arguments of most entities are one level, looked at in one step)."""
-    if not isinstance(value, (dict, list)):
-        return False
-    level = [value]
-    for _depth in range(MAX_DEPTH):
-        deeper = []
-        for node in level:
-            for child in node.values() if isinstance(node, dict) else node:
-                if isinstance(child, (dict, list)):
-                    deeper.append(child)
-        if not deeper:
-            return False
-        level = deeper
-    return True
 
 
 # -- entry points ------------------------------------------------------------------------

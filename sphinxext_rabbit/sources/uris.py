@@ -7,7 +7,9 @@ through `redact_value` once, at load; messages pass URLs through `redact`.
 from __future__ import annotations
 
 import functools
+import math
 import re
+from collections.abc import Iterable
 from typing import Any
 from urllib.parse import unquote
 
@@ -42,9 +44,9 @@ def redact(text: str) -> str:
     host after the ``@``) is replaced whole by `REDACTED`: where its user info ends cannot
     be told.
     """
-    at = text.rfind("@")
-    if at < 0 and "?" not in text:  # no user info and no query: most values
+    if "@" not in text and "?" not in text:  # no user info and no query: most values
         return text
+    at = text.rfind("@")
     scheme = re.match(_SCHEME, text)
     if scheme is None or not text.startswith("//", scheme.end()):
         holds_user_info = at >= 0 and re.search(_SCHEME, text[:at]) is not None
@@ -71,14 +73,55 @@ def _without_query_secrets(rest: str) -> str:
     return f"{path}?{'&'.join(fields)}{hash_}{fragment}"
 
 
-def redact_value(value: Any) -> Any:
-    """A copy of a JSON value with every secret redacted: URIs stripped of user info in any
-    string (keys, list items and nested objects too), and the value of any key that names
-    a secret replaced by `REDACTED`. Its nesting is bounded by the loader (load.MAX_DEPTH)."""
+class TooDeep(ValueError):
+    """A value nests containers deeper than the ``max_depth`` it was redacted within."""
+
+
+def redact_value(value: Any, *, max_depth: int | None = None) -> Any:
+    """A JSON value with every secret redacted: URIs stripped of user info in any string
+    (keys, list items and nested objects too), and the value of any key that names a secret
+    replaced by `REDACTED`.
+
+    The value itself when nothing in it is a secret (most arguments and definitions: no
+    copy is made), else a copy; nothing read is ever changed, so sharing it is safe.
+    ``max_depth``: containers nested deeper raise `TooDeep` (whether or not they hold a
+    secret), checked in the same walk; without it, nesting is bounded by the caller."""
+    if isinstance(value, (dict, list)):
+        if _holds_secret(value, math.inf if max_depth is None else max_depth):
+            return _redacted_copy(value)
+        return value
+    return redact(value) if isinstance(value, str) else value
+
+
+def _holds_secret(value: dict[Any, Any] | list[Any], depth: float) -> bool:
+    """Whether `_redacted_copy` would change anything in a container, ``depth`` levels of
+    containers allowed; the whole value is walked, so that its depth is checked all through."""
+    if depth <= 0:
+        raise TooDeep(value)
+    found = False
+    items: Iterable[Any] = value
+    if isinstance(value, dict):
+        # ("@" and "?": the test that redact begins with; most keys and values have neither)
+        for key in value:
+            if isinstance(key, str) and (is_secret_key(key) or (
+                    ("@" in key or "?" in key) and redact(key) != key)):
+                found = True
+        items = value.values()
+    for item in items:
+        if isinstance(item, str):
+            if ("@" in item or "?" in item) and redact(item) != item:
+                found = True
+        elif isinstance(item, (dict, list)) and _holds_secret(item, depth - 1):
+            found = True
+    return found
+
+
+def _redacted_copy(value: Any) -> Any:
+    """A copy of a JSON value with every secret redacted (see `redact_value`)."""
     if isinstance(value, str):
         return redact(value)
     if isinstance(value, list):
-        return [redact_value(item) for item in value]
+        return [_redacted_copy(item) for item in value]
     if isinstance(value, dict):
         redacted = {}
         for key, item in value.items():
@@ -87,6 +130,6 @@ def redact_value(value: Any) -> Any:
                 if is_secret_key(key):
                     redacted[key] = REDACTED
                     continue
-            redacted[key] = redact_value(item)
+            redacted[key] = _redacted_copy(item)
         return redacted
     return value
