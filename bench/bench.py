@@ -4,7 +4,7 @@ Run: ``.venv/bin/python bench/bench.py`` (add ``--keep FILE`` to keep the export
 Budgets (issue 12), compared as ratios in one run because the machine is shared:
 
 * load + resolve + DOT for one vhost <= 2.5x ``json.load`` of the same file (in process,
-  CPU time);
+  CPU time; ``bench/instructions.sh`` counts it in instructions too);
 * the CLI ``dot`` command as a whole process <= 2.0x a process that only json.loads: the
   budget is counted in instructions by ``bench/instructions.sh`` (the same from run to
   run); the CPU time shown here is a rougher view of it;
