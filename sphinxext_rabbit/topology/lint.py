@@ -16,6 +16,9 @@ from .model import (
 _TTL_ARGUMENT = "x-message-ttl"
 _TTL_POLICY_KEY = "message-ttl"
 
+#: a queue a message is in, and the routing keys it then carries (None: any keys)
+_State = tuple[str, tuple[str, ...] | None]
+
 
 def lint(view: VhostTopology) -> list[Problem]:
     """The problems of one resolved vhost that no single entry shows."""
@@ -84,9 +87,9 @@ def dead_letter_cycles(view: VhostTopology) -> list[list[str]]:
 
     router = Router(view)
     expiring &= router.dead_letter_edges.keys()
-    routes: dict[tuple[str, tuple[str, ...] | None], list[str]] = {}
+    routes: dict[tuple[str, tuple[str, ...] | None], list[str]] = {}  # (exchange, keys)
 
-    def onward(queue: str, keys: tuple[str, ...] | None) -> list[tuple[str, tuple | None]]:
+    def onward(queue: str, keys: tuple[str, ...] | None) -> list[_State]:
         """The (queue, keys) states a message dead-lettered by *queue* surely reaches."""
         edge = router.dead_letter_edges[queue]
         if edge.routing_key is not None:
@@ -102,14 +105,14 @@ def dead_letter_cycles(view: VhostTopology) -> list[list[str]]:
         return [(name, keys) for name in reached if name in expiring]
 
     found: dict[tuple[str, ...], list[str]] = {}
-    done: set[tuple[str, tuple | None]] = set()
+    done: set[_State] = set()
     for start in sorted(expiring):
         state = (start, None)
         if state in done:
             continue
         # an iterative depth-first walk; a state on the current path again closes a cycle
-        path: list[tuple[str, tuple | None]] = [state]
-        on_path: set[tuple[str, tuple | None]] = {state}
+        path: list[_State] = [state]
+        on_path: set[_State] = {state}
         stack = [iter(onward(*state))]
         while stack:
             following = next(stack[-1], None)

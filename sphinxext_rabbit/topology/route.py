@@ -186,8 +186,8 @@ def same_value(expected: Any, actual: Any) -> bool:
     if expected is None:
         return True
     if _is_number(expected) and _is_number(actual):
-        return expected == actual
-    return _typed(expected) == _typed(actual)
+        return bool(expected == actual)
+    return bool(_typed(expected) == _typed(actual))
 
 
 def _is_number(value: Any) -> bool:
