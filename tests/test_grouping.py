@@ -11,7 +11,7 @@ import subprocess
 import sys
 
 from sphinxext_rabbit.output.grouping import Collapse, group_views
-from sphinxext_rabbit.output.wording import KEY_IGNORED_TYPES, is_headers_binding, routed_keys
+from sphinxext_rabbit.output.wording import KEY_IGNORED_TYPES, routed_keys
 from sphinxext_rabbit.topology.model import Edge, Exchange, Queue, VhostTopology
 from sphinxext_rabbit.topology.records import replace
 from sphinxext_rabbit.topology.resolve import edge_sort_key
@@ -324,10 +324,16 @@ def test_grouping_does_not_depend_on_the_order_of_the_edges():
 
 
 def test_the_keys_a_group_shows_are_those_its_exchanges_route_by():
-    edges = _tricky_view().edges
-    for exchange_type in ["topic", "direct", "headers", "x-consistent-hash", None,
-                          *KEY_IGNORED_TYPES]:
-        slow = set() if exchange_type in KEY_IGNORED_TYPES else {
-            edge.routing_key for edge in edges if edge.routing_key is not None
-            and not is_headers_binding(edge, exchange_type)}
-        assert routed_keys(edges, exchange_type) == slow
+    def binding(key, arguments=None):
+        return Edge("binding", "/", "x", "exchange", "q", "queue", key, arguments or {},
+                    ("binding", None))
+
+    edges = [binding("a.1"), binding("a.1"), binding(None), binding("b", {"x-match": "any"}),
+             binding("c", {"x-max-priority": 3})]
+    # a topic or direct exchange routes by the keys: each once, not a headers binding's
+    assert routed_keys(edges, "topic") == routed_keys(edges, "direct") == {"a.1", "c"}
+    assert routed_keys(edges, None) == {"a.1", "c"}  # an exchange the view lacks
+    # a headers exchange routes by headers, a fanout by nothing: no keys to show
+    assert routed_keys(edges, "headers") == set()
+    for exchange_type in KEY_IGNORED_TYPES:
+        assert routed_keys(edges, exchange_type) == set()

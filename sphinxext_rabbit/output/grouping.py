@@ -257,8 +257,9 @@ class _ViewIndex:
                 pair = None
             target_type, target_name = edge.destination_type, edge.destination
             shortcut = False
-            # (of the edges to the default exchange, `goes_via_default_exchange` tells)
-            if (target_type == "exchange" and shortcuts and target_name == DEFAULT_EXCHANGE
+            # (the first two tests are `goes_via_default_exchange`'s: most edges fail them,
+            # without a call)
+            if (target_type == "exchange" and target_name == DEFAULT_EXCHANGE and shortcuts
                     and goes_via_default_exchange(edge, queue_names)):
                 shortcut = True
                 target_type, target_name = "queue", edge.routing_key or ""

@@ -173,7 +173,7 @@ class _Reader:
                              (key, index))
                 continue
             vhost = item.get("vhost") if common_vhost is None else common_vhost
-            if vhost != wanted and wanted is not None and isinstance(vhost, str):
+            if wanted is not None and vhost != wanted and isinstance(vhost, str):
                 continue  # another vhost's: neither read nor checked
             objects.append(item)
             if known is not None and not known.issuperset(item):

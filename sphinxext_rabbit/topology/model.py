@@ -4,7 +4,9 @@ Records are made with `records.record` (slotted, with a dataclass's ``__init__``
 equality), frozen only where they are hashed (a key of a set or a cache, as problems and
 brokers are): a frozen record sets each field through ``object.__setattr__``, 2.5 times
 slower to make (10.4K instructions for six fields, against 4.2K). No stage changes a record
-it did not make.
+it did not make, nor what a record holds: the arguments, definitions and values of
+entities are the parsed document's own objects where they hold no secret
+(`sources.uris.redact_value`), and a build reads that document again for other vhosts.
 """
 
 from __future__ import annotations

@@ -101,16 +101,16 @@ class Matcher:
         matched)."""
         failed = self.gave_up.get(regex)
         try:
-            if failed is None:  # (the usual case, without a second call through Regex.search)
-                return regex.code.search(subject(name)) is not None
-            return regex.search(subject(name), quick=len(failed) >= FULL_TRIES)
-        except (GaveUp, pcre2.LibraryError):  # the match, depth or heap limit
-            self.gave_up.setdefault(regex, []).append(label(name, kind))
+            return regex.search(subject(name),
+                                quick=failed is not None and len(failed) >= FULL_TRIES)
+        except GaveUp:
+            self.gave_up.setdefault(regex, []).append(give_up_label(name, kind))
             return False
 
 
-def label(name: str, kind: str | None = None) -> str:
-    """How a give-up note names *name*: its repr, after *kind* when given."""
+def give_up_label(name: str, kind: str | None = None) -> str:
+    """How a note of the names PCRE gave up on names *name*: its repr, after *kind* (as in
+    ``queue 'q1'``) when given."""
     return repr(name) if kind is None else f"{kind} {name!r}"
 
 

@@ -37,7 +37,7 @@ from .patterns import (
     Regex,
     compile_pattern,
     gave_up_on,
-    label,
+    give_up_label,
 )
 
 #: a policy, its compiled pattern and the literal text the pattern starts with
@@ -219,7 +219,8 @@ class _Resolver:
         for kind, name, applies in entities:
             if not _applies_to(apply_to, applies):
                 continue
-            if label(name, kind) not in given_up and self.matcher.search(pattern, name, kind):
+            if (give_up_label(name, kind) not in given_up
+                    and self.matcher.search(pattern, name, kind)):
                 return True
         return False
 
