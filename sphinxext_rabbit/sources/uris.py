@@ -7,7 +7,6 @@ through `redact_value` once, at load; messages pass URLs through `redact`.
 from __future__ import annotations
 
 import functools
-import math
 import re
 from collections.abc import Iterable
 from typing import Any
@@ -87,17 +86,20 @@ def redact_value(value: Any, *, max_depth: int | None = None) -> Any:
     ``max_depth``: containers nested deeper raise `TooDeep` (whether or not they hold a
     secret), checked in the same walk; without it, nesting is bounded by the caller."""
     if isinstance(value, (dict, list)):
-        if _holds_secret(value, math.inf if max_depth is None else max_depth):
+        if _holds_secret(value, max_depth):
             return _redacted_copy(value)
         return value
     return redact(value) if isinstance(value, str) else value
 
 
-def _holds_secret(value: dict[Any, Any] | list[Any], depth: float) -> bool:
+def _holds_secret(value: dict[Any, Any] | list[Any], depth: int | None) -> bool:
     """Whether `_redacted_copy` would change anything in a container, ``depth`` levels of
-    containers allowed; the whole value is walked, so that its depth is checked all through."""
-    if depth <= 0:
-        raise TooDeep(value)
+    containers allowed (None: any); the whole value is walked, so that its depth is
+    checked all through."""
+    if depth is not None:
+        if depth <= 0:
+            raise TooDeep(value)
+        depth -= 1
     found = False
     items: Iterable[Any] = value
     if isinstance(value, dict):
@@ -111,7 +113,7 @@ def _holds_secret(value: dict[Any, Any] | list[Any], depth: float) -> bool:
         if isinstance(item, str):
             if ("@" in item or "?" in item) and redact(item) != item:
                 found = True
-        elif isinstance(item, (dict, list)) and _holds_secret(item, depth - 1):
+        elif isinstance(item, (dict, list)) and _holds_secret(item, depth):
             found = True
     return found
 

@@ -126,7 +126,7 @@ def _record(cls: type[RecordT], frozen: bool) -> type[RecordT]:
                     else f"self.{name} = {value}")
     if "__post_init__" in namespace:
         body.append("self.__post_init__()")
-    exec(f"def __init__({', '.join(parameters)}):\n    " + "\n    ".join(body or ["pass"]),
+    exec(f"def __init__({', '.join(parameters)}):\n    " + "\n    ".join(body),
          globals_)
     init = globals_["__init__"]
     init.__qualname__ = f"{cls.__qualname__}.__init__"  # what a TypeError of a call names

@@ -24,14 +24,7 @@ from .model import (
     Topology,
     VhostTopology,
 )
-from .patterns import (
-    InvalidPattern,
-    Matcher,
-    NameIndex,
-    Regex,
-    compile_pattern,
-    gave_up_on,
-)
+from .patterns import InvalidPattern, Matcher, NameIndex, Regex, compile_pattern, gave_up_on
 from .records import field, record
 from .resolve import edge_sort_key, resolve
 
